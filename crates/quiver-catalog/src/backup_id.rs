@@ -1,0 +1,96 @@
+//! Backup ids: `<UTC timestamp>_full` / `<UTC timestamp>_incremental`, as in YDB, with
+//! milliseconds so that ids sort in creation order even for backups taken in one second.
+
+use std::fmt;
+use std::str::FromStr;
+
+use time::macros::format_description;
+use time::{Duration, OffsetDateTime, PrimitiveDateTime};
+
+use crate::BackupKind;
+
+/// A backup's id, which is also the name of its directory: e.g. `20261125T151429.123Z_full`.
+///
+/// Ids of one collection are strictly increasing in creation order, so name order is time
+/// order, which is what chains rely on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BackupId {
+    /// When the backup was taken, in UTC, millisecond precision.
+    pub taken_at: OffsetDateTime,
+    /// Full or incremental.
+    pub kind: BackupKind,
+}
+
+const TIMESTAMP: &[time::format_description::BorrowedFormatItem<'static>] =
+    format_description!("[year][month][day]T[hour][minute][second].[subsecond digits:3]Z");
+
+impl BackupId {
+    /// The id for a backup taken now: the current time, or 1 ms after `after` if the clock
+    /// has not moved past it (keeps ids unique and ordered).
+    pub fn next(kind: BackupKind, after: Option<&BackupId>) -> BackupId {
+        let now = OffsetDateTime::now_utc();
+        let now = now
+            .replace_nanosecond(now.millisecond() as u32 * 1_000_000)
+            .unwrap_or(now);
+        let taken_at = match after {
+            Some(prev) if prev.taken_at >= now => prev.taken_at + Duration::milliseconds(1),
+            _ => now,
+        };
+        BackupId { taken_at, kind }
+    }
+}
+
+impl fmt::Display for BackupId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let stamp = self.taken_at.format(TIMESTAMP).map_err(|_| fmt::Error)?;
+        write!(f, "{stamp}_{}", self.kind.suffix())
+    }
+}
+
+impl FromStr for BackupId {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (stamp, suffix) = s.rsplit_once('_').ok_or_else(|| {
+            format!("`{s}` is not a backup id (expected e.g. 20261125T151429.123Z_full)")
+        })?;
+        let kind = BackupKind::from_suffix(suffix).ok_or_else(|| {
+            format!("`{s}` is not a backup id: it must end in _full or _incremental")
+        })?;
+        let taken_at = PrimitiveDateTime::parse(stamp, TIMESTAMP)
+            .map_err(|e| format!("`{s}` is not a backup id: {e}"))?
+            .assume_utc();
+        Ok(BackupId { taken_at, kind })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_increase() {
+        let a = BackupId::next(BackupKind::Full, None);
+        let b = BackupId::next(BackupKind::Incremental, Some(&a));
+        let c = BackupId::next(BackupKind::Full, Some(&b));
+        assert!(a < b && b < c, "{a} {b} {c}");
+        assert!(a.to_string() < b.to_string() && b.to_string() < c.to_string());
+        for id in [a, b, c] {
+            assert_eq!(id.to_string().parse::<BackupId>().unwrap(), id);
+        }
+        assert!(a.to_string().ends_with("Z_full"), "{a}");
+    }
+
+    #[test]
+    fn rejects_other_names() {
+        for bad in [
+            "",
+            "data",
+            "20261125T151429.123Z",
+            "20261125T151429.123Z_partial",
+            "x_full",
+        ] {
+            assert!(bad.parse::<BackupId>().is_err(), "{bad}");
+        }
+    }
+}

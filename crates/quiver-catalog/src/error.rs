@@ -1,0 +1,74 @@
+//! The catalog's error type.
+
+use std::path::PathBuf;
+
+/// Result alias for catalog operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong reading or writing the repository.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A filesystem operation failed.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done, e.g. "writing".
+        action: &'static str,
+        /// The path involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A manifest or collection definition could not be decoded.
+    #[error("{path} is not a valid {what}: {message}")]
+    Corrupt {
+        /// What the file should have been.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why it was rejected.
+        message: String,
+    },
+    /// No collection has this name.
+    #[error("backup collection `{0}` does not exist")]
+    UnknownCollection(String),
+    /// A collection with this name already exists.
+    #[error("backup collection `{0}` already exists")]
+    CollectionExists(String),
+    /// Another process holds the collection's lock.
+    #[error(
+        "backup collection `{0}` is busy: another BACKUP, RESTORE or DROP of it is running; try again when it finishes"
+    )]
+    Busy(String),
+    /// No backup with this id exists in the collection.
+    #[error("backup collection `{collection}` has no backup `{id}`")]
+    UnknownBackup {
+        /// The collection.
+        collection: String,
+        /// The requested backup id.
+        id: String,
+    },
+    /// A name that cannot be used.
+    #[error("invalid name `{name}`: {reason}")]
+    InvalidName {
+        /// The name given.
+        name: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+}
+
+impl Error {
+    /// Wraps an I/O error with what was being done and where.
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io {
+            action,
+            path,
+            source,
+        }
+    }
+}

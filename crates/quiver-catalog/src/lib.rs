@@ -1,0 +1,53 @@
+//! The backup repository: collections, backup manifests and chains.
+//!
+//! A repository is a directory tree laid out like YDB's cluster storage:
+//!
+//! ```text
+//! <repo>/collections/<collection>/collection.json          the collection's definition
+//! <repo>/collections/<collection>/.lock                     advisory lock file
+//! <repo>/collections/<collection>/<UTC timestamp>_full/     one backup
+//!     data/<table>.parquet                                  data files, written first
+//!     manifest.json                                         written last, atomically
+//! ```
+//!
+//! A backup directory without `manifest.json` is incomplete: every reader ignores it and
+//! the next writer holding the collection's lock removes it.
+//!
+//! ```
+//! use quiver_catalog::{CollectionDef, Repository, StorageKind};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let repo = Repository::open(dir.path()).unwrap();
+//! repo.create_collection(&CollectionDef::new(
+//!     "orders",
+//!     vec!["orders".into(), "payments".into()],
+//!     StorageKind::Cluster,
+//!     true,
+//! ))
+//! .unwrap();
+//! let collection = repo.collection("orders").unwrap();
+//! assert_eq!(collection.def().tables.len(), 2);
+//! assert!(collection.backups().unwrap().is_empty());
+//! ```
+
+mod adapter;
+mod atomic;
+mod backup_id;
+mod collection;
+mod error;
+mod lock;
+mod manifest;
+mod naming;
+mod repository;
+mod schema;
+
+pub use adapter::{AdapterError, BackupSource, RestoreTarget, SourceSnapshot, TargetTransaction};
+pub use atomic::{fsync_dir, write_atomic};
+pub use backup_id::BackupId;
+pub use collection::{Collection, CollectionDef, PendingBackup, StorageKind};
+pub use error::{Error, Result};
+pub use lock::CollectionLock;
+pub use manifest::{BackupKind, BackupManifest, DataFile, MANIFEST_FORMAT_VERSION, TableBackup};
+pub use naming::encode_path_segment;
+pub use repository::Repository;
+pub use schema::{ColumnSchema, ColumnType, ROWID_COLUMN, TableSchema, raw_column_name};

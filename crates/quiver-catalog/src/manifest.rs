@@ -1,0 +1,107 @@
+//! Backup manifests: the commit record of a backup, written last.
+
+use serde::{Deserialize, Serialize};
+
+use crate::TableSchema;
+
+/// Version of the manifest format written by this build; readers refuse newer ones.
+pub const MANIFEST_FORMAT_VERSION: u32 = 1;
+
+/// Full or incremental.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackupKind {
+    /// A complete copy of every table; starts a chain.
+    Full,
+    /// The changes since the previous backup of the chain.
+    Incremental,
+}
+
+impl BackupKind {
+    /// The suffix of backup ids of this kind: `full` or `incremental`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            BackupKind::Full => "full",
+            BackupKind::Incremental => "incremental",
+        }
+    }
+
+    /// The kind named by an id suffix.
+    pub fn from_suffix(suffix: &str) -> Option<BackupKind> {
+        match suffix {
+            "full" => Some(BackupKind::Full),
+            "incremental" => Some(BackupKind::Incremental),
+            _ => None,
+        }
+    }
+}
+
+/// One data file of a backup, with what is needed to verify it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataFile {
+    /// Path relative to the backup directory, `/`-separated.
+    pub path: String,
+    /// Rows in the file.
+    pub rows: u64,
+    /// File size in bytes.
+    pub bytes: u64,
+    /// crc32 (IEEE) of the whole file.
+    pub crc32: u32,
+}
+
+/// One table's part of a backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableBackup {
+    /// The table's schema at backup time.
+    pub schema: TableSchema,
+    /// Its data files, in key order.
+    pub files: Vec<DataFile>,
+}
+
+impl TableBackup {
+    /// Rows over all files.
+    pub fn rows(&self) -> u64 {
+        self.files.iter().map(|f| f.rows).sum()
+    }
+
+    /// Bytes over all files.
+    pub fn bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.bytes).sum()
+    }
+}
+
+/// The manifest of one committed backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupManifest {
+    /// Format version, [`MANIFEST_FORMAT_VERSION`] when written by this build.
+    pub format_version: u32,
+    /// The collection's name.
+    pub collection: String,
+    /// The backup id (also its directory name).
+    pub id: String,
+    /// Full or incremental.
+    pub kind: BackupKind,
+    /// The previous backup of the chain (`None` for a full backup).
+    pub parent: Option<String>,
+    /// When the backup was taken, RFC 3339 UTC.
+    pub created_at: String,
+    /// The tables, in collection order.
+    pub tables: Vec<TableBackup>,
+}
+
+impl BackupManifest {
+    /// Rows over all tables.
+    pub fn rows(&self) -> u64 {
+        self.tables.iter().map(TableBackup::rows).sum()
+    }
+
+    /// Bytes of data files over all tables.
+    pub fn bytes(&self) -> u64 {
+        self.tables.iter().map(TableBackup::bytes).sum()
+    }
+
+    /// The table named `name`, if the backup has it.
+    pub fn table(&self, name: &str) -> Option<&TableBackup> {
+        self.tables.iter().find(|t| t.schema.name == name)
+    }
+}

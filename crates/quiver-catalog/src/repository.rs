@@ -1,0 +1,232 @@
+//! The repository: the root directory holding every collection.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::collection::DEFINITION_FILE;
+use crate::{
+    Collection, CollectionDef, Error, Result, encode_path_segment, fsync_dir, write_atomic,
+};
+
+const COLLECTIONS_DIR: &str = "collections";
+const DROPPED_PREFIX: &str = ".dropped-";
+
+/// A backup repository rooted at a directory (by default `<database file>.quiver/`).
+#[derive(Debug, Clone)]
+pub struct Repository {
+    root: PathBuf,
+}
+
+impl Repository {
+    /// Opens the repository at `root`. Nothing is created until the first collection is.
+    pub fn open(root: impl AsRef<Path>) -> Result<Repository> {
+        Ok(Repository {
+            root: root.as_ref().to_path_buf(),
+        })
+    }
+
+    /// The repository's root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn collections_dir(&self) -> PathBuf {
+        self.root.join(COLLECTIONS_DIR)
+    }
+
+    fn collection_dir(&self, name: &str) -> PathBuf {
+        self.collections_dir().join(encode_path_segment(name))
+    }
+
+    /// Creates a collection. Fails with `Error::CollectionExists` if the name is taken.
+    pub fn create_collection(&self, def: &CollectionDef) -> Result<Collection> {
+        if def.name.is_empty() {
+            return Err(Error::InvalidName {
+                name: def.name.clone(),
+                reason: "a collection name cannot be empty",
+            });
+        }
+        let parent = self.collections_dir();
+        fs::create_dir_all(&parent).map_err(Error::io("creating", &parent))?;
+        self.remove_dropped();
+        let dir = self.collection_dir(&def.name);
+        // create_dir is the atomic claim on the name; a directory without a definition is
+        // a CREATE that crashed half-way, and may be taken over.
+        match fs::create_dir(&dir) {
+            Ok(()) => fsync_dir(&parent)?,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                if dir.join(DEFINITION_FILE).exists() {
+                    return Err(Error::CollectionExists(def.name.clone()));
+                }
+            }
+            Err(e) => return Err(Error::io("creating", &dir)(e)),
+        }
+        let json = serde_json::to_vec_pretty(def).expect("definition serializes");
+        write_atomic(&dir.join(DEFINITION_FILE), &json)?;
+        Collection::load(dir, &def.name)
+    }
+
+    /// The collection named `name`, or `Error::UnknownCollection`.
+    pub fn collection(&self, name: &str) -> Result<Collection> {
+        Collection::load(self.collection_dir(name), name)
+    }
+
+    /// Every collection, sorted by name.
+    pub fn collections(&self) -> Result<Vec<Collection>> {
+        let dir = self.collections_dir();
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io("listing", &dir)(e)),
+        };
+        let mut collections = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(Error::io("listing", &dir))?;
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            match Collection::load(entry.path(), "") {
+                Ok(collection) => collections.push(collection),
+                Err(Error::UnknownCollection(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        collections.sort_by(|a, b| a.def().name.cmp(&b.def().name));
+        Ok(collections)
+    }
+
+    /// Drops a collection and all its backups. Refused (`Error::Busy`) while a backup or
+    /// restore of it runs. The directory is first renamed away (one atomic step, after which
+    /// the collection is gone for every reader), then deleted.
+    pub fn drop_collection(&self, name: &str) -> Result<()> {
+        let collection = self.collection(name)?;
+        let lock = collection.lock()?;
+        let unique = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let trash = self.collections_dir().join(format!(
+            "{DROPPED_PREFIX}{}-{}-{unique}",
+            encode_path_segment(name),
+            std::process::id()
+        ));
+        fs::rename(collection.dir(), &trash).map_err(Error::io("removing", collection.dir()))?;
+        fsync_dir(&self.collections_dir())?;
+        drop(lock);
+        fs::remove_dir_all(&trash).map_err(Error::io("removing", &trash))?;
+        Ok(())
+    }
+
+    /// Removes what dropped collections left behind after a crash mid-DROP (best effort).
+    fn remove_dropped(&self) {
+        let Ok(entries) = fs::read_dir(self.collections_dir()) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(DROPPED_PREFIX)
+            {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{BackupKind, StorageKind};
+
+    fn def(name: &str) -> CollectionDef {
+        CollectionDef::new(name, vec!["t".into()], StorageKind::Cluster, true)
+    }
+
+    #[test]
+    fn create_list_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::open(dir.path()).unwrap();
+        repo.create_collection(&def("b")).unwrap();
+        repo.create_collection(&def("a/x")).unwrap();
+        assert!(matches!(
+            repo.create_collection(&def("b")),
+            Err(Error::CollectionExists(_))
+        ));
+        let names: Vec<_> = repo
+            .collections()
+            .unwrap()
+            .iter()
+            .map(|c| c.def().name.clone())
+            .collect();
+        assert_eq!(names, ["a/x", "b"]);
+        repo.drop_collection("b").unwrap();
+        assert!(matches!(
+            repo.collection("b"),
+            Err(Error::UnknownCollection(_))
+        ));
+        assert!(matches!(
+            repo.drop_collection("b"),
+            Err(Error::UnknownCollection(_))
+        ));
+        assert_eq!(repo.collections().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn lock_is_exclusive_per_collection_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::open(dir.path()).unwrap();
+        let a = repo.create_collection(&def("a")).unwrap();
+        let b = repo.create_collection(&def("b")).unwrap();
+        let held = a.lock().unwrap();
+        assert!(matches!(a.lock(), Err(Error::Busy(_))));
+        assert!(matches!(repo.drop_collection("a"), Err(Error::Busy(_))));
+        let _other = b.lock().unwrap();
+        drop(held);
+        a.lock().unwrap();
+    }
+
+    #[test]
+    fn uncommitted_backups_are_invisible_and_cleaned_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::open(dir.path()).unwrap();
+        let c = repo.create_collection(&def("c")).unwrap();
+        let lock = c.lock().unwrap();
+        let pending = c.begin_backup(BackupKind::Full, &lock).unwrap();
+        let (_, path) = pending.data_file("t", 0);
+        fs::write(&path, b"data").unwrap();
+        // Simulate a crash: the directory stays, without a manifest.
+        let crashed_dir = path.parent().unwrap().parent().unwrap().to_path_buf();
+        std::mem::forget(pending);
+        assert!(crashed_dir.exists());
+        assert!(c.backups().unwrap().is_empty());
+
+        let pending = c.begin_backup(BackupKind::Full, &lock).unwrap();
+        assert!(
+            !crashed_dir.exists(),
+            "incomplete backup removed by the next writer"
+        );
+        let id = pending.id().to_string();
+        let manifest = pending.commit(None, vec![]).unwrap();
+        assert_eq!(manifest.id, id);
+        assert_eq!(c.backups().unwrap(), vec![manifest.clone()]);
+        assert_eq!(c.backup(&id).unwrap(), manifest);
+        assert!(matches!(
+            c.backup("20000101T000000.000Z_full"),
+            Err(Error::UnknownBackup { .. })
+        ));
+    }
+
+    #[test]
+    fn dropped_pending_backup_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::open(dir.path()).unwrap();
+        let c = repo.create_collection(&def("c")).unwrap();
+        let lock = c.lock().unwrap();
+        let pending = c.begin_backup(BackupKind::Full, &lock).unwrap();
+        let backup_dir = c.backup_dir(&pending.id().to_string());
+        assert!(backup_dir.exists());
+        drop(pending);
+        assert!(!backup_dir.exists());
+    }
+}

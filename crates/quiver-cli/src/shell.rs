@@ -1,0 +1,76 @@
+//! The interactive shell: multi-line statements, history, dot-commands.
+
+use quiver::Engine;
+use quiver::grammar::is_complete;
+use rustyline::DefaultEditor;
+use rustyline::error::ReadlineError;
+
+const HELP: &str = "\
+Statements end with `;` and may span lines. Backup statements:
+  CREATE BACKUP COLLECTION name ( TABLE t, ... ) WITH ( STORAGE = 'cluster', INCREMENTAL_BACKUP_ENABLED = 'true' );
+  BACKUP name;   RESTORE name [AT 'backup-id'];   DROP BACKUP COLLECTION name;
+  ALTER BACKUP COLLECTION name ADD TABLE t | DROP TABLE t | SET (k = 'v') | RESET (k);
+Anything else is run by SQLite.
+Shell commands: .help  .quit   (Ctrl-C clears the current statement, Ctrl-D quits)";
+
+/// Runs the shell until `.quit` or end of input.
+pub(crate) fn run(engine: &mut Engine) -> Result<(), String> {
+    let mut editor =
+        DefaultEditor::new().map_err(|e| format!("error: cannot start the shell: {e}\n"))?;
+    let history =
+        std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(".quiver_history"));
+    if let Some(path) = &history {
+        let _ = editor.load_history(path);
+    }
+    println!(
+        "quiver {} on {}. Type .help for help.",
+        env!("CARGO_PKG_VERSION"),
+        engine.database_path().display()
+    );
+    let mut buffer = String::new();
+    loop {
+        let prompt = if buffer.is_empty() {
+            "quiver> "
+        } else {
+            "   ...> "
+        };
+        match editor.readline(prompt) {
+            Ok(line) => {
+                if buffer.is_empty() {
+                    match line.trim() {
+                        ".quit" | ".exit" => break,
+                        ".help" => {
+                            println!("{HELP}");
+                            continue;
+                        }
+                        command if command.starts_with('.') => {
+                            println!("unknown command {command}; try .help");
+                            continue;
+                        }
+                        _ => {}
+                    }
+                }
+                buffer.push_str(&line);
+                buffer.push('\n');
+                if !is_complete(&buffer) {
+                    continue;
+                }
+                let script = std::mem::take(&mut buffer);
+                if script.trim().is_empty() {
+                    continue;
+                }
+                let _ = editor.add_history_entry(script.trim_end());
+                if let Err(message) = crate::print::run_script(engine, &script, false) {
+                    eprint!("{message}");
+                }
+            }
+            Err(ReadlineError::Interrupted) => buffer.clear(),
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(format!("error: reading input: {e}\n")),
+        }
+    }
+    if let Some(path) = &history {
+        let _ = editor.save_history(path);
+    }
+    Ok(())
+}

@@ -1,0 +1,143 @@
+//! The syntax tree produced by the parser.
+
+/// One parsed statement of a script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Statement {
+    /// `CREATE BACKUP COLLECTION name ( TABLE t, ... ) [WITH ( ... )]`
+    CreateBackupCollection(CreateBackupCollection),
+    /// `DROP BACKUP COLLECTION name`
+    DropBackupCollection {
+        /// The collection to drop.
+        name: String,
+    },
+    /// `ALTER BACKUP COLLECTION name <action>`
+    AlterBackupCollection {
+        /// The collection to change.
+        name: String,
+        /// What to change.
+        action: AlterAction,
+    },
+    /// `BACKUP name [INCREMENTAL]`
+    Backup {
+        /// The collection to back up.
+        name: String,
+        /// True for an incremental backup, false for a full one.
+        incremental: bool,
+    },
+    /// `RESTORE name [AT 'backup-id']`
+    Restore {
+        /// The collection to restore.
+        name: String,
+        /// The backup to restore; `None` means the latest one.
+        at: Option<String>,
+    },
+    /// Any other statement, handed through untouched: the exact source text
+    /// from its first token to its last, without the terminating `;`.
+    Sql(String),
+}
+
+/// `CREATE BACKUP COLLECTION name ( TABLE t, ... ) [WITH ( ... )]`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateBackupCollection {
+    /// Name of the new collection.
+    pub name: String,
+    /// The tables in the collection, in the order written (at least one).
+    pub tables: Vec<String>,
+    /// The `WITH` settings; all `None` when there is no `WITH` clause.
+    pub settings: Settings,
+}
+
+/// Collection settings, as given in `WITH ( ... )` or `SET ( ... )`.
+///
+/// A field is `None` when the setting was not given.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Settings {
+    /// `STORAGE = 'cluster' | 'file://...' | 's3://...'`
+    pub storage: Option<Storage>,
+    /// `INCREMENTAL_BACKUP_ENABLED = 'true' | 'false'`
+    pub incremental_backup_enabled: Option<bool>,
+}
+
+impl Settings {
+    /// True when no setting is given.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.storage.is_none() && self.incremental_backup_enabled.is_none()
+    }
+}
+
+/// Where a collection's backups are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Storage {
+    /// `'cluster'`: inside the database's own storage.
+    Cluster,
+    /// An external location, a URL starting with `file://` or `s3://`, as written.
+    External(String),
+}
+
+/// The change made by `ALTER BACKUP COLLECTION`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlterAction {
+    /// `ADD TABLE t`
+    AddTable(String),
+    /// `DROP TABLE t`
+    DropTable(String),
+    /// `SET ( key = 'value', ... )`: the settings given are changed.
+    Set(Settings),
+    /// `RESET ( key, ... )`: the settings named go back to their defaults.
+    Reset(Vec<SettingKey>),
+}
+
+/// The name of a collection setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SettingKey {
+    /// `STORAGE`
+    Storage,
+    /// `INCREMENTAL_BACKUP_ENABLED`
+    IncrementalBackupEnabled,
+}
+
+impl SettingKey {
+    /// Every setting, in canonical order.
+    pub const ALL: [SettingKey; 2] = [SettingKey::Storage, SettingKey::IncrementalBackupEnabled];
+
+    /// The canonical (upper-case) name of the setting.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SettingKey::Storage => "STORAGE",
+            SettingKey::IncrementalBackupEnabled => "INCREMENTAL_BACKUP_ENABLED",
+        }
+    }
+
+    /// Looks a setting up by name, ignoring ASCII case.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<SettingKey> {
+        SettingKey::ALL
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setting_key_names() {
+        assert_eq!(SettingKey::from_name("storage"), Some(SettingKey::Storage));
+        assert_eq!(
+            SettingKey::from_name("Incremental_Backup_Enabled"),
+            Some(SettingKey::IncrementalBackupEnabled)
+        );
+        assert_eq!(SettingKey::from_name("storages"), None);
+        assert!(Settings::default().is_empty());
+        assert!(
+            !Settings {
+                storage: Some(Storage::Cluster),
+                ..Settings::default()
+            }
+            .is_empty()
+        );
+    }
+}

@@ -1,0 +1,993 @@
+//! Integration tests for quiver-grammar: the YDB examples, error positions
+//! and renderings, statement splitting, `is_complete`, and property tests.
+
+use proptest::prelude::*;
+use quiver_grammar::{
+    AlterAction, CreateBackupCollection, ParseError, SettingKey, Settings, Span, Statement,
+    Storage, is_complete, parse_script, parse_statement, quote_ident,
+};
+
+fn create(name: &str, tables: &[&str], settings: Settings) -> Statement {
+    Statement::CreateBackupCollection(CreateBackupCollection {
+        name: name.into(),
+        tables: tables.iter().map(|t| t.to_string()).collect(),
+        settings,
+    })
+}
+
+fn nodes(src: &str) -> Vec<Statement> {
+    parse_script(src)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.node)
+        .collect()
+}
+
+fn err(src: &str) -> ParseError {
+    match parse_script(src) {
+        Ok(stmts) => panic!("expected an error for {src:?}, got {stmts:?}"),
+        Err(e) => e,
+    }
+}
+
+// ----- the YDB examples ---------------------------------------------------
+
+#[test]
+fn ydb_example_script() {
+    let src = "CREATE BACKUP COLLECTION user_service_backups
+    ( TABLE profiles
+    , TABLE preferences
+    , TABLE sessions
+    )
+WITH ( STORAGE = 'cluster', INCREMENTAL_BACKUP_ENABLED = 'true' );
+BACKUP user_service_backups;
+BACKUP user_service_backups INCREMENTAL;
+RESTORE user_service_backups;
+DROP BACKUP COLLECTION user_service_backups;
+";
+    let stmts = parse_script(src).unwrap();
+    let name = "user_service_backups";
+    let expected = vec![
+        create(
+            name,
+            &["profiles", "preferences", "sessions"],
+            Settings {
+                storage: Some(Storage::Cluster),
+                incremental_backup_enabled: Some(true),
+            },
+        ),
+        Statement::Backup {
+            name: name.into(),
+            incremental: false,
+        },
+        Statement::Backup {
+            name: name.into(),
+            incremental: true,
+        },
+        Statement::Restore {
+            name: name.into(),
+            at: None,
+        },
+        Statement::DropBackupCollection { name: name.into() },
+    ];
+    assert_eq!(
+        stmts.iter().map(|s| s.node.clone()).collect::<Vec<_>>(),
+        expected
+    );
+    let slices: Vec<&str> = stmts
+        .iter()
+        .map(|s| &src[s.span.start..s.span.end])
+        .collect();
+    assert!(slices[0].starts_with("CREATE BACKUP") && slices[0].ends_with("'true' )"));
+    assert_eq!(slices[1], "BACKUP user_service_backups");
+    assert_eq!(slices[4], "DROP BACKUP COLLECTION user_service_backups");
+    assert!(is_complete(src));
+}
+
+#[test]
+fn ydb_backquoted_example() {
+    let src = "CREATE BACKUP COLLECTION `shop_backups` ( TABLE `/Root/shop/orders`, TABLE `/Root/shop/products` ) WITH ( STORAGE = 'cluster' );";
+    assert_eq!(
+        parse_statement(src),
+        Ok(create(
+            "shop_backups",
+            &["/Root/shop/orders", "/Root/shop/products"],
+            Settings {
+                storage: Some(Storage::Cluster),
+                incremental_backup_enabled: None
+            },
+        ))
+    );
+}
+
+#[test]
+fn statement_forms() {
+    let cases: Vec<(&str, Statement)> = vec![
+        (
+            "create backup collection c (table t) with (storage = 'S3://bucket/p', incremental_backup_enabled = 'FALSE',)",
+            create(
+                "c",
+                &["t"],
+                Settings {
+                    storage: Some(Storage::External("S3://bucket/p".into())),
+                    incremental_backup_enabled: Some(false),
+                },
+            ),
+        ),
+        (
+            "CREATE BACKUP COLLECTION c (TABLE \"a\"\"b\", TABLE `c``d`)",
+            create("c", &["a\"b", "c`d"], Settings::default()),
+        ),
+        (
+            "CREATE BACKUP COLLECTION table (TABLE with) WITH (STORAGE = 'file:///var/b')",
+            create(
+                "table",
+                &["with"],
+                Settings {
+                    storage: Some(Storage::External("file:///var/b".into())),
+                    incremental_backup_enabled: None,
+                },
+            ),
+        ),
+        (
+            "CREATE BACKUP COLLECTION данные (TABLE ünï_1$)",
+            create("данные", &["ünï_1$"], Settings::default()),
+        ),
+        (
+            "ALTER BACKUP COLLECTION c ADD TABLE t",
+            Statement::AlterBackupCollection {
+                name: "c".into(),
+                action: AlterAction::AddTable("t".into()),
+            },
+        ),
+        (
+            "ALTER BACKUP COLLECTION c DROP TABLE `/x`",
+            Statement::AlterBackupCollection {
+                name: "c".into(),
+                action: AlterAction::DropTable("/x".into()),
+            },
+        ),
+        (
+            "alter backup collection c set ( INCREMENTAL_BACKUP_ENABLED = 'true' , )",
+            Statement::AlterBackupCollection {
+                name: "c".into(),
+                action: AlterAction::Set(Settings {
+                    storage: None,
+                    incremental_backup_enabled: Some(true),
+                }),
+            },
+        ),
+        (
+            "ALTER BACKUP COLLECTION c RESET (incremental_backup_enabled, Storage)",
+            Statement::AlterBackupCollection {
+                name: "c".into(),
+                action: AlterAction::Reset(vec![
+                    SettingKey::IncrementalBackupEnabled,
+                    SettingKey::Storage,
+                ]),
+            },
+        ),
+        (
+            "BACKUP `incremental` incremental",
+            Statement::Backup {
+                name: "incremental".into(),
+                incremental: true,
+            },
+        ),
+        (
+            "backup at",
+            Statement::Backup {
+                name: "at".into(),
+                incremental: false,
+            },
+        ),
+        (
+            "RESTORE at AT 'it''s 2026'",
+            Statement::Restore {
+                name: "at".into(),
+                at: Some("it's 2026".into()),
+            },
+        ),
+        (
+            "/* lead */ RESTORE c -- trail",
+            Statement::Restore {
+                name: "c".into(),
+                at: None,
+            },
+        ),
+        (
+            "DROP BACKUP COLLECTION \"x y\";",
+            Statement::DropBackupCollection { name: "x y".into() },
+        ),
+    ];
+    for (src, expected) in cases {
+        assert_eq!(parse_statement(src), Ok(expected.clone()), "{src}");
+        // Canonical text parses back to the same statement.
+        assert_eq!(
+            parse_statement(&expected.to_string()),
+            Ok(expected),
+            "{src}"
+        );
+    }
+}
+
+// ----- errors ---------------------------------------------------------------
+
+#[test]
+fn error_missing_table_keyword() {
+    let e = err("CREATE BACKUP COLLECTION user_service_backups\n    ( tabel profiles\n    );");
+    assert_eq!((e.line, e.column), (2, 7));
+    assert_eq!(
+        e.to_string(),
+        "line 2, column 7: expected `TABLE`, found `tabel`"
+    );
+    assert_eq!(
+        e.render(),
+        "error: expected `TABLE`, found `tabel`
+ --> line 2, column 7
+  |
+2 |     ( tabel profiles
+  |       ^^^^^
+  = hint: each table in a collection is written `TABLE name`
+"
+    );
+}
+
+#[test]
+fn error_bad_value() {
+    let e = err("CREATE BACKUP COLLECTION c (TABLE t)\nWITH (STORAGE = 'disk');");
+    assert_eq!((e.line, e.column), (2, 17));
+    assert_eq!(
+        e.render(),
+        "error: invalid value for `STORAGE`: 'disk'
+ --> line 2, column 17
+  |
+2 | WITH (STORAGE = 'disk');
+  |                 ^^^^^^
+  = hint: STORAGE is 'cluster' or an external location starting with file:// or s3://
+"
+    );
+    let e = err("ALTER BACKUP COLLECTION c SET (INCREMENTAL_BACKUP_ENABLED = 'yes')");
+    assert_eq!(
+        e.message,
+        "invalid value for `INCREMENTAL_BACKUP_ENABLED`: 'yes'"
+    );
+    assert_eq!(e.column, 61);
+    assert_eq!(
+        e.hint.as_deref(),
+        Some("INCREMENTAL_BACKUP_ENABLED is 'true' or 'false'")
+    );
+    assert_eq!(
+        err("CREATE BACKUP COLLECTION c (TABLE t) WITH (STORAGE = 's3://')").column,
+        54
+    );
+}
+
+#[test]
+fn error_unquoted_value() {
+    let e =
+        err("CREATE BACKUP COLLECTION c (TABLE t) WITH (\n  INCREMENTAL_BACKUP_ENABLED = true\n)");
+    assert_eq!((e.line, e.column), (2, 32));
+    assert_eq!(
+        e.render(),
+        "error: expected a string literal as the value of `INCREMENTAL_BACKUP_ENABLED`, found `true`
+ --> line 2, column 32
+  |
+2 |   INCREMENTAL_BACKUP_ENABLED = true
+  |                                ^^^^
+  = hint: setting values are string literals: INCREMENTAL_BACKUP_ENABLED = 'true'
+"
+    );
+    let e = err("CREATE BACKUP COLLECTION c (TABLE t) WITH (STORAGE = 42)");
+    assert_eq!(
+        e.message,
+        "expected a string literal as the value of `STORAGE`, found `42`"
+    );
+    assert_eq!(
+        e.hint.as_deref(),
+        Some("setting values are string literals: STORAGE = 'cluster'")
+    );
+}
+
+#[test]
+fn error_duplicate_key() {
+    let e = err(
+        "CREATE BACKUP COLLECTION c (TABLE t)\nWITH (STORAGE = 'cluster',\n      storage = 'cluster')",
+    );
+    assert_eq!((e.line, e.column), (3, 7));
+    assert_eq!(
+        e.render(),
+        "error: setting `STORAGE` is given twice
+ --> line 3, column 7
+  |
+3 |       storage = 'cluster')
+  |       ^^^^^^^
+  = hint: it was first given at line 2, column 7
+"
+    );
+    let e = err("ALTER BACKUP COLLECTION c RESET (STORAGE, Storage)");
+    assert_eq!(e.message, "setting `STORAGE` is given twice");
+    assert_eq!(e.column, 43);
+}
+
+#[test]
+fn error_unknown_key() {
+    let e = err(
+        "CREATE BACKUP COLLECTION c (TABLE t) WITH (STORAGE = 'cluster', COMPRESSION = 'zstd')",
+    );
+    assert_eq!((e.line, e.column), (1, 65));
+    assert_eq!(
+        e.render(),
+        "error: unknown setting `COMPRESSION`
+ --> line 1, column 65
+  |
+1 | CREATE BACKUP COLLECTION c (TABLE t) WITH (STORAGE = 'cluster', COMPRESSION = 'zstd')
+  |                                                                 ^^^^^^^^^^^
+  = hint: the known settings are STORAGE and INCREMENTAL_BACKUP_ENABLED
+"
+    );
+    assert_eq!(
+        err("ALTER BACKUP COLLECTION c RESET (color)").message,
+        "unknown setting `color`"
+    );
+}
+
+#[test]
+fn error_unterminated_string() {
+    let e = err("BACKUP a;\nRESTORE a AT '2026-01-01;\nBACKUP b;");
+    assert_eq!((e.line, e.column), (2, 14));
+    assert_eq!(
+        e.render(),
+        "error: unterminated string literal
+ --> line 2, column 14
+  |
+2 | RESTORE a AT '2026-01-01;
+  |              ^
+  = hint: end the string with `'`; write `''` for a quote inside it
+"
+    );
+    // Also inside plain SQL, and for comments and quoted identifiers.
+    assert_eq!(err("SELECT 1; SELECT 'x").column, 18);
+    let e = err("SELECT 1 /* never closed");
+    assert_eq!(
+        (e.column, e.message.as_str()),
+        (10, "unterminated block comment")
+    );
+    let e = err("é `abc");
+    assert_eq!(
+        (e.column, e.message.as_str()),
+        (3, "unterminated quoted identifier")
+    );
+}
+
+#[test]
+fn error_missing_close_paren() {
+    let e = err("CREATE BACKUP COLLECTION c\n  ( TABLE a, TABLE b\nWITH ( STORAGE = 'cluster' );");
+    assert_eq!((e.line, e.column), (3, 1));
+    assert_eq!(
+        e.render(),
+        "error: expected `,` or `)` after the table name, found `WITH`
+ --> line 3, column 1
+  |
+3 | WITH ( STORAGE = 'cluster' );
+  | ^^^^
+  = hint: the `(` at line 2, column 3 is never closed
+"
+    );
+    let e = err("CREATE BACKUP COLLECTION c (TABLE a) WITH (STORAGE = 'cluster'");
+    assert_eq!(
+        e.message,
+        "expected `,` or `)` after the value of `STORAGE`, found end of input"
+    );
+    assert_eq!(e.column, 63);
+    assert_eq!(
+        e.hint.as_deref(),
+        Some("the `(` at line 1, column 43 is never closed")
+    );
+    let e = err("CREATE BACKUP COLLECTION c (TABLE a;");
+    assert_eq!(
+        (e.column, e.message.as_str()),
+        (36, "expected `,` or `)` after the table name, found `;`")
+    );
+    let e = err("CREATE BACKUP COLLECTION c (TABLE a TABLE b)");
+    assert_eq!(e.hint.as_deref(), Some("separate the tables with `,`"));
+}
+
+#[test]
+fn error_garbage_after_statement() {
+    let e = err("BACKUP c INCREMENTAL now;");
+    assert_eq!((e.line, e.column), (1, 22));
+    assert_eq!(
+        e.render(),
+        "error: expected `;` or end of input, found `now`
+ --> line 1, column 22
+  |
+1 | BACKUP c INCREMENTAL now;
+  |                      ^^^
+  = hint: usage: BACKUP name [INCREMENTAL]
+"
+    );
+    let e = err("DROP BACKUP COLLECTION c CASCADE");
+    assert_eq!(e.message, "expected `;` or end of input, found `CASCADE`");
+    assert_eq!(
+        e.hint.as_deref(),
+        Some("usage: DROP BACKUP COLLECTION name")
+    );
+    let e = err("CREATE BACKUP COLLECTION c (TABLE t) WTIH (STORAGE = 'cluster')");
+    assert_eq!(
+        e.message,
+        "expected `WITH`, `;` or end of input, found `WTIH`"
+    );
+    let e = err("RESTORE c 'id'");
+    assert_eq!(e.message, "expected `AT`, `;` or end of input, found 'id'");
+}
+
+#[test]
+fn error_missing_semicolon_between_statements() {
+    let e = err("BACKUP a\nBACKUP b;");
+    assert_eq!((e.line, e.column), (2, 1));
+    assert_eq!(
+        e.render(),
+        "error: expected `INCREMENTAL`, `;` or end of input, found `BACKUP`
+ --> line 2, column 1
+  |
+2 | BACKUP b;
+  | ^^^^^^
+  = hint: statements are separated by `;`: is one missing before `BACKUP`?
+"
+    );
+    let e = err("RESTORE a AT 'x'\nselect 1");
+    assert_eq!((e.line, e.column), (2, 1));
+    assert!(e.hint.unwrap().contains("`;`"));
+}
+
+#[test]
+fn other_errors() {
+    let cases: &[(&str, usize, &str)] = &[
+        (
+            "CREATE BACKUP COLLECTION",
+            25,
+            "expected a collection name, found end of input",
+        ),
+        ("CREATE BACKUP c", 15, "expected `COLLECTION`, found `c`"),
+        (
+            "CREATE BACKUP COLLECTION c TABLE t",
+            28,
+            "expected `(` and the list of tables, found `TABLE`",
+        ),
+        (
+            "CREATE BACKUP COLLECTION c ()",
+            29,
+            "expected `TABLE`, found `)`",
+        ),
+        (
+            "CREATE BACKUP COLLECTION c (TABLE t, )",
+            38,
+            "expected `TABLE`, found `)`",
+        ),
+        (
+            "CREATE BACKUP COLLECTION c (TABLE t, TABLE t)",
+            44,
+            "table `t` is listed twice",
+        ),
+        (
+            "CREATE BACKUP COLLECTION c (TABLE 't')",
+            35,
+            "expected a table name, found 't'",
+        ),
+        (
+            "CREATE BACKUP COLLECTION c (TABLE [t])",
+            35,
+            "expected a table name, found [t]",
+        ),
+        (
+            "CREATE BACKUP COLLECTION `` (TABLE t)",
+            26,
+            "expected a collection name, found an empty identifier",
+        ),
+        (
+            "CREATE BACKUP COLLECTION c (TABLE t) WITH ()",
+            44,
+            "expected a setting name, found `)`",
+        ),
+        (
+            "CREATE BACKUP COLLECTION c (TABLE t) WITH STORAGE = 'cluster'",
+            43,
+            "expected `(` and the settings, found `STORAGE`",
+        ),
+        (
+            "CREATE BACKUP COLLECTION c (TABLE t) WITH (STORAGE 'cluster')",
+            52,
+            "expected `=` after `STORAGE`, found 'cluster'",
+        ),
+        (
+            "CREATE BACKUP COLLECTION c (TABLE t) WITH (STORAGE = 'cluster' x)",
+            64,
+            "expected `,` or `)` after the value of `STORAGE`, found `x`",
+        ),
+        (
+            "CREATE BACKUP COLLECTION c (TABLE t) WITH (STORAGE = 'cluster'),",
+            64,
+            "expected `;` or end of input, found `,`",
+        ),
+        (
+            "ALTER BACKUP COLLECTION c RENAME TO d",
+            27,
+            "expected `ADD TABLE`, `DROP TABLE`, `SET` or `RESET`, found `RENAME`",
+        ),
+        (
+            "ALTER BACKUP COLLECTION c ADD t",
+            31,
+            "expected `TABLE`, found `t`",
+        ),
+        (
+            "ALTER BACKUP COLLECTION c SET (STORAGE = 'cluster', STORAGE = 'cluster')",
+            53,
+            "setting `STORAGE` is given twice",
+        ),
+        (
+            "ALTER BACKUP COLLECTION c RESET ()",
+            34,
+            "expected a setting name, found `)`",
+        ),
+        (
+            "ALTER BACKUP COLLECTION c RESET (STORAGE = 'x')",
+            42,
+            "expected `,` or `)` after `STORAGE`, found `=`",
+        ),
+        (
+            "BACKUP",
+            7,
+            "expected a collection name, found end of input",
+        ),
+        ("BACKUP;", 7, "expected a collection name, found `;`"),
+        (
+            "BACKUP INCREMENTAL",
+            8,
+            "expected a collection name, found `INCREMENTAL`",
+        ),
+        (
+            "BACKUP COLLECTION c",
+            19,
+            "expected `INCREMENTAL`, `;` or end of input, found `c`",
+        ),
+        (
+            "RESTORE c AT",
+            13,
+            "expected a backup id string after `AT`, found end of input",
+        ),
+        (
+            "RESTORE c AT latest",
+            14,
+            "expected a backup id string after `AT`, found `latest`",
+        ),
+        ("RESTORE c AT ''", 14, "the backup id after `AT` is empty"),
+        (
+            "DROP BACKUP COLLECTION 'c'",
+            24,
+            "expected a collection name, found 'c'",
+        ),
+    ];
+    for &(src, column, message) in cases {
+        let e = err(src);
+        assert_eq!(
+            (e.line, e.column, e.message.as_str()),
+            (1, column, message),
+            "{src}"
+        );
+        assert!(e.render().contains('^'));
+    }
+    assert_eq!(
+        err("BACKUP COLLECTION c").hint.as_deref(),
+        Some("write BACKUP name, without COLLECTION")
+    );
+    assert_eq!(
+        err("RESTORE COLLECTION c").hint.as_deref(),
+        Some("write RESTORE name, without COLLECTION")
+    );
+    assert_eq!(
+        parse_statement("RESTORE collection AT 'x'"),
+        Ok(Statement::Restore {
+            name: "collection".into(),
+            at: Some("x".into())
+        })
+    );
+}
+
+#[test]
+fn parse_statement_wants_exactly_one() {
+    let e = parse_statement("  -- nothing\n").unwrap_err();
+    assert_eq!(e.message, "expected a statement, found end of input");
+    assert_eq!((e.line, e.column), (2, 1));
+    let e = parse_statement("BACKUP a;\n  BACKUP b;").unwrap_err();
+    assert_eq!((e.line, e.column), (2, 3));
+    assert_eq!(e.span, Span::new(12, 20));
+    assert_eq!(
+        parse_statement(";;BACKUP a;;"),
+        Ok(Statement::Backup {
+            name: "a".into(),
+            incremental: false
+        })
+    );
+}
+
+// ----- splitting ------------------------------------------------------------
+
+#[test]
+fn sql_passes_through_exactly() {
+    let src = "-- header comment\n  SELECT 'a;b', \"c;d\", `e;f`, [g;h] /* ; */ FROM t -- tail ;\n;\n\
+               INSERT INTO t VALUES (1);BACKUP c;PRAGMA x\n";
+    let stmts = parse_script(src).unwrap();
+    assert_eq!(stmts.len(), 4);
+    assert_eq!(
+        stmts[0].node,
+        Statement::Sql("SELECT 'a;b', \"c;d\", `e;f`, [g;h] /* ; */ FROM t".into())
+    );
+    assert_eq!(
+        stmts[1].node,
+        Statement::Sql("INSERT INTO t VALUES (1)".into())
+    );
+    assert_eq!(
+        stmts[2].node,
+        Statement::Backup {
+            name: "c".into(),
+            incremental: false
+        }
+    );
+    assert_eq!(stmts[3].node, Statement::Sql("PRAGMA x".into()));
+    for s in &stmts {
+        if let Statement::Sql(text) = &s.node {
+            assert_eq!(&src[s.span.start..s.span.end], text);
+        }
+    }
+    assert!(!is_complete(src));
+}
+
+#[test]
+fn sql_lookalikes_stay_sql() {
+    for src in [
+        "CREATE TABLE backup (x)",
+        "CREATE \"BACKUP\" COLLECTION x",
+        "DROP TABLE restore",
+        "ALTER TABLE backup ADD COLUMN y",
+        "SELECT backup FROM restore",
+        "EXPLAIN BACKUP x",
+    ] {
+        assert_eq!(
+            parse_statement(src),
+            Ok(Statement::Sql(src.into())),
+            "{src}"
+        );
+    }
+}
+
+#[test]
+fn trigger_bodies_are_one_statement() {
+    let trigger = "CREATE TEMPORARY TRIGGER audit AFTER UPDATE ON orders\nBEGIN\n  \
+                   INSERT INTO log VALUES (CASE WHEN new.total > 10 THEN 'big;' ELSE 'small' END);\n  \
+                   UPDATE stats SET n = CASE n WHEN NULL THEN 1 ELSE (CASE WHEN n > 0 THEN n + 1 END) END;\n\
+                   END";
+    let src = format!("BACKUP c;\n{trigger};\nSELECT 1;\nbegin; commit;");
+    let got = nodes(&src);
+    assert_eq!(
+        got,
+        vec![
+            Statement::Backup {
+                name: "c".into(),
+                incremental: false
+            },
+            Statement::Sql(trigger.into()),
+            Statement::Sql("SELECT 1".into()),
+            Statement::Sql("begin".into()),
+            Statement::Sql("commit".into()),
+        ]
+    );
+    assert!(is_complete(&src));
+    // Incomplete while the body is open.
+    let open = "CREATE TRIGGER t AFTER INSERT ON x BEGIN SELECT CASE WHEN 1 THEN 2 END;";
+    assert!(!is_complete(open));
+    assert!(is_complete(&format!("{open} END;")));
+    assert_eq!(
+        nodes(&format!("{open} END")),
+        vec![Statement::Sql(format!("{open} END"))]
+    );
+}
+
+#[test]
+fn is_complete_cases() {
+    for src in [
+        "",
+        "   ",
+        "-- c",
+        "/* c */",
+        ";",
+        "SELECT 1;",
+        "SELECT 1; -- done",
+        "BACKUP c;\n",
+        "SELECT ';';",
+        "BACKUP c; ;",
+    ] {
+        assert!(is_complete(src), "{src:?}");
+    }
+    for src in [
+        "SELECT 1",
+        "SELECT 1; SELECT 2",
+        "SELECT ';",
+        "SELECT \"a;",
+        "SELECT `a;",
+        "SELECT [a;",
+        "SELECT 1 /* ;",
+        "SELECT 1 -- ;",
+        "CREATE TRIGGER t AFTER INSERT ON x BEGIN DELETE FROM y;",
+    ] {
+        assert!(!is_complete(src), "{src:?}");
+    }
+    // Syntax errors do not matter: the shell will report them on submit.
+    assert!(is_complete("BACKUP;"));
+}
+
+#[test]
+fn located_spans_cover_statements() {
+    let src = "  BACKUP  a ; /* x */ RESTORE b AT 'id'";
+    let stmts = parse_script(src).unwrap();
+    assert_eq!(stmts[0].span, Span::new(2, 11));
+    assert_eq!(
+        &src[stmts[1].span.start..stmts[1].span.end],
+        "RESTORE b AT 'id'"
+    );
+}
+
+// ----- property tests -------------------------------------------------------
+
+const KEYWORDS: &[&str] = &[
+    "ADD",
+    "ALTER",
+    "AT",
+    "BACKUP",
+    "COLLECTION",
+    "CREATE",
+    "DROP",
+    "INCREMENTAL",
+    "INCREMENTAL_BACKUP_ENABLED",
+    "RESET",
+    "RESTORE",
+    "SET",
+    "STORAGE",
+    "TABLE",
+    "WITH",
+];
+
+fn keyword() -> impl Strategy<Value = String> {
+    (
+        prop::sample::select(KEYWORDS),
+        prop::collection::vec(any::<bool>(), 32),
+    )
+        .prop_map(|(k, upper)| {
+            k.chars()
+                .zip(upper)
+                .map(|(c, u)| {
+                    if u {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c.to_ascii_lowercase()
+                    }
+                })
+                .collect()
+        })
+}
+
+fn ident() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => "[A-Za-z_][A-Za-z0-9_$]{0,10}",
+        2 => keyword(),
+        1 => "[a-zé日ß_][a-z0-9ü日_$]{0,6}",
+        2 => "[a-z/`'\";\\- ]{1,10}",
+        1 => "\\PC{1,8}",
+        1 => any::<String>().prop_filter("non-empty", |s| !s.is_empty()),
+    ]
+}
+
+fn text_value() -> impl Strategy<Value = String> {
+    prop_oneof!["[a-z0-9/' ;.-]{1,12}", "\\PC{1,8}"]
+}
+
+fn storage() -> impl Strategy<Value = Storage> {
+    prop_oneof![
+        Just(Storage::Cluster),
+        (
+            prop::sample::select(vec!["file://", "s3://", "S3://", "FILE://"]),
+            text_value()
+        )
+            .prop_map(|(scheme, rest)| Storage::External(format!("{scheme}{rest}"))),
+    ]
+}
+
+fn settings() -> impl Strategy<Value = Settings> {
+    (prop::option::of(storage()), prop::option::of(any::<bool>())).prop_map(
+        |(storage, incremental_backup_enabled)| Settings {
+            storage,
+            incremental_backup_enabled,
+        },
+    )
+}
+
+fn unique(names: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for n in names {
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    out
+}
+
+fn alter_action() -> impl Strategy<Value = AlterAction> {
+    prop_oneof![
+        ident().prop_map(AlterAction::AddTable),
+        ident().prop_map(AlterAction::DropTable),
+        settings()
+            .prop_filter("SET needs a setting", |s| !s.is_empty())
+            .prop_map(AlterAction::Set),
+        prop::sample::subsequence(SettingKey::ALL.to_vec(), 1..=2)
+            .prop_shuffle()
+            .prop_map(AlterAction::Reset),
+    ]
+}
+
+fn statement() -> impl Strategy<Value = Statement> {
+    prop_oneof![
+        (ident(), prop::collection::vec(ident(), 1..5), settings()).prop_map(
+            |(name, tables, settings)| {
+                Statement::CreateBackupCollection(CreateBackupCollection {
+                    name,
+                    tables: unique(tables),
+                    settings,
+                })
+            }
+        ),
+        ident().prop_map(|name| Statement::DropBackupCollection { name }),
+        (ident(), alter_action())
+            .prop_map(|(name, action)| Statement::AlterBackupCollection { name, action }),
+        (ident(), any::<bool>())
+            .prop_map(|(name, incremental)| Statement::Backup { name, incremental }),
+        (ident(), prop::option::of(text_value()))
+            .prop_map(|(name, at)| Statement::Restore { name, at }),
+        any::<u32>().prop_map(|n| Statement::Sql(format!("SELECT {n}"))),
+    ]
+}
+
+/// Calls every entry point and renders any error; must never panic.
+fn exercise(src: &str) {
+    match parse_script(src) {
+        Ok(stmts) => {
+            for s in stmts {
+                assert!(s.span.start <= s.span.end && s.span.end <= src.len());
+                assert!(src.is_char_boundary(s.span.start) && src.is_char_boundary(s.span.end));
+                let _ = s.node.to_string();
+            }
+        }
+        Err(e) => {
+            assert!(e.line >= 1 && e.column >= 1);
+            assert!(e.render().contains('^'));
+            let _ = e.to_string();
+        }
+    }
+    if let Err(e) = parse_statement(src) {
+        let _ = e.render();
+    }
+    let _ = is_complete(src);
+}
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    Insert(usize, char),
+    Delete(usize),
+    Truncate(usize),
+    Duplicate(usize, usize),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    let interesting = prop::sample::select(vec![
+        '\'', '"', '`', '[', ']', '(', ')', ';', ',', '=', '-', '/', '*', ' ', '\n', 'é', 'x',
+    ]);
+    prop_oneof![
+        (any::<usize>(), prop_oneof![interesting, any::<char>()])
+            .prop_map(|(i, c)| Mutation::Insert(i, c)),
+        any::<usize>().prop_map(Mutation::Delete),
+        any::<usize>().prop_map(Mutation::Truncate),
+        (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Mutation::Duplicate(a, b)),
+    ]
+}
+
+fn apply(src: &str, m: &Mutation) -> String {
+    let mut chars: Vec<char> = src.chars().collect();
+    let n = chars.len();
+    match *m {
+        Mutation::Insert(i, c) => chars.insert(i % (n + 1), c),
+        Mutation::Delete(i) if n > 0 => {
+            chars.remove(i % n);
+        }
+        Mutation::Truncate(i) => chars.truncate(i % (n + 1)),
+        Mutation::Duplicate(a, b) if n > 0 => {
+            let (a, b) = (a % n, b % n);
+            let (lo, hi) = (a.min(b), a.max(b));
+            let piece: Vec<char> = chars[lo..=hi].to_vec();
+            chars.splice(hi + 1..hi + 1, piece);
+        }
+        _ => {}
+    }
+    chars.into_iter().collect()
+}
+
+/// Cases per property: 512, or `QUIVER_GRAMMAR_CASES` for longer runs.
+fn cases() -> u32 {
+    std::env::var("QUIVER_GRAMMAR_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(512)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+    #[test]
+    fn display_round_trips(stmt in statement()) {
+        let text = stmt.to_string();
+        prop_assert_eq!(parse_statement(&text), Ok(stmt.clone()), "{}", text);
+        prop_assert_eq!(parse_statement(&format!("{text};")), Ok(stmt), "{}", text);
+        let terminated = format!("{text};");
+        prop_assert!(!is_complete(&text));
+        prop_assert!(is_complete(&terminated));
+    }
+
+    #[test]
+    fn scripts_round_trip(stmts in prop::collection::vec(statement(), 0..6)) {
+        let src: String = stmts.iter().map(|s| format!("{s};\n")).collect();
+        let parsed = parse_script(&src).unwrap();
+        prop_assert_eq!(parsed.iter().map(|s| s.node.clone()).collect::<Vec<_>>(), stmts);
+        for (located, text) in parsed.iter().zip(src.lines()) {
+            prop_assert_eq!(&src[located.span.start..located.span.end], text.trim_end_matches(';'));
+        }
+    }
+
+    #[test]
+    fn quote_ident_is_readable(name in ident()) {
+        let quoted = quote_ident(&name);
+        let stmt = Statement::Backup { name: name.clone(), incremental: false };
+        prop_assert_eq!(parse_statement(&format!("BACKUP {quoted}")), Ok(stmt));
+    }
+
+    #[test]
+    fn arbitrary_strings_never_panic(src in any::<String>()) {
+        exercise(&src);
+    }
+
+    #[test]
+    fn sqlish_strings_never_panic(src in "[a-zA-Z_ ;'\"`\\[\\]()=,*/\\-\né日]{0,80}") {
+        exercise(&src);
+    }
+
+    #[test]
+    fn mutated_scripts_never_panic(
+        stmts in prop::collection::vec(statement(), 1..4),
+        mutations in prop::collection::vec(mutation(), 1..6),
+    ) {
+        let mut src: String = stmts.iter().map(|s| format!("{s};\n")).collect();
+        for m in &mutations {
+            src = apply(&src, m);
+        }
+        exercise(&src);
+    }
+}
+
+#[test]
+fn deeply_nested_input_does_not_overflow() {
+    let parens = format!("SELECT {}1{}", "(".repeat(100_000), ")".repeat(100_000));
+    assert_eq!(nodes(&parens).len(), 1);
+    let cases = format!(
+        "CREATE TRIGGER t AFTER INSERT ON x BEGIN {} ;",
+        "CASE ".repeat(100_000)
+    );
+    assert!(!is_complete(&cases));
+    exercise(&"(".repeat(100_000));
+}

@@ -1,0 +1,56 @@
+//! The restore crate's error type.
+
+use quiver_catalog::AdapterError;
+
+/// Result alias for restores.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a restore did not happen. In every case the target is unchanged.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading the repository failed.
+    #[error(transparent)]
+    Catalog(#[from] quiver_catalog::Error),
+    /// The collection has no committed backup.
+    #[error(
+        "nothing to restore: backup collection `{0}` has no backups yet (take one with BACKUP {0})"
+    )]
+    NothingToRestore(String),
+    /// A file of the backup failed verification.
+    #[error("backup `{backup}` failed verification, nothing was restored: {source}")]
+    Damaged {
+        /// The backup id.
+        backup: String,
+        /// What is wrong with which file.
+        #[source]
+        source: quiver_snapshot::Error,
+    },
+    /// Tables of the backup already exist in the target.
+    #[error(
+        "cannot restore `{collection}`: {} already exist{} in the database; drop or rename {} first (nothing was restored)",
+        list(tables), if tables.len() == 1 { "s" } else { "" }, if tables.len() == 1 { "it" } else { "them" }
+    )]
+    TablesExist {
+        /// The collection.
+        collection: String,
+        /// The tables in the way.
+        tables: Vec<String>,
+    },
+    /// Reading a verified file failed.
+    #[error("reading backup `{backup}`: {source}")]
+    Read {
+        /// The backup id.
+        backup: String,
+        /// The error.
+        #[source]
+        source: quiver_snapshot::Error,
+    },
+    /// The target database refused (the transaction was rolled back).
+    #[error("restore failed and was rolled back: {0}")]
+    Target(AdapterError),
+}
+
+fn list(tables: &[String]) -> String {
+    let quoted: Vec<String> = tables.iter().map(|t| format!("table `{t}`")).collect();
+    quoted.join(", ")
+}

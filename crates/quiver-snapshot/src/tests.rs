@@ -1,0 +1,120 @@
+//! Round trips and damage detection.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, BinaryArray, Float64Array, Int64Array, StringArray};
+use arrow::compute::concat_batches;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use proptest::prelude::*;
+
+use crate::{Error, SnapshotReader, SnapshotWriter, WriteOptions, file_digest, verify_file};
+
+type Row = (i64, Option<f64>, Option<String>, Option<Vec<u8>>);
+
+fn schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("r", DataType::Float64, true),
+        Field::new("t", DataType::Utf8, true),
+        Field::new("b", DataType::Binary, true),
+    ]))
+}
+
+fn batch(rows: &[Row]) -> RecordBatch {
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.0))),
+        Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.1))),
+        Arc::new(StringArray::from_iter(rows.iter().map(|r| r.2.clone()))),
+        Arc::new(BinaryArray::from_iter(rows.iter().map(|r| r.3.clone()))),
+    ];
+    RecordBatch::try_new(schema(), columns).unwrap()
+}
+
+fn write(
+    path: &std::path::Path,
+    batches: &[RecordBatch],
+    row_group_rows: usize,
+) -> crate::FileDigest {
+    let mut options = WriteOptions::sorted_by(vec![0]);
+    options.row_group_rows = row_group_rows;
+    let mut writer = SnapshotWriter::create(path, schema(), &options).unwrap();
+    for b in batches {
+        writer.write(b).unwrap();
+    }
+    writer.finish().unwrap()
+}
+
+fn row() -> impl Strategy<Value = Row> {
+    (
+        any::<i64>(),
+        proptest::option::of(any::<f64>().prop_filter("NaN != NaN", |f| !f.is_nan())),
+        proptest::option::of(".{0,20}"),
+        proptest::option::of(proptest::collection::vec(any::<u8>(), 0..20)),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn batches_round_trip(rows in proptest::collection::vec(row(), 0..300), split in 1usize..50, group in 1usize..100) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let batches: Vec<_> = rows.chunks(split).map(batch).collect();
+        let digest = write(&path, &batches, group);
+        prop_assert_eq!(digest.rows, rows.len() as u64);
+        prop_assert_eq!(file_digest(&path).unwrap(), (digest.bytes, digest.crc32));
+        let read: Vec<_> = SnapshotReader::open(&path, 64).unwrap().collect::<Result<_, _>>().unwrap();
+        let read = concat_batches(&schema(), &read).unwrap();
+        prop_assert_eq!(read, batch(&rows));
+    }
+}
+
+#[test]
+fn flipped_byte_and_truncation_are_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.parquet");
+    let rows: Vec<Row> = (0..100)
+        .map(|i| (i, Some(i as f64), Some(format!("r{i}")), None))
+        .collect();
+    let digest = write(&path, &[batch(&rows)], 1000);
+    verify_file(&path, digest.bytes, digest.crc32).unwrap();
+
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(matches!(
+        verify_file(&path, digest.bytes, digest.crc32),
+        Err(Error::ChecksumMismatch { .. })
+    ));
+
+    bytes.truncate(bytes.len() - 10);
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(matches!(
+        verify_file(&path, digest.bytes, digest.crc32),
+        Err(Error::SizeMismatch { .. })
+    ));
+    // A damaged file read without verification errors, it does not panic.
+    assert!(SnapshotReader::open(&path, 10).is_err());
+}
+
+#[test]
+fn sort_order_and_compression_are_recorded() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.parquet");
+    let rows: Vec<Row> = (0..10).map(|i| (i, None, Some("x".into()), None)).collect();
+    write(&path, &[batch(&rows)], 1000);
+    let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+    let group = reader.metadata().row_group(0);
+    assert_eq!(group.sorting_columns().unwrap()[0].column_idx, 0);
+    let id = group.column(0);
+    assert!(matches!(
+        id.compression(),
+        parquet::basic::Compression::ZSTD(_)
+    ));
+    let stats = id.statistics().unwrap();
+    assert_eq!(stats.min_bytes_opt(), Some(&0i64.to_le_bytes()[..]));
+}

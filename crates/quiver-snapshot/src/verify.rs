@@ -1,0 +1,49 @@
+//! Checking a data file against the size and crc32 recorded when it was written.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use crate::{Error, Result};
+
+/// Size and crc32 of the file at `path`, read sequentially in 1 MiB chunks.
+pub fn file_digest(path: &Path) -> Result<(u64, u32)> {
+    let io = |source| Error::Io {
+        action: "reading",
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io)?;
+    let mut hasher = crc32fast::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut bytes = 0u64;
+    loop {
+        let n = file.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        bytes += n as u64;
+    }
+    Ok((bytes, hasher.finalize()))
+}
+
+/// Fails unless the file at `path` has exactly `bytes` bytes and crc32 `crc32`.
+pub fn verify_file(path: &Path, bytes: u64, crc32: u32) -> Result<()> {
+    let (actual_bytes, actual_crc) = file_digest(path)?;
+    if actual_bytes != bytes {
+        return Err(Error::SizeMismatch {
+            path: path.to_path_buf(),
+            expected: bytes,
+            actual: actual_bytes,
+        });
+    }
+    if actual_crc != crc32 {
+        return Err(Error::ChecksumMismatch {
+            path: path.to_path_buf(),
+            expected: crc32,
+            actual: actual_crc,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,140 @@
+//! Writing one Parquet data file.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::SortingColumn;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+
+use crate::crc::CrcWriter;
+use crate::{Error, Result};
+
+/// How data files are written.
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    /// Positions of the key columns, recorded as the file's sort order.
+    pub sort_key: Vec<usize>,
+    /// Rows per row group: bounds the writer's memory and sets the pruning granularity.
+    pub row_group_rows: usize,
+    /// zstd level.
+    pub zstd_level: i32,
+}
+
+impl WriteOptions {
+    /// Defaults for a file sorted by the columns at `sort_key`.
+    pub fn sorted_by(sort_key: Vec<usize>) -> WriteOptions {
+        WriteOptions {
+            sort_key,
+            row_group_rows: 64 * 1024,
+            zstd_level: 3,
+        }
+    }
+}
+
+/// Size, checksum and row count of a finished data file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileDigest {
+    /// Rows written.
+    pub rows: u64,
+    /// File size in bytes.
+    pub bytes: u64,
+    /// crc32 of the whole file.
+    pub crc32: u32,
+}
+
+/// Writes record batches to one Parquet file, computing its crc32 as it goes.
+pub struct SnapshotWriter {
+    path: PathBuf,
+    writer: ArrowWriter<CrcWriter<BufWriter<File>>>,
+    rows: u64,
+}
+
+impl SnapshotWriter {
+    /// Creates (or truncates) the file at `path` for batches of `schema`.
+    pub fn create(
+        path: &Path,
+        schema: SchemaRef,
+        options: &WriteOptions,
+    ) -> Result<SnapshotWriter> {
+        let file = File::create(path).map_err(|source| Error::Io {
+            action: "creating",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let sorting = options
+            .sort_key
+            .iter()
+            .map(|&column| SortingColumn {
+                column_idx: column as i32,
+                descending: false,
+                nulls_first: true,
+            })
+            .collect::<Vec<_>>();
+        let level = ZstdLevel::try_new(options.zstd_level).unwrap_or_default();
+        let properties = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(level))
+            .set_statistics_enabled(EnabledStatistics::Page)
+            .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
+            .set_sorting_columns((!sorting.is_empty()).then_some(sorting))
+            .build();
+        let sink = CrcWriter::new(BufWriter::with_capacity(1 << 20, file));
+        let writer = ArrowWriter::try_new(sink, schema, Some(properties)).map_err(|source| {
+            Error::Parquet {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+        Ok(SnapshotWriter {
+            path: path.to_path_buf(),
+            writer,
+            rows: 0,
+        })
+    }
+
+    /// Appends a batch.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.writer.write(batch).map_err(|source| Error::Parquet {
+            path: self.path.clone(),
+            source,
+        })?;
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Writes the footer, flushes and fsyncs the file, and returns its digest.
+    pub fn finish(self) -> Result<FileDigest> {
+        let path = self.path;
+        let sink = self.writer.into_inner().map_err(|source| Error::Parquet {
+            path: path.clone(),
+            source,
+        })?;
+        let (buffered, bytes, crc32) = sink.into_parts();
+        let io = |action| {
+            let path = path.clone();
+            move |source| Error::Io {
+                action,
+                path,
+                source,
+            }
+        };
+        let file = buffered
+            .into_inner()
+            .map_err(|e| io("writing")(e.into_error()))?;
+        file.sync_all().map_err(io("syncing"))?;
+        Ok(FileDigest {
+            rows: self.rows,
+            bytes,
+            crc32,
+        })
+    }
+}

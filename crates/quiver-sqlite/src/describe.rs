@@ -1,0 +1,216 @@
+//! Reading a table's definition from SQLite's catalog.
+
+use quiver_catalog::{ColumnSchema, ColumnType, ROWID_COLUMN, TableSchema, raw_column_name};
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::affinity::{column_type_for, strict_type_is_exact};
+use crate::error::sqlite;
+use crate::{Error, Result, quote_ident};
+
+/// Describes table `name` of the `main` schema (matched case-insensitively, as SQLite does).
+pub(crate) fn describe(conn: &Connection, name: &str) -> Result<TableSchema> {
+    let found: Option<(String, String, Option<String>)> = conn
+        .query_row(
+            "SELECT name, type, sql FROM main.sqlite_master \
+             WHERE name = ?1 COLLATE NOCASE AND type IN ('table', 'view')",
+            [name],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .map_err(sqlite(format!("looking up table `{name}`")))?;
+    let Some((name, kind, create_sql)) = found else {
+        return Err(Error::NoSuchTable(name.to_string()));
+    };
+    let unsupported = |reason: &str| Error::Unsupported {
+        name: name.clone(),
+        reason: reason.to_string(),
+    };
+    if kind == "view" {
+        return Err(unsupported(
+            "it is a view; back up the tables it reads instead",
+        ));
+    }
+    let create_sql = create_sql.unwrap_or_default();
+    if name.starts_with("sqlite_") {
+        return Err(unsupported("it is an SQLite internal table"));
+    }
+    if create_sql
+        .trim_start()
+        .to_ascii_uppercase()
+        .starts_with("CREATE VIRTUAL")
+    {
+        return Err(unsupported("virtual tables are not supported"));
+    }
+    let (without_rowid, strict): (bool, bool) = conn
+        .query_row(
+            "SELECT wr, strict FROM pragma_table_list WHERE schema = 'main' AND name = ?1",
+            [&name],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(sqlite(format!("reading table list for `{name}`")))?;
+
+    let columns = table_columns(conn, &name)?;
+    for c in &columns {
+        if c.name == ROWID_COLUMN || c.name.starts_with("_quiver_raw__") {
+            return Err(unsupported(&format!(
+                "column name `{}` is reserved by quiver",
+                c.name
+            )));
+        }
+    }
+    let mut key: Vec<&TableColumn> = columns.iter().filter(|c| c.pk_position > 0).collect();
+    key.sort_by_key(|c| c.pk_position);
+    let primary_key: Vec<String> = key.iter().map(|c| c.name.clone()).collect();
+    let rowid_alias =
+        !without_rowid && key.len() == 1 && key[0].declared_type.eq_ignore_ascii_case("INTEGER");
+    let rowid_key = primary_key.is_empty();
+
+    let stored: Vec<ColumnSchema> = columns
+        .iter()
+        .filter(|c| !c.generated)
+        .map(|c| {
+            let exact = (strict && strict_type_is_exact(&c.declared_type))
+                || (rowid_alias && c.pk_position == 1);
+            let column_type = if rowid_alias && c.pk_position == 1 {
+                ColumnType::Integer
+            } else {
+                column_type_for(&c.declared_type)
+            };
+            ColumnSchema {
+                name: c.name.clone(),
+                declared_type: c.declared_type.clone(),
+                column_type,
+                has_raw: !exact,
+                in_primary_key: c.pk_position > 0,
+            }
+        })
+        .collect();
+    for c in &stored {
+        if stored.iter().any(|o| o.name == raw_column_name(&c.name)) {
+            return Err(unsupported(
+                "a column name collides with quiver's raw column names",
+            ));
+        }
+    }
+
+    Ok(TableSchema {
+        primary_key: if rowid_key {
+            vec![ROWID_COLUMN.to_string()]
+        } else {
+            primary_key
+        },
+        rowid_key,
+        index_sql: schema_sql(conn, "index", &name)?,
+        trigger_sql: schema_sql(conn, "trigger", &name)?,
+        autoincrement_seq: autoincrement_seq(conn, &name)?,
+        columns: stored,
+        create_sql,
+        name,
+    })
+}
+
+struct TableColumn {
+    name: String,
+    declared_type: String,
+    pk_position: i64,
+    generated: bool,
+}
+
+fn table_columns(conn: &Connection, table: &str) -> Result<Vec<TableColumn>> {
+    let context = || format!("reading the columns of `{table}`");
+    let mut stmt = conn
+        .prepare("SELECT name, type, pk, hidden FROM pragma_table_xinfo(?1, 'main') ORDER BY cid")
+        .map_err(sqlite(context()))?;
+    let rows = stmt
+        .query_map([table], |r| {
+            let hidden: i64 = r.get(3)?;
+            Ok(TableColumn {
+                name: r.get(0)?,
+                declared_type: r.get(1)?,
+                pk_position: r.get(2)?,
+                // 2 and 3 are generated columns (virtual, stored): recomputed, never stored.
+                generated: hidden == 2 || hidden == 3,
+            })
+        })
+        .map_err(sqlite(context()))?;
+    rows.collect::<rusqlite::Result<_>>()
+        .map_err(sqlite(context()))
+}
+
+/// The `CREATE INDEX` or `CREATE TRIGGER` statements on `table`, oldest first (automatic
+/// indexes for UNIQUE and PRIMARY KEY constraints have no SQL and come back with the table).
+fn schema_sql(conn: &Connection, kind: &str, table: &str) -> Result<Vec<String>> {
+    let context = || format!("reading the {kind}es of `{table}`");
+    let mut stmt = conn
+        .prepare(
+            "SELECT sql FROM main.sqlite_master WHERE type = ?1 AND tbl_name = ?2 AND sql IS NOT NULL ORDER BY rowid",
+        )
+        .map_err(sqlite(context()))?;
+    let rows = stmt
+        .query_map([kind, table], |r| r.get::<_, String>(0))
+        .map_err(sqlite(context()))?;
+    rows.collect::<rusqlite::Result<_>>()
+        .map_err(sqlite(context()))
+}
+
+fn autoincrement_seq(conn: &Connection, table: &str) -> Result<Option<i64>> {
+    let has_sequence: bool = conn
+        .query_row(
+            "SELECT count(*) FROM main.sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(sqlite("looking for sqlite_sequence"))?;
+    if !has_sequence {
+        return Ok(None);
+    }
+    conn.query_row(
+        "SELECT seq FROM main.sqlite_sequence WHERE name = ?1",
+        [table],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(sqlite(format!(
+        "reading the AUTOINCREMENT counter of `{table}`"
+    )))
+}
+
+/// The expression that reads the rowid of `table`, avoiding column names that shadow it.
+pub(crate) fn rowid_expression(table: &TableSchema) -> Result<&'static str> {
+    ["rowid", "_rowid_", "oid"]
+        .into_iter()
+        .find(|alias| {
+            !table
+                .columns
+                .iter()
+                .any(|c| c.name.eq_ignore_ascii_case(alias))
+        })
+        .ok_or_else(|| Error::Unsupported {
+            name: table.name.clone(),
+            reason: "it has no primary key and columns named rowid, _rowid_ and oid hide its rowid"
+                .into(),
+        })
+}
+
+/// `SELECT` list and `ORDER BY` for a full scan of `table` in key order.
+pub(crate) fn scan_sql(table: &TableSchema) -> Result<String> {
+    let mut select = Vec::with_capacity(table.columns.len() + 1);
+    let order = if table.rowid_key {
+        let rowid = rowid_expression(table)?;
+        select.push(rowid.to_string());
+        rowid.to_string()
+    } else {
+        table
+            .primary_key
+            .iter()
+            .map(|k| quote_ident(k))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    select.extend(table.columns.iter().map(|c| quote_ident(&c.name)));
+    Ok(format!(
+        "SELECT {} FROM main.{} ORDER BY {order}",
+        select.join(", "),
+        quote_ident(&table.name)
+    ))
+}

@@ -1,0 +1,52 @@
+//! The SQLite adapter's error type.
+
+/// Result alias for the SQLite adapter.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Errors from the SQLite adapter.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// SQLite reported an error.
+    #[error("{context}: {source}")]
+    Sqlite {
+        /// What was being done.
+        context: String,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The table does not exist.
+    #[error("table `{0}` does not exist")]
+    NoSuchTable(String),
+    /// The object exists but cannot be backed up.
+    #[error("`{name}` cannot be backed up: {reason}")]
+    Unsupported {
+        /// The table.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// A batch does not have the columns the table's schema says.
+    #[error("batch for table `{table}` does not match its schema: {message}")]
+    BatchMismatch {
+        /// The table.
+        table: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Arrow failed building a batch.
+    #[error("building a batch for `{table}`: {source}")]
+    Arrow {
+        /// The table.
+        table: String,
+        /// Arrow's error.
+        #[source]
+        source: arrow::error::ArrowError,
+    },
+}
+
+/// Adds context to a rusqlite error.
+pub(crate) fn sqlite(context: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> Error {
+    let context = context.into();
+    move |source| Error::Sqlite { context, source }
+}

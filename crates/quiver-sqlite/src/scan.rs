@@ -1,0 +1,197 @@
+//! Turning SQLite rows into Arrow record batches.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayBuilder, ArrayRef, BinaryBuilder, Float64Builder, Int64Builder, StringBuilder,
+};
+use arrow::record_batch::RecordBatch;
+use quiver_catalog::{AdapterError, ColumnType, TableSchema};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, Row};
+
+use crate::describe::scan_sql;
+use crate::error::sqlite;
+use crate::{Error, raw};
+
+/// Reads `table` in key order into batches of at most `batch_rows` rows, handing each to `sink`.
+pub(crate) fn scan(
+    conn: &Connection,
+    table: &TableSchema,
+    batch_rows: usize,
+    sink: &mut dyn FnMut(RecordBatch) -> Result<(), AdapterError>,
+) -> Result<u64, AdapterError> {
+    let batch_rows = batch_rows.max(1);
+    let sql = scan_sql(table)?;
+    let context = || format!("scanning table `{}`", table.name);
+    let mut stmt = conn.prepare(&sql).map_err(sqlite(context()))?;
+    let mut rows = stmt.query([]).map_err(sqlite(context()))?;
+    let mut builder = BatchBuilder::new(table, batch_rows);
+    let mut total = 0u64;
+    while let Some(row) = rows.next().map_err(sqlite(context()))? {
+        builder.append(row).map_err(sqlite(context()))?;
+        total += 1;
+        if builder.len == batch_rows {
+            sink(builder.finish()?)?;
+        }
+    }
+    if builder.len > 0 {
+        sink(builder.finish()?)?;
+    }
+    Ok(total)
+}
+
+/// One column's builder, by storage type.
+enum Typed {
+    Integer(Int64Builder),
+    Real(Float64Builder),
+    Text(StringBuilder),
+    Blob(BinaryBuilder),
+}
+
+struct BatchBuilder<'a> {
+    table: &'a TableSchema,
+    rowid: Option<Int64Builder>,
+    typed: Vec<Typed>,
+    /// Raw side builders, one per column that has one (`None` elsewhere).
+    raw: Vec<Option<BinaryBuilder>>,
+    scratch: Vec<u8>,
+    capacity: usize,
+    len: usize,
+}
+
+impl<'a> BatchBuilder<'a> {
+    fn new(table: &'a TableSchema, capacity: usize) -> Self {
+        let mut builder = BatchBuilder {
+            table,
+            rowid: None,
+            typed: Vec::new(),
+            raw: Vec::new(),
+            scratch: Vec::new(),
+            capacity,
+            len: 0,
+        };
+        builder.reset();
+        builder
+    }
+
+    fn reset(&mut self) {
+        let capacity = self.capacity;
+        self.rowid = self
+            .table
+            .rowid_key
+            .then(|| Int64Builder::with_capacity(capacity));
+        self.typed = self
+            .table
+            .columns
+            .iter()
+            .map(|c| match c.column_type {
+                ColumnType::Integer => Typed::Integer(Int64Builder::with_capacity(capacity)),
+                ColumnType::Real => Typed::Real(Float64Builder::with_capacity(capacity)),
+                ColumnType::Text => {
+                    Typed::Text(StringBuilder::with_capacity(capacity, capacity * 16))
+                }
+                ColumnType::Blob => {
+                    Typed::Blob(BinaryBuilder::with_capacity(capacity, capacity * 16))
+                }
+            })
+            .collect();
+        self.raw = self
+            .table
+            .columns
+            .iter()
+            .map(|c| c.has_raw.then(BinaryBuilder::new))
+            .collect();
+        self.len = 0;
+    }
+
+    fn append(&mut self, row: &Row<'_>) -> rusqlite::Result<()> {
+        let offset = usize::from(self.rowid.is_some());
+        if let Some(rowid) = &mut self.rowid {
+            rowid.append_value(row.get::<_, i64>(0)?);
+        }
+        for (i, typed) in self.typed.iter_mut().enumerate() {
+            let value = row.get_ref(i + offset)?;
+            let fits = match (typed, value) {
+                (Typed::Integer(b), ValueRef::Integer(v)) => {
+                    b.append_value(v);
+                    true
+                }
+                (Typed::Real(b), ValueRef::Real(v)) => {
+                    b.append_value(v);
+                    true
+                }
+                (Typed::Text(b), ValueRef::Text(bytes)) => match std::str::from_utf8(bytes) {
+                    Ok(text) => {
+                        b.append_value(text);
+                        true
+                    }
+                    Err(_) => {
+                        b.append_null();
+                        false
+                    }
+                },
+                (Typed::Blob(b), ValueRef::Blob(v)) => {
+                    b.append_value(v);
+                    true
+                }
+                (typed, _) => {
+                    append_null(typed);
+                    matches!(value, ValueRef::Null)
+                }
+            };
+            if let Some(raw_builder) = &mut self.raw[i] {
+                if fits {
+                    raw_builder.append_null();
+                } else {
+                    raw::encode(value, &mut self.scratch);
+                    raw_builder.append_value(&self.scratch);
+                }
+            } else if !fits {
+                // Only columns SQLite guarantees to hold one class lack a raw column.
+                return Err(rusqlite::Error::InvalidColumnType(
+                    i + offset,
+                    self.table.columns[i].name.clone(),
+                    value.data_type(),
+                ));
+            }
+        }
+        self.len += 1;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<RecordBatch, Error> {
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.typed.len() * 2 + 1);
+        if let Some(rowid) = &mut self.rowid {
+            columns.push(Arc::new(rowid.finish()));
+        }
+        for typed in &mut self.typed {
+            columns.push(match typed {
+                Typed::Integer(b) => ArrayBuilder::finish(b),
+                Typed::Real(b) => ArrayBuilder::finish(b),
+                Typed::Text(b) => ArrayBuilder::finish(b),
+                Typed::Blob(b) => ArrayBuilder::finish(b),
+            });
+        }
+        for raw_builder in self.raw.iter_mut().flatten() {
+            columns.push(ArrayBuilder::finish(raw_builder));
+        }
+        let batch = RecordBatch::try_new(self.table.arrow_schema(), columns).map_err(|source| {
+            Error::Arrow {
+                table: self.table.name.clone(),
+                source,
+            }
+        });
+        self.reset();
+        batch
+    }
+}
+
+fn append_null(typed: &mut Typed) {
+    match typed {
+        Typed::Integer(b) => b.append_null(),
+        Typed::Real(b) => b.append_null(),
+        Typed::Text(b) => b.append_null(),
+        Typed::Blob(b) => b.append_null(),
+    }
+}

@@ -1,0 +1,161 @@
+//! CREATE, ALTER and DROP BACKUP COLLECTION.
+
+use quiver_catalog::{CollectionDef, StorageKind};
+use quiver_grammar::{AlterAction, CreateBackupCollection, SettingKey, Storage, quote_ident};
+use quiver_sqlite::SqliteSource;
+
+use crate::error::ExecError;
+use crate::{Engine, Outcome};
+
+/// Creates a collection after checking that every table exists.
+pub(crate) fn create(
+    engine: &mut Engine,
+    create: &CreateBackupCollection,
+) -> Result<Outcome, ExecError> {
+    check_storage(create.settings.storage.as_ref())?;
+    let mut tables: Vec<String> = Vec::with_capacity(create.tables.len());
+    for table in &create.tables {
+        let name = existing_table(engine, table)?;
+        if tables.iter().any(|t| t.eq_ignore_ascii_case(&name)) {
+            return Err(ExecError::refused(
+                format!("table `{name}` is listed twice (SQLite table names ignore case)"),
+                None,
+            ));
+        }
+        tables.push(name);
+    }
+    let incremental = create.settings.incremental_backup_enabled.unwrap_or(false);
+    let def = CollectionDef::new(
+        create.name.clone(),
+        tables,
+        StorageKind::Cluster,
+        incremental,
+    );
+    engine.repo.create_collection(&def)?;
+    Ok(Outcome::Done(format!(
+        "CREATE BACKUP COLLECTION {}: {} table(s), incremental backups {}",
+        quote_ident(&def.name),
+        def.tables.len(),
+        if incremental { "enabled" } else { "disabled" }
+    )))
+}
+
+/// Drops a collection with all its backups.
+pub(crate) fn drop(engine: &mut Engine, name: &str) -> Result<Outcome, ExecError> {
+    engine.repo.drop_collection(name)?;
+    Ok(Outcome::Done(format!(
+        "DROP BACKUP COLLECTION {}: the collection and all its backups are removed",
+        quote_ident(name)
+    )))
+}
+
+/// Changes a collection's tables or settings.
+pub(crate) fn alter(
+    engine: &mut Engine,
+    name: &str,
+    action: &AlterAction,
+) -> Result<Outcome, ExecError> {
+    let mut collection = engine.repo.collection(name)?;
+    let lock = collection.lock()?;
+    let mut def = collection.def().clone();
+    let summary = match action {
+        AlterAction::AddTable(table) => {
+            let table = existing_table(engine, table)?;
+            if def.tables.iter().any(|t| t.eq_ignore_ascii_case(&table)) {
+                return Err(ExecError::refused(
+                    format!("table `{table}` is already in backup collection `{name}`"),
+                    None,
+                ));
+            }
+            def.tables.push(table.clone());
+            format!(
+                "added table {}; the next backup includes it",
+                quote_ident(&table)
+            )
+        }
+        AlterAction::DropTable(table) => {
+            let Some(position) = def
+                .tables
+                .iter()
+                .position(|t| t.eq_ignore_ascii_case(table))
+            else {
+                return Err(ExecError::refused(
+                    format!("table `{table}` is not in backup collection `{name}`"),
+                    Some(format!("its tables are: {}", def.tables.join(", "))),
+                ));
+            };
+            if def.tables.len() == 1 {
+                return Err(ExecError::refused(
+                    format!("table `{table}` is the last table of backup collection `{name}`"),
+                    Some(format!(
+                        "to remove the collection, use DROP BACKUP COLLECTION {}",
+                        quote_ident(name)
+                    )),
+                ));
+            }
+            let removed = def.tables.remove(position);
+            format!(
+                "dropped table {} from the collection; its existing backups keep it",
+                quote_ident(&removed)
+            )
+        }
+        AlterAction::Set(settings) => {
+            check_storage(settings.storage.as_ref())?;
+            if let Some(enabled) = settings.incremental_backup_enabled {
+                def.incremental_backup_enabled = enabled;
+            }
+            format!("set {settings}")
+        }
+        AlterAction::Reset(keys) => {
+            for key in keys {
+                match key {
+                    SettingKey::Storage => def.storage = StorageKind::Cluster,
+                    SettingKey::IncrementalBackupEnabled => def.incremental_backup_enabled = false,
+                }
+            }
+            let names: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
+            format!("reset {} to the default", names.join(", "))
+        }
+    };
+    collection.save_def(def, &lock)?;
+    Ok(Outcome::Done(format!(
+        "ALTER BACKUP COLLECTION {}: {summary}",
+        quote_ident(name)
+    )))
+}
+
+fn check_storage(storage: Option<&Storage>) -> Result<(), ExecError> {
+    match storage {
+        None | Some(Storage::Cluster) => Ok(()),
+        Some(Storage::External(url)) => Err(ExecError::refused(
+            format!("STORAGE = '{url}': external storage is not supported by this build yet"),
+            Some("use STORAGE = 'cluster' (the repository beside the database)".to_string()),
+        )),
+    }
+}
+
+/// The real name of table `name` in the database (SQLite matches names ignoring case).
+fn existing_table(engine: &Engine, name: &str) -> Result<String, ExecError> {
+    let source = SqliteSource::open(&engine.db_path)?;
+    match source.describe(name) {
+        Ok(schema) => Ok(schema.name),
+        Err(quiver_sqlite::Error::NoSuchTable(_)) => {
+            let mut stmt = engine.conn.prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+            )?;
+            let tables: Vec<String> = stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let hint = if tables.is_empty() {
+                "the database has no tables yet".to_string()
+            } else {
+                format!("tables in the database: {}", tables.join(", "))
+            };
+            Err(ExecError::refused(
+                format!("table `{name}` does not exist"),
+                Some(hint),
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

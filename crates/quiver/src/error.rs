@@ -1,0 +1,125 @@
+//! The facade's error type: what failed, and where in the script.
+
+use quiver_grammar::{ParseError, Span};
+
+/// Result alias for the engine.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a script stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The script does not parse; nothing in it was run.
+    #[error("{0}")]
+    Parse(#[from] ParseError),
+    /// A statement failed; the statements before it ran, it and those after did not.
+    #[error("{}: {source}", location(.at))]
+    Statement {
+        /// Where the failed statement is, for rendering with a caret.
+        at: Box<ParseError>,
+        /// What went wrong.
+        #[source]
+        source: ExecError,
+    },
+    /// The database could not be opened.
+    #[error(transparent)]
+    Open(ExecError),
+}
+
+fn location(at: &ParseError) -> String {
+    format!("line {}, column {}", at.line, at.column)
+}
+
+impl Error {
+    /// The error in full, with the offending line and a caret under it, and a hint where
+    /// there is one.
+    pub fn render(&self) -> String {
+        match self {
+            Error::Parse(e) => e.render(),
+            Error::Statement { at, .. } => at.render(),
+            Error::Open(e) => format!("error: {e}\n"),
+        }
+    }
+
+    pub(crate) fn at_statement(src: &str, span: Span, source: ExecError) -> Error {
+        let mut message = source.to_string();
+        let mut cause = std::error::Error::source(&source);
+        while let Some(inner) = cause {
+            let text = inner.to_string();
+            if !message.contains(&text) {
+                message = format!("{message}: {text}");
+            }
+            cause = inner.source();
+        }
+        let first_line_end = src[span.start..span.end]
+            .find('\n')
+            .map_or(span.end, |i| span.start + i);
+        let mut at = ParseError::new(src, Span::new(span.start, first_line_end), message);
+        if let Some(hint) = source.hint() {
+            at = at.with_hint(hint);
+        }
+        Error::Statement {
+            at: Box::new(at),
+            source,
+        }
+    }
+}
+
+/// What went wrong running one statement.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// SQLite rejected a plain SQL statement.
+    #[error("{0}")]
+    Sql(#[from] rusqlite::Error),
+    /// The repository could not be read or written.
+    #[error(transparent)]
+    Catalog(#[from] quiver_catalog::Error),
+    /// The source or target database adapter failed.
+    #[error(transparent)]
+    Sqlite(#[from] quiver_sqlite::Error),
+    /// Writing a data file failed.
+    #[error(transparent)]
+    Snapshot(#[from] quiver_snapshot::Error),
+    /// The restore did not happen.
+    #[error(transparent)]
+    Restore(#[from] quiver_restore::Error),
+    /// An adapter error while reading a table.
+    #[error("{0}")]
+    Adapter(quiver_catalog::AdapterError),
+    /// The statement is well-formed but cannot be carried out; `hint` says what to do.
+    #[error("{message}")]
+    Refused {
+        /// What is wrong.
+        message: String,
+        /// What to do instead.
+        hint: Option<String>,
+    },
+}
+
+impl ExecError {
+    pub(crate) fn refused(
+        message: impl Into<String>,
+        hint: impl Into<Option<String>>,
+    ) -> ExecError {
+        ExecError::Refused {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+
+    /// A suggestion for the user, where one is known.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ExecError::Refused { hint, .. } => hint.clone(),
+            ExecError::Catalog(quiver_catalog::Error::UnknownCollection(_)) => {
+                Some("create it first with CREATE BACKUP COLLECTION name ( TABLE t, ... )".into())
+            }
+            ExecError::Catalog(quiver_catalog::Error::UnknownBackup { .. }) => {
+                Some("backup ids look like 20261125T151429.123Z_full; the directory names in the repository list them".into())
+            }
+            ExecError::Restore(quiver_restore::Error::Damaged { .. }) => {
+                Some("restore an earlier backup with RESTORE name AT '<backup id>', or take a new backup".into())
+            }
+            _ => None,
+        }
+    }
+}

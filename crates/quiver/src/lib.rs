@@ -1,0 +1,48 @@
+//! quiver: backup collections for SQLite.
+//!
+//! A backup collection is a named set of tables that is backed up together, on its own
+//! schedule, and restored on its own without touching any other collection. The statements
+//! come from YDB; everything else in a script is run by SQLite as it is.
+//!
+//! ```
+//! use quiver::{Engine, Outcome};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let mut engine = Engine::open(dir.path().join("app.db"))?;
+//! engine.execute(
+//!     "CREATE TABLE orders (id INTEGER PRIMARY KEY, total REAL);
+//!      INSERT INTO orders VALUES (1, 9.5), (2, 20.0);
+//!      CREATE BACKUP COLLECTION order_backups ( TABLE orders )
+//!          WITH ( STORAGE = 'cluster', INCREMENTAL_BACKUP_ENABLED = 'true' );
+//!      BACKUP order_backups;
+//!      DROP TABLE orders;
+//!      RESTORE order_backups;",
+//! )?;
+//! let outcomes = engine.execute("SELECT count(*) AS n FROM orders")?;
+//! let Outcome::Rows(rows) = &outcomes[0] else { unreachable!() };
+//! assert_eq!(rows.row_count(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The crates behind the facade can be used on their own: [`grammar`] parses the
+//! statements, [`catalog`] manages the repository, [`snapshot`] writes and reads data files,
+//! [`sqlite`] is the SQLite adapter and [`restore`] the restore path.
+
+mod backup;
+mod collections;
+mod engine;
+mod error;
+mod outcome;
+mod progress;
+mod query;
+
+pub use engine::{Engine, EngineOptions};
+pub use error::{Error, ExecError, Result};
+pub use outcome::{Outcome, QueryResult};
+pub use progress::Progress;
+
+pub use quiver_catalog as catalog;
+pub use quiver_grammar as grammar;
+pub use quiver_restore as restore;
+pub use quiver_snapshot as snapshot;
+pub use quiver_sqlite as sqlite;

@@ -1,0 +1,97 @@
+//! What running a statement produced.
+
+use std::fmt;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use quiver_catalog::BackupManifest;
+use quiver_restore::RestoreReport;
+
+/// Rows returned by a query, as Arrow batches.
+#[derive(Debug, Clone)]
+pub struct QueryResult {
+    /// Column names and types.
+    pub schema: SchemaRef,
+    /// The rows.
+    pub batches: Vec<RecordBatch>,
+}
+
+impl QueryResult {
+    /// Number of rows over all batches.
+    pub fn row_count(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+/// The result of one statement of a script.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// A query's rows.
+    Rows(QueryResult),
+    /// A plain SQL statement that changed `rows` rows (0 for DDL).
+    Changed {
+        /// Rows inserted, updated or deleted.
+        rows: u64,
+    },
+    /// A backup was taken and committed.
+    BackupTaken(BackupManifest),
+    /// A collection was restored.
+    Restored {
+        /// The collection.
+        collection: String,
+        /// What was restored.
+        report: RestoreReport,
+    },
+    /// A collection statement (CREATE / ALTER / DROP BACKUP COLLECTION) succeeded.
+    Done(String),
+}
+
+impl fmt::Display for Outcome {
+    /// A one-line summary for people (queries print as their row count).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Rows(rows) => write!(f, "{} row(s)", rows.row_count()),
+            Outcome::Changed { rows } => write!(f, "{rows} row(s) changed"),
+            Outcome::BackupTaken(m) => write!(
+                f,
+                "BACKUP {}: {} backup {} committed: {} table(s), {} row(s), {}",
+                m.collection,
+                m.kind.suffix(),
+                m.id,
+                m.tables.len(),
+                m.rows(),
+                human_bytes(m.bytes())
+            ),
+            Outcome::Restored { collection, report } => {
+                let tables: Vec<String> = report
+                    .tables
+                    .iter()
+                    .map(|(t, n)| format!("{t} ({n} rows)"))
+                    .collect();
+                write!(
+                    f,
+                    "RESTORE {collection}: restored backup {}: {}",
+                    report.backup_id,
+                    tables.join(", ")
+                )
+            }
+            Outcome::Done(message) => f.write_str(message),
+        }
+    }
+}
+
+/// Bytes in the largest binary unit that keeps the number >= 1, e.g. `12.3 KiB`.
+pub(crate) fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
