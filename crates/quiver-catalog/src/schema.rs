@@ -66,8 +66,10 @@ pub struct TableSchema {
     pub columns: Vec<ColumnSchema>,
     /// Names of the key columns, in key order; `[ROWID_COLUMN]` when the table has no primary key.
     pub primary_key: Vec<String>,
-    /// True when the key is the implicit rowid, stored as [`ROWID_COLUMN`] before the columns.
-    pub rowid_key: bool,
+    /// True when the table has a rowid that is not one of its columns (a rowid table without
+    /// INTEGER PRIMARY KEY): it is stored as [`ROWID_COLUMN`] before the columns, so that a
+    /// restore gives every row its rowid back.
+    pub stores_rowid: bool,
     /// The original `CREATE TABLE` statement.
     pub create_sql: String,
     /// `CREATE INDEX` statements of the table's explicit indexes.
@@ -83,7 +85,7 @@ impl TableSchema {
     /// then the columns, then the raw side columns of the columns that have one.
     pub fn arrow_schema(&self) -> SchemaRef {
         let mut fields = Vec::with_capacity(self.columns.len() + 1);
-        if self.rowid_key {
+        if self.stores_rowid {
             fields.push(Field::new(ROWID_COLUMN, DataType::Int64, false));
         }
         for column in &self.columns {
@@ -101,6 +103,11 @@ impl TableSchema {
             ));
         }
         Arc::new(Schema::new(fields))
+    }
+
+    /// Whether the key is the rowid (the table has no primary key).
+    pub fn rowid_is_key(&self) -> bool {
+        self.primary_key.len() == 1 && self.primary_key[0] == ROWID_COLUMN
     }
 
     /// Positions of the key columns in [`TableSchema::arrow_schema`], in key order.
@@ -136,7 +143,7 @@ mod tests {
                 column("b", ColumnType::Text, false),
             ],
             primary_key: vec![ROWID_COLUMN.into()],
-            rowid_key: true,
+            stores_rowid: true,
             create_sql: "CREATE TABLE t(a INTEGER, b TEXT)".into(),
             index_sql: vec![],
             trigger_sql: vec![],

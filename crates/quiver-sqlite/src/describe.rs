@@ -63,7 +63,6 @@ pub(crate) fn describe(conn: &Connection, name: &str) -> Result<TableSchema> {
     let primary_key: Vec<String> = key.iter().map(|c| c.name.clone()).collect();
     let rowid_alias =
         !without_rowid && key.len() == 1 && key[0].declared_type.eq_ignore_ascii_case("INTEGER");
-    let rowid_key = primary_key.is_empty();
 
     let stored: Vec<ColumnSchema> = columns
         .iter()
@@ -94,12 +93,16 @@ pub(crate) fn describe(conn: &Connection, name: &str) -> Result<TableSchema> {
     }
 
     Ok(TableSchema {
-        primary_key: if rowid_key {
+        // A rowid hidden by columns named rowid, _rowid_ and oid is out of the application's
+        // reach, so it only needs keeping when it is the key.
+        stores_rowid: !without_rowid
+            && !rowid_alias
+            && (primary_key.is_empty() || !rowid_hidden(&columns)),
+        primary_key: if primary_key.is_empty() {
             vec![ROWID_COLUMN.to_string()]
         } else {
             primary_key
         },
-        rowid_key,
         index_sql: schema_sql(conn, "index", &name)?,
         trigger_sql: schema_sql(conn, "trigger", &name)?,
         autoincrement_seq: autoincrement_seq(conn, &name)?,
@@ -175,6 +178,12 @@ fn autoincrement_seq(conn: &Connection, table: &str) -> Result<Option<i64>> {
     )))
 }
 
+fn rowid_hidden(columns: &[TableColumn]) -> bool {
+    ["rowid", "_rowid_", "oid"]
+        .iter()
+        .all(|alias| columns.iter().any(|c| c.name.eq_ignore_ascii_case(alias)))
+}
+
 /// The expression that reads the rowid of `table`, avoiding column names that shadow it.
 pub(crate) fn rowid_expression(table: &TableSchema) -> Result<&'static str> {
     ["rowid", "_rowid_", "oid"]
@@ -195,10 +204,11 @@ pub(crate) fn rowid_expression(table: &TableSchema) -> Result<&'static str> {
 /// `SELECT` list and `ORDER BY` for a full scan of `table` in key order.
 pub(crate) fn scan_sql(table: &TableSchema) -> Result<String> {
     let mut select = Vec::with_capacity(table.columns.len() + 1);
-    let order = if table.rowid_key {
-        let rowid = rowid_expression(table)?;
-        select.push(rowid.to_string());
-        rowid.to_string()
+    if table.stores_rowid {
+        select.push(rowid_expression(table)?.to_string());
+    }
+    let order = if table.rowid_is_key() {
+        rowid_expression(table)?.to_string()
     } else {
         table
             .primary_key

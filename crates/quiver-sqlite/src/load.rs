@@ -11,10 +11,10 @@ use crate::describe::rowid_expression;
 use crate::error::sqlite;
 use crate::{Error, Result, quote_ident, raw};
 
-/// `INSERT` statement for `table`'s stored columns (and its rowid, when that is the key).
+/// `INSERT` statement for `table`'s stored columns (and its rowid, when that is stored).
 pub(crate) fn insert_sql(table: &TableSchema) -> Result<String> {
     let mut names = Vec::with_capacity(table.columns.len() + 1);
-    if table.rowid_key {
+    if table.stores_rowid {
         names.push(rowid_expression(table)?.to_string());
     }
     names.extend(table.columns.iter().map(|c| quote_ident(&c.name)));
@@ -49,7 +49,7 @@ pub(crate) fn insert_batch(
             ),
         });
     }
-    let offset = usize::from(table.rowid_key);
+    let offset = usize::from(table.stores_rowid);
     let raw_start = offset + table.columns.len();
     // Index of each column's raw side column in the batch, if it has one.
     let mut raw_index = Vec::with_capacity(table.columns.len());
@@ -63,7 +63,7 @@ pub(crate) fn insert_batch(
     let context = || format!("restoring rows of `{}`", table.name);
     for row in 0..batch.num_rows() {
         let mut param = 1;
-        if table.rowid_key {
+        if table.stores_rowid {
             let rowid = batch.column(0).as_primitive::<Int64Type>().value(row);
             insert
                 .raw_bind_parameter(param, rowid)

@@ -79,7 +79,7 @@ impl<'a> BatchBuilder<'a> {
         let capacity = self.capacity;
         self.rowid = self
             .table
-            .rowid_key
+            .stores_rowid
             .then(|| Int64Builder::with_capacity(capacity));
         self.typed = self
             .table

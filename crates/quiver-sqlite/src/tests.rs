@@ -161,13 +161,14 @@ fn schema_objects_and_special_tables_round_trip() {
     )
     .unwrap();
     let (out, schemas) = round_trip(&src, &["kv", "SEQ", "odd \"name\""], 2);
-    assert!(!schemas[0].rowid_key && schemas[0].primary_key == ["k", "n"]);
+    assert!(!schemas[0].stores_rowid && schemas[0].primary_key == ["k", "n"]);
     assert_eq!(
         schemas[1].name, "seq",
         "names resolve case-insensitively to the real name"
     );
     assert_eq!(schemas[1].autoincrement_seq, Some(3));
-    assert!(schemas[2].rowid_key);
+    assert!(schemas[2].stores_rowid && schemas[2].rowid_is_key());
+    assert!(!schemas[1].stores_rowid, "INTEGER PRIMARY KEY is the rowid");
     let restored = Connection::open(out.path().join("dst.db")).unwrap();
     assert_eq!(dump(&conn, "kv", "k, n"), dump(&restored, "kv", "k, n"));
     assert_eq!(dump(&conn, "seq", "id"), dump(&restored, "seq", "id"));

@@ -41,19 +41,28 @@ impl Error {
     }
 
     pub(crate) fn at_statement(src: &str, span: Span, source: ExecError) -> Error {
-        let mut message = source.to_string();
-        let mut cause = std::error::Error::source(&source);
-        while let Some(inner) = cause {
-            let text = inner.to_string();
-            if !message.contains(&text) {
-                message = format!("{message}: {text}");
-            }
-            cause = inner.source();
-        }
+        let message = match &source {
+            // SQLite's message says it all; its source only repeats the error code.
+            ExecError::Sql(e) => sqlite_message(e),
+            other => with_causes(other),
+        };
         let first_line_end = src[span.start..span.end]
             .find('\n')
             .map_or(span.end, |i| span.start + i);
-        let mut at = ParseError::new(src, Span::new(span.start, first_line_end), message);
+        let mut caret = Span::new(span.start, first_line_end);
+        // SQLite knows where in the statement a syntax error is: point there.
+        if let ExecError::Sql(rusqlite::Error::SqlInputError { offset, .. }) = &source
+            && let Some(start) = usize::try_from(*offset)
+                .ok()
+                .map(|o| span.start + o)
+                .filter(|&s| s < span.end && src.is_char_boundary(s))
+        {
+            let end = src[start..span.end]
+                .find(|c: char| c.is_whitespace())
+                .map_or(span.end, |i| start + i);
+            caret = Span::new(start, end.max(start + 1).min(span.end));
+        }
+        let mut at = ParseError::new(src, caret, message);
         if let Some(hint) = source.hint() {
             at = at.with_hint(hint);
         }
@@ -61,6 +70,28 @@ impl Error {
             at: Box::new(at),
             source,
         }
+    }
+}
+
+/// An error's message followed by those of its causes that it does not already include.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let text = inner.to_string();
+        if !message.contains(&text) {
+            message = format!("{message}: {text}");
+        }
+        cause = inner.source();
+    }
+    message
+}
+
+fn sqlite_message(error: &rusqlite::Error) -> String {
+    match error {
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
+        other => other.to_string(),
     }
 }
 

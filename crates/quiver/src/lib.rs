@@ -46,3 +46,6 @@ pub use quiver_grammar as grammar;
 pub use quiver_restore as restore;
 pub use quiver_snapshot as snapshot;
 pub use quiver_sqlite as sqlite;
+
+#[cfg(test)]
+mod tests;
