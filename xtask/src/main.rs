@@ -3,6 +3,8 @@
 //!
 //! Tasks:
 //! - `ci`: format check, clippy with warnings denied, the test suite.
+//! - `bench [--rows N,N,...] [--runs R]`: the benchmarks in `benches/`, release build;
+//!   results in `target/bench/results.{json,md}`.
 //! - `fuzz <target> [--seconds N]`: run a cargo-fuzz target from `fuzz/` for N seconds
 //!   (default 60). Needs `cargo install cargo-fuzz`; works on a stable toolchain through
 //!   `RUSTC_BOOTSTRAP=1`, since the sanitizer flags it passes are nightly-only.
@@ -14,8 +16,9 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("fuzz") => fuzz(&args[1..]),
+        Some("bench") => bench(&args[1..]),
         _ => Err(format!(
-            "usage: cargo xtask <task>\n\ntasks:\n  ci                          fmt check, clippy -D warnings, tests\n  fuzz <target> [--seconds N] run a fuzz target (targets: {})",
+            "usage: cargo xtask <task>\n\ntasks:\n  ci                          fmt check, clippy -D warnings, tests\n  bench [--rows N,N] [--runs R] benchmarks vs their baselines (release build)\n  fuzz <target> [--seconds N] run a fuzz target (targets: {})",
             FUZZ_TARGETS.join(", ")
         )),
     };
@@ -41,6 +44,12 @@ fn ci() -> Result<(), String> {
         "warnings",
     ]))?;
     run(Command::new("cargo").args(["test", "--workspace"]))
+}
+
+fn bench(args: &[String]) -> Result<(), String> {
+    run(Command::new("cargo")
+        .args(["run", "--release", "--quiet", "--package", "quiver-bench", "--"])
+        .args(args))
 }
 
 fn fuzz(args: &[String]) -> Result<(), String> {

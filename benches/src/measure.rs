@@ -1,0 +1,25 @@
+//! Timing and memory measurement.
+
+use std::time::{Duration, Instant};
+
+/// Runs `f` `runs` times and returns the fastest run (the least disturbed by the machine)
+/// with the last result.
+pub fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+    let mut best = Duration::MAX;
+    let mut last = None;
+    for _ in 0..runs.max(1) {
+        let start = Instant::now();
+        let value = f();
+        best = best.min(start.elapsed());
+        last = Some(value);
+    }
+    (best, last.expect("at least one run"))
+}
+
+/// This process's peak resident set size in bytes (VmHWM), where /proc has it.
+pub fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
