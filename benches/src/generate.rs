@@ -54,13 +54,19 @@ pub fn fill(conn: &mut Connection, rows: u64, seed: u64) -> rusqlite::Result<u64
     {
         let mut insert = tx.prepare("INSERT INTO customers VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
         for id in 1..=customers {
-            let name = (rng.below(10) != 0).then(|| format!("Customer {id} {:x}", rng.next() >> 40));
+            let name =
+                (rng.below(10) != 0).then(|| format!("Customer {id} {:x}", rng.next() >> 40));
             insert.execute(params![
                 id as i64,
                 format!("c{id}@example.com"),
                 name,
                 COUNTRIES[rng.below(6) as usize],
-                format!("2026-{:02}-{:02} 12:{:02}:00", 1 + rng.below(12), 1 + rng.below(28), rng.below(60)),
+                format!(
+                    "2026-{:02}-{:02} 12:{:02}:00",
+                    1 + rng.below(12),
+                    1 + rng.below(28),
+                    rng.below(60)
+                ),
                 (rng.below(100_000) as f64) / 100.0,
             ])?;
         }
@@ -72,7 +78,12 @@ pub fn fill(conn: &mut Connection, rows: u64, seed: u64) -> rusqlite::Result<u64
                 (1 + rng.below(customers)) as i64,
                 STATUSES[rng.below(4) as usize],
                 (rng.below(1_000_000) as f64) / 100.0,
-                format!("2026-{:02}-{:02} {:02}:00:00", 1 + rng.below(12), 1 + rng.below(28), rng.below(24)),
+                format!(
+                    "2026-{:02}-{:02} {:02}:00:00",
+                    1 + rng.below(12),
+                    1 + rng.below(28),
+                    rng.below(24)
+                ),
                 note,
             ])?;
         }

@@ -3,7 +3,8 @@
 //!
 //! Figures: full backup vs a bare scan of the same tables; restore vs a bare bulk insert of
 //! the same rows; peak RSS of a backup at each size (it must stay flat). Results go to
-//! `target/bench/results.json` and `target/bench/results.md`.
+//! `target/bench/results.json` and `target/bench/results.md`; `--keep` keeps the generated
+//! databases and repositories (for profiling).
 
 mod baseline;
 mod generate;
@@ -43,14 +44,27 @@ fn main() {
     let mut sizes = vec![100_000u64, 1_000_000];
     let mut runs = 3;
     let mut out = PathBuf::from("target/bench");
+    let mut keep = false;
     let mut i = 0;
     while i < args.len() {
         let value = args.get(i + 1).cloned().unwrap_or_default();
         match args[i].as_str() {
-            "--rows" => sizes = value.split(',').map(|s| s.trim().parse().expect("--rows takes numbers")).collect(),
+            "--rows" => {
+                sizes = value
+                    .split(',')
+                    .map(|s| s.trim().parse().expect("--rows takes numbers"))
+                    .collect()
+            }
             "--runs" => runs = value.parse().expect("--runs takes a number"),
             "--out" => out = PathBuf::from(value),
-            other => panic!("unknown argument {other}; usage: quiver-bench [--rows N,N] [--runs R] [--out DIR]"),
+            "--keep" => {
+                keep = true;
+                i += 1;
+                continue;
+            }
+            other => panic!(
+                "unknown argument {other}; usage: quiver-bench [--rows N,N] [--runs R] [--out DIR] [--keep]"
+            ),
         }
         i += 2;
     }
@@ -68,7 +82,11 @@ fn main() {
     let table = markdown(&results);
     std::fs::write(out.join("results.md"), &table).expect("writing results.md");
     println!("{table}");
-    let _ = std::fs::remove_dir_all(&work);
+    if keep {
+        eprintln!("databases and repositories kept in {}", work.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&work);
+    }
 }
 
 fn tempdir(out: &Path) -> PathBuf {
@@ -96,18 +114,27 @@ fn bench_size(work: &Path, rows: u64, runs: usize) -> SizeResult {
     let order = ["id", "id", "order_id, line"];
     let mut conn = Connection::open(&source).unwrap();
     baseline::bare_scan(&mut conn, &generate::TABLES, &order).unwrap(); // warm the page cache
-    let (bare_scan, _) = best_of(runs, || baseline::bare_scan(&mut conn, &generate::TABLES, &order).unwrap());
+    let (bare_scan, _) = best_of(runs, || {
+        baseline::bare_scan(&mut conn, &generate::TABLES, &order).unwrap()
+    });
 
     let repo = dir.join("repo");
     let mut engine = Engine::open_with(&source, options(&repo)).unwrap();
-    let list: Vec<String> = generate::TABLES.iter().map(|t| format!("TABLE {t}")).collect();
+    let list: Vec<String> = generate::TABLES
+        .iter()
+        .map(|t| format!("TABLE {t}"))
+        .collect();
     engine
-        .execute(&format!("CREATE BACKUP COLLECTION bench ({})", list.join(", ")))
+        .execute(&format!(
+            "CREATE BACKUP COLLECTION bench ({})",
+            list.join(", ")
+        ))
         .unwrap();
-    let (full_backup, backup_bytes) = best_of(runs, || match &engine.execute("BACKUP bench").unwrap()[0] {
-        quiver::Outcome::BackupTaken(manifest) => manifest.bytes(),
-        other => panic!("unexpected outcome {other}"),
-    });
+    let (full_backup, backup_bytes) =
+        best_of(runs, || match &engine.execute("BACKUP bench").unwrap()[0] {
+            quiver::Outcome::BackupTaken(manifest) => manifest.bytes(),
+            other => panic!("unexpected outcome {other}"),
+        });
 
     let (restore, _) = best_of(runs, || {
         let target = dir.join("restored.db");
@@ -149,10 +176,17 @@ fn check_restored(source: &Path, restored: &Path) {
             "SELECT count(*), total(unit_price) + total(length(meta)) FROM order_items",
         ]
         .iter()
-        .map(|sql| conn.query_row(sql, [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap())
+        .map(|sql| {
+            conn.query_row(sql, [], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+        })
         .collect()
     };
-    assert_eq!(digest(source), digest(restored), "restored data differs from the source");
+    assert_eq!(
+        digest(source),
+        digest(restored),
+        "restored data differs from the source"
+    );
 }
 
 /// Peak RSS of a process that only opens the engine and takes one full backup.

@@ -48,7 +48,14 @@ fn ci() -> Result<(), String> {
 
 fn bench(args: &[String]) -> Result<(), String> {
     run(Command::new("cargo")
-        .args(["run", "--release", "--quiet", "--package", "quiver-bench", "--"])
+        .args([
+            "run",
+            "--release",
+            "--quiet",
+            "--package",
+            "quiver-bench",
+            "--",
+        ])
         .args(args))
 }
 

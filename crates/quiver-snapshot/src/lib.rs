@@ -35,11 +35,13 @@
 
 mod crc;
 mod error;
+mod pipeline;
 mod reader;
 mod verify;
 mod writer;
 
 pub use error::{Error, Result};
+pub use pipeline::PipelinedWriter;
 pub use reader::SnapshotReader;
 pub use verify::{file_digest, verify_file};
 pub use writer::{FileDigest, SnapshotWriter, WriteOptions};

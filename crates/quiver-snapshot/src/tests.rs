@@ -8,7 +8,9 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use proptest::prelude::*;
 
-use crate::{Error, SnapshotReader, SnapshotWriter, WriteOptions, file_digest, verify_file};
+use crate::{
+    Error, PipelinedWriter, SnapshotReader, SnapshotWriter, WriteOptions, file_digest, verify_file,
+};
 
 type Row = (i64, Option<f64>, Option<String>, Option<Vec<u8>>);
 
@@ -117,4 +119,53 @@ fn sort_order_and_compression_are_recorded() {
     ));
     let stats = id.statistics().unwrap();
     assert_eq!(stats.min_bytes_opt(), Some(&0i64.to_le_bytes()[..]));
+}
+
+#[test]
+fn pipelined_writer_writes_the_same_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows: Vec<Row> = (0..5000)
+        .map(|i| (i, Some(i as f64 / 3.0), Some(format!("row {i}")), None))
+        .collect();
+    let batches: Vec<_> = rows.chunks(700).map(batch).collect();
+    let direct = write(&dir.path().join("direct.parquet"), &batches, 1000);
+    let path = dir.path().join("piped.parquet");
+    let mut options = WriteOptions::sorted_by(vec![0]);
+    options.row_group_rows = 1000;
+    let mut piped = PipelinedWriter::spawn(
+        SnapshotWriter::create(&path, schema(), &options).unwrap(),
+        2,
+    );
+    for b in &batches {
+        piped.write(b.clone()).unwrap();
+    }
+    let digest = piped.finish().unwrap();
+    assert_eq!(
+        (digest.rows, digest.bytes, digest.crc32),
+        (direct.rows, direct.bytes, direct.crc32)
+    );
+}
+
+#[test]
+fn pipelined_writer_reports_the_workers_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.parquet");
+    let mut piped = PipelinedWriter::spawn(
+        SnapshotWriter::create(&path, schema(), &WriteOptions::sorted_by(vec![0])).unwrap(),
+        1,
+    );
+    // A batch of another schema makes the worker fail; the error surfaces, no panic.
+    let other = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new("x", DataType::Utf8, false)])),
+        vec![Arc::new(StringArray::from(vec!["x"]))],
+    )
+    .unwrap();
+    let mut failed = false;
+    for _ in 0..5 {
+        if piped.write(other.clone()).is_err() {
+            failed = true;
+            break;
+        }
+    }
+    assert!(failed || piped.finish().is_err());
 }

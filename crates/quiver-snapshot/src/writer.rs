@@ -23,6 +23,9 @@ pub struct WriteOptions {
     pub row_group_rows: usize,
     /// zstd level.
     pub zstd_level: i32,
+    /// Dictionary-encode columns. Off by default: zstd already removes the repetition a
+    /// dictionary would, and hashing every value costs more than the rest of the encoding.
+    pub dictionary: bool,
 }
 
 impl WriteOptions {
@@ -32,6 +35,7 @@ impl WriteOptions {
             sort_key,
             row_group_rows: 64 * 1024,
             zstd_level: 3,
+            dictionary: false,
         }
     }
 }
@@ -78,6 +82,7 @@ impl SnapshotWriter {
         let level = ZstdLevel::try_new(options.zstd_level).unwrap_or_default();
         let properties = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
+            .set_dictionary_enabled(options.dictionary)
             .set_statistics_enabled(EnabledStatistics::Page)
             .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
             .set_sorting_columns((!sorting.is_empty()).then_some(sorting))

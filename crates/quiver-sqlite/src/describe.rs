@@ -17,7 +17,7 @@ pub(crate) fn describe(conn: &Connection, name: &str) -> Result<TableSchema> {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()
-        .map_err(sqlite(format!("looking up table `{name}`")))?;
+        .map_err(sqlite(|| format!("looking up table `{name}`")))?;
     let Some((name, kind, create_sql)) = found else {
         return Err(Error::NoSuchTable(name.to_string()));
     };
@@ -47,7 +47,7 @@ pub(crate) fn describe(conn: &Connection, name: &str) -> Result<TableSchema> {
             [&name],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
-        .map_err(sqlite(format!("reading table list for `{name}`")))?;
+        .map_err(sqlite(|| format!("reading table list for `{name}`")))?;
 
     let columns = table_columns(conn, &name)?;
     for c in &columns {
@@ -123,7 +123,7 @@ fn table_columns(conn: &Connection, table: &str) -> Result<Vec<TableColumn>> {
     let context = || format!("reading the columns of `{table}`");
     let mut stmt = conn
         .prepare("SELECT name, type, pk, hidden FROM pragma_table_xinfo(?1, 'main') ORDER BY cid")
-        .map_err(sqlite(context()))?;
+        .map_err(sqlite(context))?;
     let rows = stmt
         .query_map([table], |r| {
             let hidden: i64 = r.get(3)?;
@@ -135,9 +135,9 @@ fn table_columns(conn: &Connection, table: &str) -> Result<Vec<TableColumn>> {
                 generated: hidden == 2 || hidden == 3,
             })
         })
-        .map_err(sqlite(context()))?;
+        .map_err(sqlite(context))?;
     rows.collect::<rusqlite::Result<_>>()
-        .map_err(sqlite(context()))
+        .map_err(sqlite(context))
 }
 
 /// The `CREATE INDEX` or `CREATE TRIGGER` statements on `table`, oldest first (automatic
@@ -148,12 +148,12 @@ fn schema_sql(conn: &Connection, kind: &str, table: &str) -> Result<Vec<String>>
         .prepare(
             "SELECT sql FROM main.sqlite_master WHERE type = ?1 AND tbl_name = ?2 AND sql IS NOT NULL ORDER BY rowid",
         )
-        .map_err(sqlite(context()))?;
+        .map_err(sqlite(context))?;
     let rows = stmt
         .query_map([kind, table], |r| r.get::<_, String>(0))
-        .map_err(sqlite(context()))?;
+        .map_err(sqlite(context))?;
     rows.collect::<rusqlite::Result<_>>()
-        .map_err(sqlite(context()))
+        .map_err(sqlite(context))
 }
 
 fn autoincrement_seq(conn: &Connection, table: &str) -> Result<Option<i64>> {
@@ -163,7 +163,7 @@ fn autoincrement_seq(conn: &Connection, table: &str) -> Result<Option<i64>> {
             [],
             |r| r.get(0),
         )
-        .map_err(sqlite("looking for sqlite_sequence"))?;
+        .map_err(sqlite(|| "looking for sqlite_sequence"))?;
     if !has_sequence {
         return Ok(None);
     }
@@ -173,9 +173,9 @@ fn autoincrement_seq(conn: &Connection, table: &str) -> Result<Option<i64>> {
         |r| r.get(0),
     )
     .optional()
-    .map_err(sqlite(format!(
-        "reading the AUTOINCREMENT counter of `{table}`"
-    )))
+    .map_err(sqlite(|| {
+        format!("reading the AUTOINCREMENT counter of `{table}`")
+    }))
 }
 
 fn rowid_hidden(columns: &[TableColumn]) -> bool {

@@ -45,8 +45,13 @@ pub enum Error {
     },
 }
 
-/// Adds context to a rusqlite error.
-pub(crate) fn sqlite(context: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> Error {
-    let context = context.into();
-    move |source| Error::Sqlite { context, source }
+/// Adds context to a rusqlite error. The context is only formatted when there is an error,
+/// so this is cheap in per-row loops.
+pub(crate) fn sqlite<C: Into<String>>(
+    context: impl FnOnce() -> C,
+) -> impl FnOnce(rusqlite::Error) -> Error {
+    move |source| Error::Sqlite {
+        context: context().into(),
+        source,
+    }
 }

@@ -67,7 +67,7 @@ pub(crate) fn insert_batch(
             let rowid = batch.column(0).as_primitive::<Int64Type>().value(row);
             insert
                 .raw_bind_parameter(param, rowid)
-                .map_err(sqlite(context()))?;
+                .map_err(sqlite(context))?;
             param += 1;
         }
         for (i, raw_at) in raw_index.iter().enumerate() {
@@ -92,10 +92,10 @@ pub(crate) fn insert_batch(
             };
             insert
                 .raw_bind_parameter(param, ToSqlOutput::Borrowed(value))
-                .map_err(sqlite(context()))?;
+                .map_err(sqlite(context))?;
             param += 1;
         }
-        insert.raw_execute().map_err(sqlite(context()))?;
+        insert.raw_execute().map_err(sqlite(context))?;
     }
     Ok(())
 }

@@ -24,12 +24,12 @@ pub(crate) fn scan(
     let batch_rows = batch_rows.max(1);
     let sql = scan_sql(table)?;
     let context = || format!("scanning table `{}`", table.name);
-    let mut stmt = conn.prepare(&sql).map_err(sqlite(context()))?;
-    let mut rows = stmt.query([]).map_err(sqlite(context()))?;
+    let mut stmt = conn.prepare(&sql).map_err(sqlite(context))?;
+    let mut rows = stmt.query([]).map_err(sqlite(context))?;
     let mut builder = BatchBuilder::new(table, batch_rows);
     let mut total = 0u64;
-    while let Some(row) = rows.next().map_err(sqlite(context()))? {
-        builder.append(row).map_err(sqlite(context()))?;
+    while let Some(row) = rows.next().map_err(sqlite(context))? {
+        builder.append(row).map_err(sqlite(context))?;
         total += 1;
         if builder.len == batch_rows {
             sink(builder.finish()?)?;
@@ -53,9 +53,8 @@ struct BatchBuilder<'a> {
     table: &'a TableSchema,
     rowid: Option<Int64Builder>,
     typed: Vec<Typed>,
-    /// Raw side builders, one per column that has one (`None` elsewhere).
-    raw: Vec<Option<BinaryBuilder>>,
-    scratch: Vec<u8>,
+    /// Raw side columns, one per column that has one (`None` elsewhere).
+    raw: Vec<Option<SparseRaw>>,
     capacity: usize,
     len: usize,
 }
@@ -67,7 +66,6 @@ impl<'a> BatchBuilder<'a> {
             rowid: None,
             typed: Vec::new(),
             raw: Vec::new(),
-            scratch: Vec::new(),
             capacity,
             len: 0,
         };
@@ -100,7 +98,7 @@ impl<'a> BatchBuilder<'a> {
             .table
             .columns
             .iter()
-            .map(|c| c.has_raw.then(BinaryBuilder::new))
+            .map(|c| c.has_raw.then(SparseRaw::default))
             .collect();
         self.len = 0;
     }
@@ -140,12 +138,9 @@ impl<'a> BatchBuilder<'a> {
                     matches!(value, ValueRef::Null)
                 }
             };
-            if let Some(raw_builder) = &mut self.raw[i] {
-                if fits {
-                    raw_builder.append_null();
-                } else {
-                    raw::encode(value, &mut self.scratch);
-                    raw_builder.append_value(&self.scratch);
+            if let Some(raw_column) = &mut self.raw[i] {
+                if !fits {
+                    raw_column.push(self.len, value);
                 }
             } else if !fits {
                 // Only columns SQLite guarantees to hold one class lack a raw column.
@@ -173,8 +168,8 @@ impl<'a> BatchBuilder<'a> {
                 Typed::Blob(b) => ArrayBuilder::finish(b),
             });
         }
-        for raw_builder in self.raw.iter_mut().flatten() {
-            columns.push(ArrayBuilder::finish(raw_builder));
+        for raw_column in self.raw.iter_mut().flatten() {
+            columns.push(raw_column.finish(self.len));
         }
         let batch = RecordBatch::try_new(self.table.arrow_schema(), columns).map_err(|source| {
             Error::Arrow {
@@ -193,5 +188,43 @@ fn append_null(typed: &mut Typed) {
         Typed::Real(b) => b.append_null(),
         Typed::Text(b) => b.append_null(),
         Typed::Blob(b) => b.append_null(),
+    }
+}
+
+/// A raw side column, kept sparse: values that do not fit their column are rare, so only
+/// they are recorded (with their row), and a batch without any costs nothing per row.
+#[derive(Default)]
+struct SparseRaw {
+    rows: Vec<usize>,
+    bytes: Vec<Vec<u8>>,
+}
+
+impl SparseRaw {
+    fn push(&mut self, row: usize, value: ValueRef<'_>) {
+        let mut encoded = Vec::new();
+        raw::encode(value, &mut encoded);
+        self.rows.push(row);
+        self.bytes.push(encoded);
+    }
+
+    /// The column for a batch of `len` rows; empties this one.
+    fn finish(&mut self, len: usize) -> ArrayRef {
+        if self.rows.is_empty() {
+            return arrow::array::new_null_array(&arrow::datatypes::DataType::Binary, len);
+        }
+        let mut builder = BinaryBuilder::with_capacity(len, self.bytes.iter().map(Vec::len).sum());
+        let mut next = self.rows.iter().zip(&self.bytes).peekable();
+        for row in 0..len {
+            match next.peek() {
+                Some((at, bytes)) if **at == row => {
+                    builder.append_value(bytes);
+                    next.next();
+                }
+                _ => builder.append_null(),
+            }
+        }
+        self.rows.clear();
+        self.bytes.clear();
+        Arc::new(builder.finish())
     }
 }

@@ -27,9 +27,9 @@ impl SqliteSource {
                 | OpenFlags::SQLITE_OPEN_URI
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(sqlite(format!("opening {}", path.display())))?;
+        .map_err(sqlite(|| format!("opening {}", path.display())))?;
         conn.busy_timeout(Duration::from_secs(30))
-            .map_err(sqlite("setting busy timeout"))?;
+            .map_err(sqlite(|| "setting busy timeout"))?;
         Ok(SqliteSource { conn })
     }
 
@@ -49,11 +49,11 @@ impl BackupSource for SqliteSource {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Deferred)
-            .map_err(sqlite("starting the backup's read transaction"))?;
+            .map_err(sqlite(|| "starting the backup's read transaction"))?;
         // A deferred transaction takes its snapshot at the first read: take it now, so
         // that every table is read as of this moment.
         tx.query_row("SELECT count(*) FROM main.sqlite_master", [], |_| Ok(()))
-            .map_err(sqlite("starting the backup's read transaction"))?;
+            .map_err(sqlite(|| "starting the backup's read transaction"))?;
         Ok(Box::new(SqliteSnapshot { tx }))
     }
 }

@@ -19,9 +19,10 @@ pub struct SqliteTarget {
 impl SqliteTarget {
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<SqliteTarget> {
-        let conn = Connection::open(path).map_err(sqlite(format!("opening {}", path.display())))?;
+        let conn =
+            Connection::open(path).map_err(sqlite(|| format!("opening {}", path.display())))?;
         conn.busy_timeout(Duration::from_secs(30))
-            .map_err(sqlite("setting busy timeout"))?;
+            .map_err(sqlite(|| "setting busy timeout"))?;
         Ok(SqliteTarget { conn })
     }
 }
@@ -36,7 +37,7 @@ impl RestoreTarget for SqliteTarget {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sqlite("starting the restore transaction"))?;
+            .map_err(sqlite(|| "starting the restore transaction"))?;
         Ok(Box::new(SqliteLoad { tx }))
     }
 }
@@ -46,13 +47,13 @@ impl TargetTransaction for SqliteLoad<'_> {
         let mut stmt = self
             .tx
             .prepare("SELECT name FROM main.sqlite_master WHERE type IN ('table', 'view') AND name = ?1 COLLATE NOCASE")
-            .map_err(sqlite("checking for existing tables"))?;
+            .map_err(sqlite(|| "checking for existing tables"))?;
         let mut existing = Vec::new();
         for name in names {
             let found: Option<String> = stmt
                 .query_row([name], |r| r.get(0))
                 .optional()
-                .map_err(sqlite("checking for existing tables"))?;
+                .map_err(sqlite(|| "checking for existing tables"))?;
             existing.extend(found);
         }
         Ok(existing)
@@ -61,16 +62,15 @@ impl TargetTransaction for SqliteLoad<'_> {
     fn create_table(&mut self, table: &TableSchema) -> Result<(), AdapterError> {
         self.tx
             .execute_batch(&table.create_sql)
-            .map_err(sqlite(format!("recreating table `{}`", table.name)))?;
+            .map_err(sqlite(|| format!("recreating table `{}`", table.name)))?;
         Ok(())
     }
 
     fn insert(&mut self, table: &TableSchema, batch: &RecordBatch) -> Result<(), AdapterError> {
         let sql = insert_sql(table)?;
-        let mut stmt = self.tx.prepare_cached(&sql).map_err(sqlite(format!(
-            "preparing the insert into `{}`",
-            table.name
-        )))?;
+        let mut stmt = self.tx.prepare_cached(&sql).map_err(sqlite(|| {
+            format!("preparing the insert into `{}`", table.name)
+        }))?;
         insert_batch(&mut stmt, table, batch)?;
         Ok(())
     }
@@ -81,7 +81,7 @@ impl TargetTransaction for SqliteLoad<'_> {
         for sql in table.index_sql.iter().chain(&table.trigger_sql) {
             self.tx
                 .execute_batch(sql)
-                .map_err(sqlite(format!("recreating `{sql}`")))?;
+                .map_err(sqlite(|| format!("recreating `{sql}`")))?;
         }
         if let Some(seq) = table.autoincrement_seq {
             self.tx
@@ -95,16 +95,17 @@ impl TargetTransaction for SqliteLoad<'_> {
                         rusqlite::params![table.name, seq],
                     )
                 })
-                .map_err(sqlite(format!(
-                    "restoring the AUTOINCREMENT counter of `{}`",
-                    table.name
-                )))?;
+                .map_err(sqlite(|| {
+                    format!("restoring the AUTOINCREMENT counter of `{}`", table.name)
+                }))?;
         }
         Ok(())
     }
 
     fn commit(self: Box<Self>) -> Result<(), AdapterError> {
-        self.tx.commit().map_err(sqlite("committing the restore"))?;
+        self.tx
+            .commit()
+            .map_err(sqlite(|| "committing the restore"))?;
         Ok(())
     }
 }

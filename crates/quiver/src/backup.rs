@@ -2,7 +2,7 @@
 
 use quiver_catalog::{BackupKind, BackupSource, DataFile, TableBackup};
 use quiver_grammar::quote_ident;
-use quiver_snapshot::{SnapshotWriter, WriteOptions};
+use quiver_snapshot::{PipelinedWriter, SnapshotWriter, WriteOptions};
 use quiver_sqlite::{SqliteSource, SqliteTarget};
 
 use crate::error::ExecError;
@@ -27,17 +27,21 @@ pub(crate) fn run(
     for table in &collection.def().tables {
         let schema = snapshot.describe(table).map_err(ExecError::Adapter)?;
         let (relative, path) = pending.data_file(&schema.name, 0);
-        let mut writer = SnapshotWriter::create(
-            &path,
-            schema.arrow_schema(),
-            &WriteOptions::sorted_by(schema.key_indices()),
-        )?;
+        // Encoding runs on a second thread while this one reads the next rows.
+        let mut writer = PipelinedWriter::spawn(
+            SnapshotWriter::create(
+                &path,
+                schema.arrow_schema(),
+                &WriteOptions::sorted_by(schema.key_indices()),
+            )?,
+            2,
+        );
         let mut rows = 0u64;
         let table_name = schema.name.clone();
         snapshot
             .scan(&schema, engine.batch_rows, &mut |batch| {
-                writer.write(&batch)?;
                 rows += batch.num_rows() as u64;
+                writer.write(batch)?;
                 engine.report(Progress::BackupRows {
                     collection: name.to_string(),
                     table: table_name.clone(),
