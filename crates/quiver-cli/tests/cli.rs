@@ -682,3 +682,140 @@ fn scripts_come_from_files_or_stdin_and_help_explains() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--db <PATH> is required"));
 }
+
+/// Committed backups of collection `c`, oldest first: the directories with a manifest.
+fn committed_backups(repo: &Path, collection: &str) -> (Vec<String>, usize) {
+    let mut committed = Vec::new();
+    let mut incomplete = 0;
+    for entry in std::fs::read_dir(repo.join("collections").join(collection)).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.ends_with("_full") {
+            continue;
+        }
+        if entry.path().join("manifest.json").exists() {
+            committed.push(name);
+        } else {
+            incomplete += 1;
+        }
+    }
+    committed.sort();
+    (committed, incomplete)
+}
+
+/// Runs `quiver <args>` and SIGKILLs it after `delay`.
+fn kill_after(args: &[&str], delay: std::time::Duration) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quiver"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(delay);
+    let _ = child.kill();
+    child.wait().unwrap();
+}
+
+#[test]
+fn killed_backups_and_restores_leave_only_whole_results() {
+    let s = Scratch::new();
+    s.ok("CREATE TABLE big (id INTEGER PRIMARY KEY, t TEXT, r REAL, b BLOB);
+          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60000)
+          INSERT INTO big SELECT i, 'row ' || i, i / 7.0, CASE WHEN i % 3 = 0 THEN randomblob(16) END FROM n;
+          CREATE TABLE small (k TEXT PRIMARY KEY, v) WITHOUT ROWID;
+          INSERT INTO small VALUES ('a', 1), ('b', 'two');");
+    s.ok("CREATE BACKUP COLLECTION c ( TABLE big, TABLE small )");
+    let expected = s.fingerprint();
+    let started = std::time::Instant::now();
+    s.ok("BACKUP c");
+    let backup_time = started.elapsed();
+
+    // Kill BACKUPs at points spread over a whole backup's duration (and a bit past it).
+    let db = s.db();
+    let db = db.to_str().unwrap();
+    let mut interrupted = 0;
+    for step in 0..12u32 {
+        kill_after(&["--db", db, "BACKUP c"], backup_time * step / 10);
+        // A killed backup leaves at most its own directory without a manifest (each backup
+        // removes the leftovers of earlier ones when it starts); it never shows as a backup.
+        let (committed, incomplete) = committed_backups(&s.repo(), "c");
+        assert!(!committed.is_empty() && incomplete <= 1);
+        interrupted += incomplete;
+    }
+    assert!(
+        interrupted > 0,
+        "no backup was interrupted while writing: the kill points missed"
+    );
+    let (committed, _) = committed_backups(&s.repo(), "c");
+    // The next backup cleans up what the killed ones left, and succeeds.
+    s.ok("BACKUP c");
+    let (after, left) = committed_backups(&s.repo(), "c");
+    assert_eq!(left, 0, "incomplete backups were not cleaned up");
+    assert_eq!(after.len(), committed.len() + 1);
+
+    // Every committed backup is whole: it restores to exactly the data.
+    let repo = s.repo();
+    for (n, id) in after.iter().enumerate() {
+        let target = s.dir.path().join(format!("restored{n}.db"));
+        let out = quiver(&[
+            "--db",
+            target.to_str().unwrap(),
+            "--repo",
+            repo.to_str().unwrap(),
+            &format!("RESTORE c AT '{id}'"),
+        ]);
+        assert!(
+            out.status.success(),
+            "{id}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            fingerprint(&Connection::open(&target).unwrap()),
+            expected,
+            "backup {id}"
+        );
+    }
+
+    // Kill RESTOREs: the target has all the tables with all their rows, or none of them.
+    let started = std::time::Instant::now();
+    let probe = s.dir.path().join("probe.db");
+    let out = quiver(&[
+        "--db",
+        probe.to_str().unwrap(),
+        "--repo",
+        repo.to_str().unwrap(),
+        "RESTORE c",
+    ]);
+    assert!(out.status.success());
+    let restore_time = started.elapsed();
+    let mut whole = 0;
+    for step in 0..12u32 {
+        let target = s.dir.path().join(format!("killed{step}.db"));
+        let args = [
+            "--db",
+            target.to_str().unwrap(),
+            "--repo",
+            repo.to_str().unwrap(),
+            "RESTORE c",
+        ];
+        kill_after(&args, restore_time * step / 10);
+        let found = fingerprint(&Connection::open(&target).unwrap());
+        if found.is_empty() {
+            let out = quiver(&args);
+            assert!(
+                out.status.success(),
+                "rerun after a killed restore: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(fingerprint(&Connection::open(&target).unwrap()), expected);
+        } else {
+            assert_eq!(found, expected, "a killed restore left part of its tables");
+            whole += 1;
+        }
+    }
+    assert!(
+        whole < 12,
+        "no restore was interrupted: the kill points missed"
+    );
+}
