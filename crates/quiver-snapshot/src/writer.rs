@@ -21,6 +21,9 @@ pub struct WriteOptions {
     pub sort_key: Vec<usize>,
     /// Rows per row group: bounds the writer's memory and sets the pruning granularity.
     pub row_group_rows: usize,
+    /// Bytes per row group, whichever limit comes first: the writer buffers a whole row
+    /// group, so wide rows (large blobs) need this bound too.
+    pub row_group_bytes: usize,
     /// zstd level.
     pub zstd_level: i32,
     /// Dictionary-encode columns. Off by default: zstd already removes the repetition a
@@ -34,6 +37,7 @@ impl WriteOptions {
         WriteOptions {
             sort_key,
             row_group_rows: 64 * 1024,
+            row_group_bytes: 128 << 20,
             zstd_level: 3,
             dictionary: false,
         }
@@ -85,6 +89,7 @@ impl SnapshotWriter {
             .set_dictionary_enabled(options.dictionary)
             .set_statistics_enabled(EnabledStatistics::Page)
             .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
+            .set_max_row_group_bytes(Some(options.row_group_bytes.max(1)))
             .set_sorting_columns((!sorting.is_empty()).then_some(sorting))
             .build();
         let sink = CrcWriter::new(BufWriter::with_capacity(1 << 20, file));

@@ -14,6 +14,10 @@ use crate::describe::scan_sql;
 use crate::error::sqlite;
 use crate::{Error, raw};
 
+/// A batch is handed over early once its text and blobs reach this size: it bounds memory
+/// for wide rows and keeps Arrow's 32-bit offsets (2 GiB per array) far away.
+const MAX_BATCH_BYTES: usize = 64 << 20;
+
 /// Reads `table` in key order into batches of at most `batch_rows` rows, handing each to `sink`.
 pub(crate) fn scan(
     conn: &Connection,
@@ -31,7 +35,7 @@ pub(crate) fn scan(
     while let Some(row) = rows.next().map_err(sqlite(context))? {
         builder.append(row).map_err(sqlite(context))?;
         total += 1;
-        if builder.len == batch_rows {
+        if builder.len == batch_rows || builder.bytes >= MAX_BATCH_BYTES {
             sink(builder.finish()?)?;
         }
     }
@@ -57,6 +61,8 @@ struct BatchBuilder<'a> {
     raw: Vec<Option<SparseRaw>>,
     capacity: usize,
     len: usize,
+    /// Bytes of text and blobs in the batch so far.
+    bytes: usize,
 }
 
 impl<'a> BatchBuilder<'a> {
@@ -68,6 +74,7 @@ impl<'a> BatchBuilder<'a> {
             raw: Vec::new(),
             capacity,
             len: 0,
+            bytes: 0,
         };
         builder.reset();
         builder
@@ -101,6 +108,7 @@ impl<'a> BatchBuilder<'a> {
             .map(|c| c.has_raw.then(SparseRaw::default))
             .collect();
         self.len = 0;
+        self.bytes = 0;
     }
 
     fn append(&mut self, row: &Row<'_>) -> rusqlite::Result<()> {
@@ -110,6 +118,9 @@ impl<'a> BatchBuilder<'a> {
         }
         for (i, typed) in self.typed.iter_mut().enumerate() {
             let value = row.get_ref(i + offset)?;
+            if let ValueRef::Text(bytes) | ValueRef::Blob(bytes) = value {
+                self.bytes += bytes.len();
+            }
             let fits = match (typed, value) {
                 (Typed::Integer(b), ValueRef::Integer(v)) => {
                     b.append_value(v);

@@ -238,3 +238,29 @@ fn views_and_missing_tables_are_refused_clearly() {
             .contains("is a view")
     );
 }
+
+#[test]
+fn wide_rows_are_cut_into_batches_by_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src.db");
+    let conn = Connection::open(&src).unwrap();
+    // 80 rows of 1 MiB: one batch by row count, two or more by bytes.
+    conn.execute_batch(
+        "CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 80)
+         INSERT INTO blobs SELECT i, zeroblob(1048576) FROM n;",
+    )
+    .unwrap();
+    let mut source = SqliteSource::open(&src).unwrap();
+    let mut snapshot = source.snapshot().unwrap();
+    let schema = snapshot.describe("blobs").unwrap();
+    let mut sizes = Vec::new();
+    snapshot
+        .scan(&schema, 8192, &mut |b| {
+            sizes.push(b.num_rows());
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(sizes.iter().sum::<usize>(), 80);
+    assert!(sizes.len() >= 2 && sizes[0] <= 64, "{sizes:?}");
+}
