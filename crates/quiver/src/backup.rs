@@ -100,6 +100,14 @@ pub(crate) fn restore(
     at: Option<&str>,
 ) -> Result<Outcome, ExecError> {
     let collection = engine.repo.collection(name)?;
+    if !engine.conn.is_autocommit() {
+        // The restore writes through a connection of its own, which would wait for this
+        // one's transaction, which waits for the restore.
+        return Err(ExecError::refused(
+            "RESTORE cannot run inside an open transaction",
+            Some("COMMIT or ROLLBACK first".to_string()),
+        ));
+    }
     let _lock = collection.lock()?;
     let mut target = SqliteTarget::open(&engine.db_path)?;
     let report = quiver_restore::restore(&collection, at, &mut target, &mut |step| {
