@@ -30,6 +30,8 @@
 //! assert!(collection.backups().unwrap().is_empty());
 //! ```
 
+#![warn(missing_docs)]
+
 mod adapter;
 mod atomic;
 mod backup_id;

@@ -372,7 +372,10 @@ fn unknown_collections_and_tables_are_clear_errors() {
     let err = s.fails("RESTORE c");
     assert!(err.contains("nothing to restore"), "{err}");
     let err = s.fails("BEGIN; INSERT INTO t VALUES (1); RESTORE c");
-    assert!(err.contains("inside an open transaction") && err.contains("COMMIT or ROLLBACK first"), "{err}");
+    assert!(
+        err.contains("inside an open transaction") && err.contains("COMMIT or ROLLBACK first"),
+        "{err}"
+    );
     let err = s.fails("BACKUP c INCREMENTAL");
     assert!(
         err.contains("Incremental backup is disabled on this collection"),

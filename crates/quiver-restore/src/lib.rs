@@ -5,6 +5,8 @@
 //! target is touched, so a damaged backup never leaves partial data behind. The target's own
 //! rule (YDB's) is that no table of the backup may exist there already.
 
+#![warn(missing_docs)]
+
 mod error;
 mod progress;
 mod restore;

@@ -33,6 +33,8 @@
 //! assert_eq!(batches, vec![batch]);
 //! ```
 
+#![warn(missing_docs)]
+
 mod crc;
 mod error;
 mod pipeline;

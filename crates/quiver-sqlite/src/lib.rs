@@ -35,6 +35,8 @@
 //! assert_eq!(v, "'42'"); // TEXT affinity had already turned 42 into '42'; it stays text
 //! ```
 
+#![warn(missing_docs)]
+
 mod affinity;
 mod describe;
 mod error;

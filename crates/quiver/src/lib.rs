@@ -28,6 +28,8 @@
 //! statements, [`catalog`] manages the repository, [`snapshot`] writes and reads data files,
 //! [`sqlite`] is the SQLite adapter and [`restore`] the restore path.
 
+#![warn(missing_docs)]
+
 mod backup;
 mod collections;
 mod engine;
