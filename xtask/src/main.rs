@@ -31,7 +31,7 @@ fn main() -> ExitCode {
     }
 }
 
-const FUZZ_TARGETS: &[&str] = &["grammar"];
+const FUZZ_TARGETS: &[&str] = &["grammar", "manifest", "snapshot_file"];
 
 fn ci() -> Result<(), String> {
     run(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;

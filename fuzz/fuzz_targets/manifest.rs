@@ -1,0 +1,26 @@
+//! Manifest decoding: arbitrary bytes as a backup manifest, and everything derived from a
+//! decoded one, must give errors, never panics.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use quiver_catalog::{BackupId, BackupManifest, CollectionDef};
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(manifest) = serde_json::from_slice::<BackupManifest>(data) {
+        let _ = (manifest.rows(), manifest.bytes());
+        for table in &manifest.tables {
+            let _ = table.schema.arrow_schema();
+            let _ = table.schema.key_indices();
+            let _ = table.schema.rowid_is_key();
+            let _ = (table.rows(), table.bytes());
+        }
+        let _ = manifest.id.parse::<BackupId>();
+    }
+    let _ = serde_json::from_slice::<CollectionDef>(data);
+    if let Ok(text) = std::str::from_utf8(data) {
+        if let Ok(id) = text.parse::<BackupId>() {
+            assert_eq!(id.to_string().parse::<BackupId>(), Ok(id));
+        }
+    }
+});
