@@ -824,3 +824,200 @@ fn killed_backups_and_restores_leave_only_whole_results() {
         "no restore was interrupted: the kill points missed"
     );
 }
+
+/// Runs `quiver <args>` with a file-size limit of `max_file_bytes`: writes past it fail
+/// as they would on a full disk (EFBIG, with SIGXFSZ ignored so that the error is returned).
+fn quiver_with_file_limit(args: &[&str], max_file_bytes: u64) -> Output {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_quiver"));
+    command.args(args).stdin(Stdio::null());
+    // SAFETY: only async-signal-safe calls (setrlimit, signal) between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: max_file_bytes,
+                rlim_max: max_file_bytes,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    command.output().unwrap()
+}
+
+#[test]
+fn a_full_disk_fails_clearly_and_commits_nothing() {
+    let s = Scratch::new();
+    s.ok("CREATE TABLE big (id INTEGER PRIMARY KEY, t TEXT);
+          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+          INSERT INTO big SELECT i, hex(randomblob(32)) FROM n;");
+    s.ok("CREATE BACKUP COLLECTION c ( TABLE big )");
+    s.ok("BACKUP c");
+    let before = s.repo_files();
+
+    let db = s.db();
+    let out = quiver_with_file_limit(&["--db", db.to_str().unwrap(), "BACKUP c"], 64 * 1024);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("File too large"), "{err}");
+    assert!(
+        err.contains("hint: check that the backup repository's disk has free space"),
+        "{err}"
+    );
+    assert_eq!(
+        s.repo_files(),
+        before,
+        "a failed backup leaves the repository as it was"
+    );
+
+    // A restore that cannot write its database rolls back whole.
+    let target = s.dir.path().join("target.db");
+    let repo = s.repo();
+    let args = [
+        "--db",
+        target.to_str().unwrap(),
+        "--repo",
+        repo.to_str().unwrap(),
+        "RESTORE c",
+    ];
+    let out = quiver_with_file_limit(&args, 64 * 1024);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("rolled back"), "{err}");
+    assert!(
+        err.contains("hint: check that the database's disk has free space"),
+        "{err}"
+    );
+    assert!(fingerprint(&Connection::open(&target).unwrap()).is_empty());
+    // With room again, both work.
+    let out = quiver(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        fingerprint(&Connection::open(&target).unwrap()),
+        s.fingerprint()
+    );
+}
+
+#[test]
+fn collections_back_up_concurrently_and_one_collection_admits_one_backup() {
+    let s = Scratch::new();
+    let setup = s.conn();
+    setup.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
+    for service in ["users", "orders", "stock"] {
+        setup
+            .execute_batch(&format!(
+                "CREATE TABLE {service}_a (id INTEGER PRIMARY KEY, v TEXT);
+                 CREATE TABLE {service}_b (id INTEGER PRIMARY KEY, v TEXT);
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+                 INSERT INTO {service}_a SELECT i, hex(randomblob(24)) FROM n;
+                 INSERT INTO {service}_b SELECT id, v FROM {service}_a;"
+            ))
+            .unwrap();
+        s.ok(&format!(
+            "CREATE BACKUP COLLECTION {service} ( TABLE {service}_a, TABLE {service}_b )"
+        ));
+    }
+    // A writer keeps adding the same id to both tables of every service, one transaction each.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (db, stop) = (s.db(), stop.clone());
+        std::thread::spawn(move || {
+            let conn = Connection::open(db).unwrap();
+            conn.busy_timeout(std::time::Duration::from_secs(10))
+                .unwrap();
+            let mut id = 20000;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                id += 1;
+                for service in ["users", "orders", "stock"] {
+                    conn.execute_batch(&format!(
+                        "BEGIN; INSERT INTO {service}_a VALUES ({id}, 'live'); INSERT INTO {service}_b VALUES ({id}, 'live'); COMMIT;"
+                    ))
+                    .unwrap();
+                }
+            }
+        })
+    };
+    let db = s.db();
+    let spawn = |collection: &str| {
+        Command::new(env!("CARGO_BIN_EXE_quiver"))
+            .args([
+                "--db",
+                db.to_str().unwrap(),
+                &format!("BACKUP {collection}"),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Three collections at once, plus a second BACKUP of `orders` racing the first.
+    let children: Vec<_> = ["users", "orders", "stock", "orders"]
+        .iter()
+        .map(|c| (*c, spawn(c)))
+        .collect();
+    let mut outcomes = Vec::new();
+    for (collection, child) in children {
+        outcomes.push((collection, child.wait_with_output().unwrap()));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+
+    for (collection, out) in &outcomes[..3] {
+        if *collection != "orders" {
+            assert!(
+                out.status.success(),
+                "{collection}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    let orders: Vec<&Output> = outcomes
+        .iter()
+        .filter(|(c, _)| *c == "orders")
+        .map(|(_, o)| o)
+        .collect();
+    let succeeded = orders.iter().filter(|o| o.status.success()).count();
+    assert!(succeeded >= 1, "at least one BACKUP of `orders` commits");
+    for out in orders.iter().filter(|o| !o.status.success()) {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("is busy: another BACKUP, RESTORE or DROP of it is running"),
+            "{err}"
+        );
+    }
+
+    // Every committed backup is consistent across its two tables.
+    let repo = s.repo();
+    for service in ["users", "orders", "stock"] {
+        let (ids, incomplete) = committed_backups(&repo, service);
+        assert_eq!(incomplete, 0);
+        assert!(!ids.is_empty());
+        for id in ids {
+            let target = s.dir.path().join(format!("{service}-{id}.db"));
+            let out = quiver(&[
+                "--db",
+                target.to_str().unwrap(),
+                "--repo",
+                repo.to_str().unwrap(),
+                &format!("RESTORE {service} AT '{id}'"),
+            ]);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let conn = Connection::open(&target).unwrap();
+            let a = ids_of(&conn, &format!("{service}_a"));
+            assert_eq!(a, ids_of(&conn, &format!("{service}_b")), "{service} {id}");
+            assert!(a.len() >= 20000);
+        }
+    }
+}

@@ -147,10 +147,37 @@ impl ExecError {
             ExecError::Catalog(quiver_catalog::Error::UnknownBackup { .. }) => {
                 Some("backup ids look like 20261125T151429.123Z_full; the directory names in the repository list them".into())
             }
+            ExecError::Catalog(quiver_catalog::Error::Io { .. })
+            | ExecError::Snapshot(quiver_snapshot::Error::Io { .. })
+            | ExecError::Snapshot(quiver_snapshot::Error::Parquet { .. }) => Some(
+                "check that the backup repository's disk has free space and is writable; nothing was committed"
+                    .into(),
+            ),
+            ExecError::Restore(quiver_restore::Error::Target(e)) if is_storage_failure(e.as_ref()) => {
+                Some("check that the database's disk has free space and is writable".into())
+            }
             ExecError::Restore(quiver_restore::Error::Damaged { .. }) => {
                 Some("restore an earlier backup with RESTORE name AT '<backup id>', or take a new backup".into())
             }
             _ => None,
         }
     }
+}
+
+/// Whether SQLite failed for lack of space or an I/O error (not because of the statement).
+fn is_storage_failure(error: &(dyn std::error::Error + 'static)) -> bool {
+    use rusqlite::ErrorCode::{CannotOpen, DiskFull, ReadOnly, SystemIoFailure};
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if let Some(rusqlite::Error::SqliteFailure(failure, _)) =
+            e.downcast_ref::<rusqlite::Error>()
+        {
+            return matches!(
+                failure.code,
+                DiskFull | SystemIoFailure | CannotOpen | ReadOnly
+            );
+        }
+        cause = e.source();
+    }
+    false
 }
