@@ -37,6 +37,30 @@ impl Scratch {
         quiver(&all)
     }
 
+    /// Arguments that run `statement` on database `name` (in the scratch directory) with
+    /// this scratch's repository: how a backup is restored into another database.
+    fn elsewhere(&self, name: &str, statement: &str) -> [String; 5] {
+        let target = self.dir.path().join(name);
+        [
+            "--db".into(),
+            target.to_string_lossy().into_owned(),
+            "--repo".into(),
+            self.repo().to_string_lossy().into_owned(),
+            statement.into(),
+        ]
+    }
+
+    /// Restores with `statement` into a new database `name`; it must succeed.
+    fn restore_elsewhere(&self, name: &str, statement: &str) -> Connection {
+        let out = quiver(&self.elsewhere(name, statement));
+        assert!(
+            out.status.success(),
+            "{statement}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Connection::open(self.dir.path().join(name)).unwrap()
+    }
+
     /// Runs SQL that must succeed; returns stdout.
     fn ok(&self, sql: &str) -> String {
         let out = self.quiver(&[sql]);
@@ -84,7 +108,7 @@ impl Scratch {
     }
 }
 
-fn quiver(args: &[&str]) -> Output {
+fn quiver<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_quiver"))
         .args(args)
         .stdin(Stdio::null())
@@ -506,21 +530,7 @@ fn a_backup_is_one_consistent_snapshot_while_writers_write() {
     let mut sizes = Vec::new();
     for (n, id) in ids.iter().enumerate() {
         // Restore each backup into a database of its own, from the same repository.
-        let other = s.dir.path().join(format!("check{n}.db"));
-        let repo = s.repo();
-        let out = quiver(&[
-            "--db",
-            other.to_str().unwrap(),
-            "--repo",
-            repo.to_str().unwrap(),
-            &format!("RESTORE pair AT '{id}'"),
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let conn = Connection::open(&other).unwrap();
+        let conn = s.restore_elsewhere(&format!("check{n}.db"), &format!("RESTORE pair AT '{id}'"));
         let left: Vec<i64> = ids_of(&conn, "left_side");
         let right: Vec<i64> = ids_of(&conn, "right_side");
         assert_eq!(
@@ -709,7 +719,7 @@ fn committed_backups(repo: &Path, collection: &str) -> (Vec<String>, usize) {
 }
 
 /// Runs `quiver <args>` and SIGKILLs it after `delay`.
-fn kill_after(args: &[&str], delay: std::time::Duration) {
+fn kill_after<S: AsRef<std::ffi::OsStr>>(args: &[S], delay: std::time::Duration) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_quiver"))
         .args(args)
         .stdin(Stdio::null())
@@ -760,50 +770,19 @@ fn killed_backups_and_restores_leave_only_whole_results() {
     assert_eq!(after.len(), committed.len() + 1);
 
     // Every committed backup is whole: it restores to exactly the data.
-    let repo = s.repo();
     for (n, id) in after.iter().enumerate() {
-        let target = s.dir.path().join(format!("restored{n}.db"));
-        let out = quiver(&[
-            "--db",
-            target.to_str().unwrap(),
-            "--repo",
-            repo.to_str().unwrap(),
-            &format!("RESTORE c AT '{id}'"),
-        ]);
-        assert!(
-            out.status.success(),
-            "{id}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(
-            fingerprint(&Connection::open(&target).unwrap()),
-            expected,
-            "backup {id}"
-        );
+        let conn = s.restore_elsewhere(&format!("restored{n}.db"), &format!("RESTORE c AT '{id}'"));
+        assert_eq!(fingerprint(&conn), expected, "backup {id}");
     }
 
     // Kill RESTOREs: the target has all the tables with all their rows, or none of them.
     let started = std::time::Instant::now();
-    let probe = s.dir.path().join("probe.db");
-    let out = quiver(&[
-        "--db",
-        probe.to_str().unwrap(),
-        "--repo",
-        repo.to_str().unwrap(),
-        "RESTORE c",
-    ]);
-    assert!(out.status.success());
+    s.restore_elsewhere("probe.db", "RESTORE c");
     let restore_time = started.elapsed();
     let mut whole = 0;
     for step in 0..12u32 {
         let target = s.dir.path().join(format!("killed{step}.db"));
-        let args = [
-            "--db",
-            target.to_str().unwrap(),
-            "--repo",
-            repo.to_str().unwrap(),
-            "RESTORE c",
-        ];
+        let args = s.elsewhere(&format!("killed{step}.db"), "RESTORE c");
         kill_after(&args, restore_time * step / 10);
         let found = fingerprint(&Connection::open(&target).unwrap());
         if found.is_empty() {
@@ -827,7 +806,7 @@ fn killed_backups_and_restores_leave_only_whole_results() {
 
 /// Runs `quiver <args>` with a file-size limit of `max_file_bytes`: writes past it fail
 /// as they would on a full disk (EFBIG, with SIGXFSZ ignored so that the error is returned).
-fn quiver_with_file_limit(args: &[&str], max_file_bytes: u64) -> Output {
+fn quiver_with_file_limit<S: AsRef<std::ffi::OsStr>>(args: &[S], max_file_bytes: u64) -> Output {
     use std::os::unix::process::CommandExt;
     let mut command = Command::new(env!("CARGO_BIN_EXE_quiver"));
     command.args(args).stdin(Stdio::null());
@@ -875,14 +854,7 @@ fn a_full_disk_fails_clearly_and_commits_nothing() {
 
     // A restore that cannot write its database rolls back whole.
     let target = s.dir.path().join("target.db");
-    let repo = s.repo();
-    let args = [
-        "--db",
-        target.to_str().unwrap(),
-        "--repo",
-        repo.to_str().unwrap(),
-        "RESTORE c",
-    ];
+    let args = s.elsewhere("target.db", "RESTORE c");
     let out = quiver_with_file_limit(&args, 64 * 1024);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -1001,20 +973,10 @@ fn collections_back_up_concurrently_and_one_collection_admits_one_backup() {
         assert_eq!(incomplete, 0);
         assert!(!ids.is_empty());
         for id in ids {
-            let target = s.dir.path().join(format!("{service}-{id}.db"));
-            let out = quiver(&[
-                "--db",
-                target.to_str().unwrap(),
-                "--repo",
-                repo.to_str().unwrap(),
+            let conn = s.restore_elsewhere(
+                &format!("{service}-{id}.db"),
                 &format!("RESTORE {service} AT '{id}'"),
-            ]);
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
             );
-            let conn = Connection::open(&target).unwrap();
             let a = ids_of(&conn, &format!("{service}_a"));
             assert_eq!(a, ids_of(&conn, &format!("{service}_b")), "{service} {id}");
             assert!(a.len() >= 20000);
