@@ -37,6 +37,14 @@ pub enum Error {
         #[source]
         source: arrow::error::ArrowError,
     },
+    /// The file is not a readable data file (the decoder gave up on it).
+    #[error("{path} is damaged: {message}")]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What the decoder said.
+        message: String,
+    },
     /// The file's size is not the one recorded.
     #[error("{path} is damaged: it has {actual} bytes, the manifest says {expected}")]
     SizeMismatch {

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
+};
 
 use crate::{Error, Result};
 
@@ -30,12 +32,20 @@ impl SnapshotReader {
             path: path.to_path_buf(),
             source,
         };
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet)?;
-        let schema = builder.schema().clone();
-        let inner = builder
-            .with_batch_size(batch_rows.max(1))
-            .build()
-            .map_err(parquet)?;
+        // The Arrow schema is derived from the Parquet schema, not decoded from the footer's
+        // embedded copy: that decoder panics on damaged bytes, and for the types quiver
+        // writes both give the same schema.
+        let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
+        let (schema, inner) = guard(path, || {
+            let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
+                .map_err(parquet)?;
+            let schema = builder.schema().clone();
+            let inner = builder
+                .with_batch_size(batch_rows.max(1))
+                .build()
+                .map_err(parquet)?;
+            Ok((schema, inner))
+        })?;
         Ok(SnapshotReader {
             path: path.to_path_buf(),
             schema,
@@ -53,11 +63,27 @@ impl Iterator for SnapshotReader {
     type Item = Result<RecordBatch>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.inner.next().map(|batch| {
-            batch.map_err(|source| Error::Arrow {
-                path: self.path.clone(),
-                source,
-            })
-        })
+        let path = self.path.clone();
+        let inner = &mut self.inner;
+        match guard(&path, || Ok(inner.next())) {
+            Ok(next) => next.map(|batch| batch.map_err(|source| Error::Arrow { path, source })),
+            Err(e) => Some(Err(e)),
+        }
     }
+}
+
+/// Runs `read`, turning a panic inside the Parquet decoder (it has some on malformed input)
+/// into an error: a damaged file must never take the process down.
+fn guard<T>(path: &Path, read: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "the Parquet decoder failed".to_string());
+        Err(Error::Malformed {
+            path: path.to_path_buf(),
+            message,
+        })
+    })
 }
