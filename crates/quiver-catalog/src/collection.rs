@@ -199,6 +199,21 @@ fn read_manifest(path: &Path, collection: &str, id: &str) -> Result<BackupManife
             manifest.format_version
         )));
     }
+    for file in manifest.tables.iter().flat_map(|t| &t.files) {
+        // Data files live inside the backup's directory: a path that climbs out of it
+        // (or is absolute) is a damaged or forged manifest.
+        let inside = !file.path.is_empty()
+            && !file.path.starts_with('/')
+            && file.path.split('/').all(|part| {
+                !part.is_empty() && part != "." && part != ".." && !part.contains('\\')
+            });
+        if !inside {
+            return Err(corrupt(format!(
+                "data file path `{}` points outside the backup",
+                file.path
+            )));
+        }
+    }
     if manifest.id != id || manifest.collection != collection {
         return Err(corrupt(format!(
             "it describes backup `{}` of `{}`, not `{id}` of `{collection}`",

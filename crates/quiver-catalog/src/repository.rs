@@ -218,6 +218,49 @@ mod tests {
     }
 
     #[test]
+    fn manifests_with_paths_outside_the_backup_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::open(dir.path()).unwrap();
+        let c = repo.create_collection(&def("c")).unwrap();
+        let lock = c.lock().unwrap();
+        let file = |path: &str| crate::DataFile {
+            path: path.into(),
+            rows: 0,
+            bytes: 0,
+            crc32: 0,
+        };
+        let schema = crate::TableSchema {
+            name: "t".into(),
+            columns: vec![],
+            primary_key: vec![crate::ROWID_COLUMN.into()],
+            stores_rowid: true,
+            create_sql: "CREATE TABLE t(a)".into(),
+            index_sql: vec![],
+            trigger_sql: vec![],
+            autoincrement_seq: None,
+        };
+        for bad in [
+            "../../etc/passwd",
+            "/etc/passwd",
+            "data/../../x",
+            "data//x",
+            "data\\..\\x",
+            "",
+        ] {
+            let pending = c.begin_backup(BackupKind::Full, &lock).unwrap();
+            let id = pending.id().to_string();
+            let table = crate::TableBackup {
+                schema: schema.clone(),
+                files: vec![file(bad)],
+            };
+            pending.commit(None, vec![table]).unwrap();
+            let err = c.backup(&id).unwrap_err().to_string();
+            assert!(err.contains("points outside the backup"), "{bad}: {err}");
+            fs::remove_dir_all(c.backup_dir(&id)).unwrap();
+        }
+    }
+
+    #[test]
     fn dropped_pending_backup_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let repo = Repository::open(dir.path()).unwrap();
