@@ -13,9 +13,22 @@ pub type AdapterError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A database that backups are taken from.
 pub trait BackupSource {
+    /// Opens up to `count` read snapshots that all see the database at the same point in
+    /// time, so that tables can be read in parallel, one snapshot per thread, and still form
+    /// one consistent backup. Returns at least one; fewer than `count` when the source
+    /// cannot align more.
+    fn snapshots(
+        &mut self,
+        count: usize,
+    ) -> Result<Vec<Box<dyn SourceSnapshot + Send + '_>>, AdapterError>;
+
     /// Opens one consistent read snapshot: every table read through it is seen at the same
     /// point in time, while writers continue.
-    fn snapshot(&mut self) -> Result<Box<dyn SourceSnapshot + '_>, AdapterError>;
+    fn snapshot(&mut self) -> Result<Box<dyn SourceSnapshot + Send + '_>, AdapterError> {
+        self.snapshots(1)?
+            .pop()
+            .ok_or_else(|| "the source opened no snapshot".into())
+    }
 }
 
 /// A consistent read snapshot of a database.

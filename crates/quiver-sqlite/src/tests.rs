@@ -264,3 +264,83 @@ fn wide_rows_are_cut_into_batches_by_bytes() {
     assert_eq!(sizes.iter().sum::<usize>(), 80);
     assert!(sizes.len() >= 2 && sizes[0] <= 64, "{sizes:?}");
 }
+
+/// Ids of `table` as read through `snapshot`.
+fn scanned_ids(snapshot: &mut dyn quiver_catalog::SourceSnapshot, table: &str) -> Vec<i64> {
+    use arrow::array::AsArray;
+    let schema = snapshot.describe(table).unwrap();
+    let mut ids = Vec::new();
+    snapshot
+        .scan(&schema, 100, &mut |b| {
+            ids.extend(
+                b.column(0)
+                    .as_primitive::<arrow::datatypes::Int64Type>()
+                    .values()
+                    .iter()
+                    .copied(),
+            );
+            Ok(())
+        })
+        .unwrap();
+    ids
+}
+
+#[test]
+fn parallel_snapshots_see_one_point_in_time_while_writers_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src.db");
+    let conn = Connection::open(&src).unwrap();
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         CREATE TABLE a (id INTEGER PRIMARY KEY); CREATE TABLE b (id INTEGER PRIMARY KEY);",
+    )
+    .unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (src, stop) = (src.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let conn = Connection::open(src).unwrap();
+            conn.busy_timeout(std::time::Duration::from_secs(10))
+                .unwrap();
+            let mut id = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                id += 1;
+                conn.execute_batch(&format!(
+                    "BEGIN; INSERT INTO a VALUES ({id}); INSERT INTO b VALUES ({id}); COMMIT;"
+                ))
+                .unwrap();
+                // Let other connections at the write lock now and then (SQLite's is not fair).
+                if id % 50 == 0 {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            }
+        })
+    };
+    let mut source = SqliteSource::open(&src).unwrap();
+    let mut aligned = 0;
+    for _ in 0..20 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let mut snapshots = source.snapshots(2).unwrap();
+        if snapshots.len() == 2 {
+            aligned += 1;
+            // Each table read through a different connection, both at one point in time.
+            let second = snapshots.pop().unwrap();
+            let mut first = snapshots.pop().unwrap();
+            let b_ids = std::thread::scope(|scope| {
+                let reader = scope.spawn(move || {
+                    let mut second = second;
+                    scanned_ids(second.as_mut(), "b")
+                });
+                let a_ids = scanned_ids(first.as_mut(), "a");
+                (a_ids, reader.join().unwrap())
+            });
+            assert_eq!(b_ids.0, b_ids.1);
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    assert!(
+        aligned > 0,
+        "the writer never let the backup align its snapshots"
+    );
+}

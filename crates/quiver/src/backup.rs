@@ -1,6 +1,11 @@
 //! BACKUP and RESTORE.
 
-use quiver_catalog::{BackupKind, BackupSource, DataFile, TableBackup};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{Sender, channel};
+
+use quiver_catalog::{
+    BackupKind, BackupSource, DataFile, PendingBackup, SourceSnapshot, TableBackup,
+};
 use quiver_grammar::quote_ident;
 use quiver_snapshot::{PipelinedWriter, SnapshotWriter, WriteOptions};
 use quiver_sqlite::{SqliteSource, SqliteTarget};
@@ -21,37 +26,126 @@ pub(crate) fn run(
     let lock = collection.lock()?;
     let pending = collection.begin_backup(BackupKind::Full, &lock)?;
     let mut source = SqliteSource::open(&engine.db_path)?;
-    // One read transaction over every table: the backup is one point in time.
-    let mut snapshot = source.snapshot().map_err(ExecError::Adapter)?;
-    let mut tables = Vec::with_capacity(collection.def().tables.len());
-    for table in &collection.def().tables {
+    let tables = &collection.def().tables;
+    // Tables are read in parallel, one read transaction per thread, all started at the
+    // same instant: the backup is still one point in time.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(tables.len())
+        .max(1);
+    let snapshots = source.snapshots(threads).map_err(ExecError::Adapter)?;
+    let job = Job {
+        collection: name,
+        tables,
+        pending: &pending,
+        batch_rows: engine.batch_rows,
+        next: AtomicUsize::new(0),
+        failed: AtomicBool::new(false),
+    };
+    let (progress, reports) = channel();
+    let finished = std::thread::scope(|scope| {
+        let workers: Vec<_> = snapshots
+            .into_iter()
+            .map(|snapshot| {
+                let (job, progress) = (&job, progress.clone());
+                scope.spawn(move || job.work(snapshot, progress))
+            })
+            .collect();
+        drop(progress);
+        // Progress is relayed here, on the engine's thread, until every worker is done.
+        for report in reports {
+            engine.report(report);
+        }
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect::<Vec<_>>()
+    });
+    let mut backed_up = Vec::with_capacity(tables.len());
+    for result in finished {
+        backed_up.extend(result?);
+    }
+    backed_up.sort_by_key(|(position, _)| *position);
+    let manifest = pending.commit(None, backed_up.into_iter().map(|(_, t)| t).collect())?;
+    Ok(Outcome::BackupTaken(manifest))
+}
+
+/// One full backup's tables, shared by the threads that read them.
+struct Job<'a> {
+    collection: &'a str,
+    tables: &'a [String],
+    pending: &'a PendingBackup,
+    batch_rows: usize,
+    /// The next table to take.
+    next: AtomicUsize,
+    /// Set by a thread that failed, so that the others stop early.
+    failed: AtomicBool,
+}
+
+impl Job<'_> {
+    /// Takes tables until none are left; returns them with their collection positions.
+    fn work(
+        &self,
+        mut snapshot: Box<dyn SourceSnapshot + Send + '_>,
+        progress: Sender<Progress>,
+    ) -> Result<Vec<(usize, TableBackup)>, ExecError> {
+        let mut done = Vec::new();
+        while !self.failed.load(Ordering::Relaxed) {
+            let position = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(table) = self.tables.get(position) else {
+                break;
+            };
+            match self.table(snapshot.as_mut(), table, &progress) {
+                Ok(backup) => done.push((position, backup)),
+                Err(e) => {
+                    // The first failure is the one to report; a thread that stopped because
+                    // of it has nothing to add.
+                    if self.failed.swap(true, Ordering::Relaxed) {
+                        return Ok(done);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    /// Reads one table into its data file.
+    fn table(
+        &self,
+        snapshot: &mut dyn SourceSnapshot,
+        table: &str,
+        progress: &Sender<Progress>,
+    ) -> Result<TableBackup, ExecError> {
         let schema = snapshot.describe(table).map_err(ExecError::Adapter)?;
-        let (relative, path) = pending.data_file(&schema.name, 0);
-        // Encoding runs on a second thread while this one reads the next rows.
+        let (relative, path) = self.pending.data_file(&schema.name, 0);
+        let options = WriteOptions::sorted_by(schema.key_indices());
+        // Encoding runs on a thread of its own while this one reads the next rows.
         let mut writer = PipelinedWriter::spawn(
-            SnapshotWriter::create(
-                &path,
-                schema.arrow_schema(),
-                &WriteOptions::sorted_by(schema.key_indices()),
-            )?,
+            SnapshotWriter::create(&path, schema.arrow_schema(), &options)?,
             2,
         );
         let mut rows = 0u64;
-        let table_name = schema.name.clone();
         snapshot
-            .scan(&schema, engine.batch_rows, &mut |batch| {
+            .scan(&schema, self.batch_rows, &mut |batch| {
+                if self.failed.load(Ordering::Relaxed) {
+                    return Err("stopped: another table of the backup failed".into());
+                }
                 rows += batch.num_rows() as u64;
                 writer.write(batch)?;
-                engine.report(Progress::BackupRows {
-                    collection: name.to_string(),
-                    table: table_name.clone(),
+                let _ = progress.send(Progress::BackupRows {
+                    collection: self.collection.to_string(),
+                    table: schema.name.clone(),
                     rows,
                 });
                 Ok(())
             })
             .map_err(ExecError::Adapter)?;
         let digest = writer.finish()?;
-        tables.push(TableBackup {
+        Ok(TableBackup {
             schema,
             files: vec![DataFile {
                 path: relative,
@@ -59,13 +153,9 @@ pub(crate) fn run(
                 bytes: digest.bytes,
                 crc32: digest.crc32,
             }],
-        });
+        })
     }
-    drop(snapshot);
-    let manifest = pending.commit(None, tables)?;
-    Ok(Outcome::BackupTaken(manifest))
 }
-
 /// Why `BACKUP name INCREMENTAL` cannot run, with YDB's messages where YDB has one.
 fn incremental_refusal(collection: &quiver_catalog::Collection) -> Result<ExecError, ExecError> {
     let name = quote_ident(&collection.def().name);
