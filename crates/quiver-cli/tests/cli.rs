@@ -239,6 +239,15 @@ CREATE UNIQUE INDEX kv_value ON kv (value) WHERE value IS NOT NULL;
 const TYPED_COLLECTION: &str = "CREATE BACKUP COLLECTION everything ( TABLE typed, TABLE no_pk, TABLE kv, TABLE strict_t ) \
                                 WITH ( STORAGE = 'cluster', INCREMENTAL_BACKUP_ENABLED = 'true' )";
 
+/// A scratch database with [`TYPED_TABLES`] in collection `everything`, backed up once.
+fn typed_tables_backed_up() -> Scratch {
+    let s = Scratch::new();
+    s.ok(TYPED_TABLES);
+    s.ok(TYPED_COLLECTION);
+    s.ok("BACKUP everything");
+    s
+}
+
 const DROP_TYPED: &str = "DROP TABLE typed; DROP TABLE no_pk; DROP TABLE kv; DROP TABLE strict_t";
 
 #[test]
@@ -264,10 +273,7 @@ fn every_sqlite_type_and_table_kind_round_trips() {
 
 #[test]
 fn writes_after_backup_do_not_leak_into_it() {
-    let s = Scratch::new();
-    s.ok(TYPED_TABLES);
-    s.ok(TYPED_COLLECTION);
-    s.ok("BACKUP everything");
+    let s = typed_tables_backed_up();
     let at_backup = s.fingerprint();
     s.ok("INSERT INTO typed (id, t) VALUES (100, 'new'); UPDATE kv SET value = 'changed' WHERE tenant = 'b'; DELETE FROM no_pk; \
           INSERT INTO strict_t VALUES (9, 9, 'nine', 9)");
@@ -303,10 +309,7 @@ fn restore_at_picks_any_backup_and_latest_is_default() {
 
 #[test]
 fn restore_is_refused_while_any_table_exists_and_changes_nothing() {
-    let s = Scratch::new();
-    s.ok(TYPED_TABLES);
-    s.ok(TYPED_COLLECTION);
-    s.ok("BACKUP everything");
+    let s = typed_tables_backed_up();
     s.ok("DROP TABLE typed; DROP TABLE kv; INSERT INTO no_pk VALUES ('live', 1)");
     let before = s.fingerprint();
     let err = s.fails("RESTORE everything");
@@ -409,10 +412,7 @@ fn unknown_collections_and_tables_are_clear_errors() {
 
 #[test]
 fn damaged_backup_files_are_detected_before_anything_is_written() {
-    let s = Scratch::new();
-    s.ok(TYPED_TABLES);
-    s.ok(TYPED_COLLECTION);
-    s.ok("BACKUP everything");
+    let s = typed_tables_backed_up();
     s.ok(DROP_TYPED);
     let before = s.fingerprint();
     let files = s.data_files();
