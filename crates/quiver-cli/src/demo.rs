@@ -30,7 +30,8 @@ pub(crate) fn run(db: Option<PathBuf>, repo: Option<PathBuf>, quiet: bool) -> Re
     );
     crate::print::run_script(&mut engine, DEMO_SQL, true)?;
     println!(
-        "\nDone. Explore it with: quiver --db {} (add a statement, or none for a shell)",
+        "\nDone. Explore it with `quiver --db {0}` (or `cargo run -p quiver-cli -- --db {0}`):\n\
+         add a statement to run it, or none for a shell.",
         db.display()
     );
     Ok(())
