@@ -92,12 +92,21 @@ pub(crate) fn describe(conn: &Connection, name: &str) -> Result<TableSchema> {
         }
     }
 
+    // The name the rowid is read by, counting every column (generated ones too) as a
+    // possible shadow; a rowid hidden by all its names is out of the application's reach,
+    // so it only needs keeping when it is the key.
+    let visible_rowid = visible_rowid_alias(columns.iter().map(|c| c.name.as_str()));
+    let stores_rowid =
+        !without_rowid && !rowid_alias && (primary_key.is_empty() || visible_rowid.is_some());
+    let stored_rowid = visible_rowid_alias(stored.iter().map(|c| c.name.as_str()));
+    if stores_rowid && visible_rowid != stored_rowid {
+        // Scans name the rowid from the stored columns only; a generated column would
+        // shadow the name they pick.
+        return Err(unsupported("a generated column hides its rowid"));
+    }
+
     Ok(TableSchema {
-        // A rowid hidden by columns named rowid, _rowid_ and oid is out of the application's
-        // reach, so it only needs keeping when it is the key.
-        stores_rowid: !without_rowid
-            && !rowid_alias
-            && (primary_key.is_empty() || !rowid_hidden(&columns)),
+        stores_rowid,
         primary_key: if primary_key.is_empty() {
             vec![ROWID_COLUMN.to_string()]
         } else {
@@ -178,37 +187,34 @@ fn autoincrement_seq(conn: &Connection, table: &str) -> Result<Option<i64>> {
     }))
 }
 
-fn rowid_hidden(columns: &[TableColumn]) -> bool {
+/// The first of SQLite's names for the rowid that no column (of `names`) shadows.
+fn visible_rowid_alias<'a>(names: impl Iterator<Item = &'a str> + Clone) -> Option<&'static str> {
     ["rowid", "_rowid_", "oid"]
-        .iter()
-        .all(|alias| columns.iter().any(|c| c.name.eq_ignore_ascii_case(alias)))
+        .into_iter()
+        .find(|alias| !names.clone().any(|name| name.eq_ignore_ascii_case(alias)))
 }
 
 /// The expression that reads the rowid of `table`, avoiding column names that shadow it.
 pub(crate) fn rowid_expression(table: &TableSchema) -> Result<&'static str> {
-    ["rowid", "_rowid_", "oid"]
-        .into_iter()
-        .find(|alias| {
-            !table
-                .columns
-                .iter()
-                .any(|c| c.name.eq_ignore_ascii_case(alias))
-        })
-        .ok_or_else(|| Error::Unsupported {
+    visible_rowid_alias(table.columns.iter().map(|c| c.name.as_str())).ok_or_else(|| {
+        Error::Unsupported {
             name: table.name.clone(),
             reason: "it has no primary key and columns named rowid, _rowid_ and oid hide its rowid"
                 .into(),
-        })
+        }
+    })
 }
 
 /// `SELECT` list and `ORDER BY` for a full scan of `table` in key order.
 pub(crate) fn scan_sql(table: &TableSchema) -> Result<String> {
     let mut select = Vec::with_capacity(table.columns.len() + 1);
-    if table.stores_rowid {
-        select.push(rowid_expression(table)?.to_string());
-    }
-    let order = if table.rowid_is_key() {
-        rowid_expression(table)?.to_string()
+    let rowid = table
+        .stores_rowid
+        .then(|| rowid_expression(table))
+        .transpose()?;
+    select.extend(rowid.map(String::from));
+    let order = if let Some(rowid) = rowid.filter(|_| table.rowid_is_key()) {
+        rowid.to_string()
     } else {
         table
             .primary_key

@@ -237,6 +237,11 @@ fn views_and_missing_tables_are_refused_clearly() {
             .to_string()
             .contains("is a view")
     );
+    // A generated column named like the rowid would be read (and restored) as the rowid.
+    conn.execute_batch("CREATE TABLE g (a INTEGER, rowid INTEGER GENERATED ALWAYS AS (a * 2))")
+        .unwrap();
+    let err = source.describe("g").unwrap_err().to_string();
+    assert!(err.contains("a generated column hides its rowid"), "{err}");
 }
 
 #[test]
