@@ -135,6 +135,45 @@ impl Collection {
         read_manifest(&path, &self.def.name, id)
     }
 
+    /// The chain that ends at `tip`, full backup first: the full backup `tip` builds on and
+    /// every incremental from there to `tip`. Each link is checked: an incremental's parent
+    /// exists, is older, and the walk ends at a full backup.
+    pub fn chain(&self, tip: BackupManifest) -> Result<Vec<BackupManifest>> {
+        let mut chain = vec![tip];
+        loop {
+            let last = chain.last().expect("chain is never empty");
+            if last.kind == BackupKind::Full {
+                break;
+            }
+            let broken = |reason: String| Error::BrokenChain {
+                collection: self.def.name.clone(),
+                backup: chain[0].id.clone(),
+                reason,
+            };
+            let parent = last.parent.clone().ok_or_else(|| {
+                broken(format!("incremental backup `{}` names no parent", last.id))
+            })?;
+            if parent >= last.id {
+                return Err(broken(format!(
+                    "backup `{}` names a parent `{parent}` that is not older",
+                    last.id
+                )));
+            }
+            let manifest = match self.backup(&parent) {
+                Err(Error::UnknownBackup { .. }) => {
+                    return Err(broken(format!(
+                        "backup `{parent}`, the parent of `{}`, is missing",
+                        last.id
+                    )));
+                }
+                other => other?,
+            };
+            chain.push(manifest);
+        }
+        chain.reverse();
+        Ok(chain)
+    }
+
     /// The directory of the backup with this id.
     pub fn backup_dir(&self, id: &str) -> PathBuf {
         self.dir.join(id)
@@ -196,6 +235,14 @@ fn read_manifest(path: &Path, collection: &str, id: &str) -> Result<BackupManife
     if manifest.format_version > MANIFEST_FORMAT_VERSION {
         return Err(corrupt(format!(
             "format version {} is newer than this quiver supports ({MANIFEST_FORMAT_VERSION}); upgrade quiver",
+            manifest.format_version
+        )));
+    }
+    if manifest.format_version < MANIFEST_FORMAT_VERSION {
+        // Version 1 (before incremental backups) stored no row hashes; nothing was released
+        // with it, so it is not read.
+        return Err(corrupt(format!(
+            "format version {} was written by a pre-release quiver and is not supported; take a new full backup",
             manifest.format_version
         )));
     }

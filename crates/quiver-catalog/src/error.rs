@@ -48,6 +48,16 @@ pub enum Error {
         /// The requested backup id.
         id: String,
     },
+    /// A backup's chain cannot be followed back to its full backup.
+    #[error("the chain of backup `{backup}` in collection `{collection}` is broken: {reason}")]
+    BrokenChain {
+        /// The collection.
+        collection: String,
+        /// The backup whose chain was resolved.
+        backup: String,
+        /// The faulty link.
+        reason: String,
+    },
     /// A name that cannot be used.
     #[error("invalid name `{name}`: {reason}")]
     InvalidName {

@@ -40,6 +40,7 @@ mod error;
 mod lock;
 mod manifest;
 mod naming;
+mod raw;
 mod repository;
 mod schema;
 
@@ -49,7 +50,13 @@ pub use backup_id::BackupId;
 pub use collection::{Collection, CollectionDef, PendingBackup, StorageKind};
 pub use error::{Error, Result};
 pub use lock::CollectionLock;
-pub use manifest::{BackupKind, BackupManifest, DataFile, MANIFEST_FORMAT_VERSION, TableBackup};
+pub use manifest::{
+    BackupKind, BackupManifest, ChangeCounts, DataFile, MANIFEST_FORMAT_VERSION, TableBackup,
+};
 pub use naming::encode_path_segment;
+pub use raw::{SqlValue, decode_raw, encode_raw};
 pub use repository::Repository;
-pub use schema::{ColumnSchema, ColumnType, ROWID_COLUMN, TableSchema, raw_column_name};
+pub use schema::{
+    ColumnSchema, ColumnType, DELETED_COLUMN, HASH_COLUMN, KeyColumn, RESERVED_PREFIX,
+    ROWID_COLUMN, TableSchema, raw_column_name,
+};

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::TableSchema;
 
 /// Version of the manifest format written by this build; readers refuse newer ones.
-pub const MANIFEST_FORMAT_VERSION: u32 = 1;
+pub const MANIFEST_FORMAT_VERSION: u32 = 2;
 
 /// Full or incremental.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -54,8 +54,20 @@ pub struct DataFile {
 pub struct TableBackup {
     /// The table's schema at backup time.
     pub schema: TableSchema,
-    /// Its data files, in key order.
+    /// Its data files, in key order. An incremental backup of an unchanged table has none.
     pub files: Vec<DataFile>,
+    /// In an incremental backup, what changed since the previous backup of the chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<ChangeCounts>,
+}
+
+/// How many rows an incremental backup of a table changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeCounts {
+    /// Rows inserted or updated.
+    pub upserts: u64,
+    /// Rows deleted.
+    pub deletes: u64,
 }
 
 impl TableBackup {
@@ -93,6 +105,16 @@ impl BackupManifest {
     /// Rows over all tables.
     pub fn rows(&self) -> u64 {
         self.tables.iter().map(TableBackup::rows).sum()
+    }
+
+    /// Changes over all tables (zero for a full backup).
+    pub fn changes(&self) -> ChangeCounts {
+        let mut total = ChangeCounts::default();
+        for changes in self.tables.iter().filter_map(|t| t.changes) {
+            total.upserts += changes.upserts;
+            total.deletes += changes.deletes;
+        }
+        total
     }
 
     /// Bytes of data files over all tables.

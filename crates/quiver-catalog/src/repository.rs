@@ -252,6 +252,7 @@ mod tests {
             let table = crate::TableBackup {
                 schema: schema.clone(),
                 files: vec![file(bad)],
+                changes: None,
             };
             pending.commit(None, vec![table]).unwrap();
             let err = c.backup(&id).unwrap_err().to_string();

@@ -5,8 +5,21 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use serde::{Deserialize, Serialize};
 
+use crate::BackupKind;
+
+/// Column names starting with this are quiver's own; source tables may not use them.
+pub const RESERVED_PREFIX: &str = "_quiver_";
+
 /// Name of the stored column that carries the rowid of tables that have no primary key.
 pub const ROWID_COLUMN: &str = "_quiver_rowid";
+
+/// Name of the column of data files that holds each row's hash (see `quiver-diff`): the next
+/// incremental backup reads the previous state as (key, hash) only.
+pub const HASH_COLUMN: &str = "_quiver_row_hash";
+
+/// Name of the column of incremental data files that marks a deleted row (its other
+/// columns, but the key, are NULL).
+pub const DELETED_COLUMN: &str = "_quiver_deleted";
 
 /// Name of the side column that keeps the values of `column` that do not fit its Arrow type.
 ///
@@ -105,19 +118,137 @@ impl TableSchema {
         Arc::new(Schema::new(fields))
     }
 
+    /// The schema of this table's data files in a backup of `kind`: [`TableSchema::arrow_schema`],
+    /// then [`HASH_COLUMN`], then, in incremental backups, [`DELETED_COLUMN`].
+    pub fn file_schema(&self, kind: BackupKind) -> SchemaRef {
+        let mut fields: Vec<_> = self.arrow_schema().fields().iter().cloned().collect();
+        // NULL in the tombstones of incremental files.
+        fields.push(Arc::new(Field::new(HASH_COLUMN, DataType::UInt64, true)));
+        if kind == BackupKind::Incremental {
+            fields.push(Arc::new(Field::new(
+                DELETED_COLUMN,
+                DataType::Boolean,
+                false,
+            )));
+        }
+        Arc::new(Schema::new(fields))
+    }
+
+    /// Number of columns of [`TableSchema::arrow_schema`]: the row's own values.
+    pub fn value_column_count(&self) -> usize {
+        usize::from(self.stores_rowid)
+            + self.columns.len()
+            + self.columns.iter().filter(|c| c.has_raw).count()
+    }
+
     /// Whether the key is the rowid (the table has no primary key).
     pub fn rowid_is_key(&self) -> bool {
         self.primary_key.len() == 1 && self.primary_key[0] == ROWID_COLUMN
     }
 
-    /// Positions of the key columns in [`TableSchema::arrow_schema`], in key order.
+    /// The columns that identify a row in data files, in sort order: the primary key, then the
+    /// stored rowid when the table has one besides its primary key. (SQLite lets a rowid
+    /// table's non-INTEGER primary key hold several NULLs; the rowid keeps rows apart.)
+    pub fn row_key(&self) -> Vec<&str> {
+        let mut key: Vec<&str> = self.primary_key.iter().map(String::as_str).collect();
+        if self.stores_rowid && !self.rowid_is_key() {
+            key.push(ROWID_COLUMN);
+        }
+        key
+    }
+
+    /// Positions of the row key's columns ([`TableSchema::row_key`]) in
+    /// [`TableSchema::arrow_schema`], in key order.
     pub fn key_indices(&self) -> Vec<usize> {
+        self.key_columns().iter().map(|k| k.value).collect()
+    }
+
+    /// The row key's columns with their raw side columns, as positions in
+    /// [`TableSchema::arrow_schema`], in key order.
+    pub fn key_columns(&self) -> Vec<KeyColumn> {
         let schema = self.arrow_schema();
-        self.primary_key
-            .iter()
-            .filter_map(|name| schema.index_of(name).ok())
+        self.row_key()
+            .into_iter()
+            .filter_map(|name| {
+                let value = schema.index_of(name).ok()?;
+                let raw = self
+                    .columns
+                    .iter()
+                    .find(|c| c.name == name && c.has_raw)
+                    .and_then(|c| schema.index_of(&raw_column_name(&c.name)).ok());
+                Some(KeyColumn { value, raw })
+            })
             .collect()
     }
+
+    /// How this table's stored shape differs from `previous`, if it does: a column added,
+    /// dropped, retyped or moved, or another key. DDL that leaves the stored shape alone
+    /// (indexes, triggers, constraints) is no difference here.
+    pub fn shape_change(&self, previous: &TableSchema) -> Option<String> {
+        let name = |c: &ColumnSchema| c.name.clone();
+        for column in &self.columns {
+            match previous.columns.iter().find(|p| p.name == column.name) {
+                None => return Some(format!("column `{}` was added", column.name)),
+                Some(p) if p != column => {
+                    return Some(format!(
+                        "column `{}` changed from {} to {}",
+                        column.name,
+                        p.describe(),
+                        column.describe()
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(dropped) = previous
+            .columns
+            .iter()
+            .find(|p| !self.columns.iter().any(|c| c.name == p.name))
+        {
+            return Some(format!("column `{}` was dropped", dropped.name));
+        }
+        if self
+            .columns
+            .iter()
+            .map(name)
+            .ne(previous.columns.iter().map(name))
+        {
+            return Some("its columns were reordered".to_string());
+        }
+        if self.primary_key != previous.primary_key || self.stores_rowid != previous.stores_rowid {
+            return Some(format!(
+                "its primary key changed from ({}) to ({})",
+                previous.primary_key.join(", "),
+                self.primary_key.join(", ")
+            ));
+        }
+        None
+    }
+}
+
+impl ColumnSchema {
+    fn describe(&self) -> String {
+        let key = if self.in_primary_key {
+            ", in the key"
+        } else {
+            ""
+        };
+        let raw = if self.has_raw { ", any type" } else { "" };
+        format!(
+            "`{}` (stored as {:?}{raw}{key})",
+            self.declared_type, self.column_type
+        )
+    }
+}
+
+/// Where one column of a row key is in a batch: its typed column and, when values of other
+/// types are possible, its raw side column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyColumn {
+    /// Position of the typed column.
+    pub value: usize,
+    /// Position of the raw side column, if the column has one.
+    pub raw: Option<usize>,
 }
 
 #[cfg(test)]

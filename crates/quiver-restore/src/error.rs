@@ -36,14 +36,26 @@ pub enum Error {
         /// The tables in the way.
         tables: Vec<String>,
     },
-    /// Reading a verified file failed.
+    /// Reading or merging the verified files of a chain failed.
     #[error("reading backup `{backup}`: {source}")]
     Read {
-        /// The backup id.
+        /// The backup id (the chain's last).
         backup: String,
         /// The error.
         #[source]
-        source: quiver_snapshot::Error,
+        source: quiver_diff::Error,
+    },
+    /// The backups of a chain disagree on a table's stored shape, which quiver never writes.
+    #[error(
+        "backup `{backup}` cannot be restored: table `{table}` in it does not match its chain: {reason}"
+    )]
+    Inconsistent {
+        /// The backup id.
+        backup: String,
+        /// The table.
+        table: String,
+        /// The difference.
+        reason: String,
     },
     /// The target database refused (the transaction was rolled back).
     #[error("restore failed and was rolled back: {0}")]

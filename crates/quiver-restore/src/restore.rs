@@ -1,9 +1,9 @@
 //! Resolve, verify, load.
 
-use quiver_catalog::{BackupManifest, Collection, RestoreTarget};
-use quiver_snapshot::{SnapshotReader, verify_file};
+use quiver_catalog::{Collection, RestoreTarget};
+use quiver_snapshot::verify_file;
 
-use crate::{Error, RestoreProgress, Result};
+use crate::{Chain, Columns, Error, RestoreProgress, Result};
 
 /// Rows per batch read from data files: bounds memory during a restore.
 const BATCH_ROWS: usize = 8192;
@@ -17,28 +17,17 @@ pub struct RestoreReport {
     pub tables: Vec<(String, u64)>,
 }
 
-/// The backup to restore: the one with id `at`, or the latest.
-pub fn resolve(collection: &Collection, at: Option<&str>) -> Result<BackupManifest> {
-    match at {
-        Some(id) => Ok(collection.backup(id)?),
-        None => collection
-            .backups()?
-            .pop()
-            .ok_or_else(|| Error::NothingToRestore(collection.def().name.clone())),
-    }
-}
-
-/// Checks every data file of `manifest` against its recorded size and crc32.
+/// Checks every data file of `chain` against its recorded size and crc32.
 pub fn verify(
     collection: &Collection,
-    manifest: &BackupManifest,
+    chain: &Chain,
     progress: &mut dyn FnMut(RestoreProgress),
 ) -> Result<()> {
-    let files: Vec<_> = manifest.tables.iter().flat_map(|t| &t.files).collect();
-    for (done, file) in files.iter().enumerate() {
-        let path = collection.data_file_path(manifest, &file.path);
+    let files: Vec<_> = chain.files().collect();
+    for (done, (backup, file)) in files.iter().enumerate() {
+        let path = collection.data_file_path(backup, &file.path);
         verify_file(&path, file.bytes, file.crc32).map_err(|source| Error::Damaged {
-            backup: manifest.id.clone(),
+            backup: backup.id.clone(),
             source,
         })?;
         progress(RestoreProgress::Verified {
@@ -49,26 +38,25 @@ pub fn verify(
     Ok(())
 }
 
-/// Restores the collection's backup `at` (default: the latest) into `target`.
+/// Restores the collection's backup `at` (default: the latest) into `target`: the state of
+/// its tables at that backup, full or incremental.
 ///
-/// The caller holds the collection's lock. Every file is verified first; then, in one target
-/// transaction, the tables are checked not to exist, created, filled and finished
-/// (indexes, triggers), and committed. Any failure rolls the whole restore back.
+/// The caller holds the collection's lock. Every file of the backup's chain is verified
+/// first; then, in one target transaction, the tables are checked not to exist, created,
+/// filled from the chain merged by key, finished (indexes, triggers), and committed. Any
+/// failure rolls the whole restore back.
 pub fn restore(
     collection: &Collection,
     at: Option<&str>,
     target: &mut dyn RestoreTarget,
     progress: &mut dyn FnMut(RestoreProgress),
 ) -> Result<RestoreReport> {
-    let manifest = resolve(collection, at)?;
-    verify(collection, &manifest, progress)?;
+    let chain = Chain::resolve(collection, at)?;
+    verify(collection, &chain, progress)?;
+    let tip = chain.tip();
 
     let mut tx = target.begin().map_err(Error::Target)?;
-    let names: Vec<String> = manifest
-        .tables
-        .iter()
-        .map(|t| t.schema.name.clone())
-        .collect();
+    let names: Vec<String> = tip.tables.iter().map(|t| t.schema.name.clone()).collect();
     let existing = tx.existing_tables(&names).map_err(Error::Target)?;
     if !existing.is_empty() {
         return Err(Error::TablesExist {
@@ -77,28 +65,24 @@ pub fn restore(
         });
     }
     let mut report = RestoreReport {
-        backup_id: manifest.id.clone(),
-        tables: Vec::with_capacity(manifest.tables.len()),
+        backup_id: tip.id.clone(),
+        tables: Vec::with_capacity(tip.tables.len()),
     };
-    for table in &manifest.tables {
+    for table in &tip.tables {
         let schema = &table.schema;
         tx.create_table(schema).map_err(Error::Target)?;
         let mut rows = 0u64;
-        for file in &table.files {
-            let path = collection.data_file_path(&manifest, &file.path);
-            let read_error = |source| Error::Read {
-                backup: manifest.id.clone(),
+        for batch in chain.rows(collection, schema, Columns::Values, BATCH_ROWS)? {
+            let batch = batch.map_err(|source| Error::Read {
+                backup: tip.id.clone(),
                 source,
-            };
-            for batch in SnapshotReader::open(&path, BATCH_ROWS).map_err(read_error)? {
-                let batch = batch.map_err(read_error)?;
-                tx.insert(schema, &batch).map_err(Error::Target)?;
-                rows += batch.num_rows() as u64;
-                progress(RestoreProgress::Loading {
-                    table: schema.name.clone(),
-                    rows,
-                });
-            }
+            })?;
+            tx.insert(schema, &batch).map_err(Error::Target)?;
+            rows += batch.num_rows() as u64;
+            progress(RestoreProgress::Loading {
+                table: schema.name.clone(),
+                rows,
+            });
         }
         tx.finish_table(schema).map_err(Error::Target)?;
         report.tables.push((schema.name.clone(), rows));

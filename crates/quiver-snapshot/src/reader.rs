@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
+use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
 };
@@ -23,6 +24,17 @@ impl SnapshotReader {
     ///
     /// This does not check the file's crc32; verify it first with [`crate::verify_file`].
     pub fn open(path: &Path, batch_rows: usize) -> Result<SnapshotReader> {
+        SnapshotReader::open_columns(path, batch_rows, None)
+    }
+
+    /// Opens `path` reading only the columns at `columns` (positions in the file's schema;
+    /// all of them when `None`). Batches hold the chosen columns in file order, whatever the
+    /// order given; the others are never decoded, nor read from disk.
+    pub fn open_columns(
+        path: &Path,
+        batch_rows: usize,
+        columns: Option<&[usize]>,
+    ) -> Result<SnapshotReader> {
         let file = File::open(path).map_err(|source| Error::Io {
             action: "opening",
             path: path.to_path_buf(),
@@ -39,12 +51,23 @@ impl SnapshotReader {
         let (schema, inner) = guard(path, || {
             let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
                 .map_err(parquet)?;
-            let schema = builder.schema().clone();
-            let inner = builder
-                .with_batch_size(batch_rows.max(1))
-                .build()
-                .map_err(parquet)?;
-            Ok((schema, inner))
+            let mut builder = builder.with_batch_size(batch_rows.max(1));
+            if let Some(columns) = columns {
+                let fields = builder.schema().fields().len();
+                if let Some(&missing) = columns.iter().find(|&&c| c >= fields) {
+                    return Err(Error::Malformed {
+                        path: path.to_path_buf(),
+                        message: format!("it has {fields} columns, column {missing} was asked for"),
+                    });
+                }
+                let mask = ProjectionMask::roots(builder.parquet_schema(), columns.iter().copied());
+                builder = builder.with_projection(mask);
+            }
+            let inner = builder.build().map_err(parquet)?;
+            Ok((
+                arrow::record_batch::RecordBatchReader::schema(&inner),
+                inner,
+            ))
         })?;
         Ok(SnapshotReader {
             path: path.to_path_buf(),

@@ -1,6 +1,8 @@
 //! Reading a table's definition from SQLite's catalog.
 
-use quiver_catalog::{ColumnSchema, ColumnType, ROWID_COLUMN, TableSchema, raw_column_name};
+use quiver_catalog::{
+    ColumnSchema, ColumnType, RESERVED_PREFIX, ROWID_COLUMN, TableSchema, raw_column_name,
+};
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::affinity::{column_type_for, strict_type_is_exact};
@@ -51,7 +53,7 @@ pub(crate) fn describe(conn: &Connection, name: &str) -> Result<TableSchema> {
 
     let columns = table_columns(conn, &name)?;
     for c in &columns {
-        if c.name == ROWID_COLUMN || c.name.starts_with("_quiver_raw__") {
+        if c.name.starts_with(RESERVED_PREFIX) {
             return Err(unsupported(&format!(
                 "column name `{}` is reserved by quiver",
                 c.name
@@ -205,7 +207,12 @@ pub(crate) fn rowid_expression(table: &TableSchema) -> Result<&'static str> {
     })
 }
 
-/// `SELECT` list and `ORDER BY` for a full scan of `table` in key order.
+/// `SELECT` list and `ORDER BY` for a full scan of `table` in row-key order.
+///
+/// Key columns are ordered `COLLATE BINARY` whatever their declared collation: incremental
+/// backups merge this scan against earlier files by comparing keys in Rust, which needs one
+/// fixed order (SQLite's, by storage class then value, text by its bytes). With the default
+/// collation SQLite still walks the key's index; with another it sorts.
 pub(crate) fn scan_sql(table: &TableSchema) -> Result<String> {
     let mut select = Vec::with_capacity(table.columns.len() + 1);
     let rowid = table
@@ -213,16 +220,15 @@ pub(crate) fn scan_sql(table: &TableSchema) -> Result<String> {
         .then(|| rowid_expression(table))
         .transpose()?;
     select.extend(rowid.map(String::from));
-    let order = if let Some(rowid) = rowid.filter(|_| table.rowid_is_key()) {
-        rowid.to_string()
-    } else {
-        table
-            .primary_key
-            .iter()
-            .map(|k| quote_ident(k))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let order = table
+        .row_key()
+        .into_iter()
+        .map(|k| match rowid {
+            Some(rowid) if k == ROWID_COLUMN => rowid.to_string(),
+            _ => format!("{} COLLATE BINARY", quote_ident(k)),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
     select.extend(table.columns.iter().map(|c| quote_ident(&c.name)));
     Ok(format!(
         "SELECT {} FROM main.{} ORDER BY {order}",

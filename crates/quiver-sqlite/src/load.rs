@@ -77,13 +77,15 @@ pub(crate) fn insert_batch(
             } else if let Some(raw_at) = raw_at {
                 let raw_column = batch.column(*raw_at).as_binary::<i32>();
                 if raw_column.is_valid(row) {
-                    raw::decode(raw_column.value(row)).ok_or_else(|| Error::BatchMismatch {
-                        table: table.name.clone(),
-                        message: format!(
-                            "undecodable raw value in column `{}`",
-                            table.columns[i].name
-                        ),
-                    })?
+                    quiver_catalog::decode_raw(raw_column.value(row))
+                        .map(raw::to_sqlite)
+                        .ok_or_else(|| Error::BatchMismatch {
+                            table: table.name.clone(),
+                            message: format!(
+                                "undecodable raw value in column `{}`",
+                                table.columns[i].name
+                            ),
+                        })?
                 } else {
                     ValueRef::Null
                 }

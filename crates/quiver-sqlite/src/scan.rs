@@ -213,7 +213,7 @@ struct SparseRaw {
 impl SparseRaw {
     fn push(&mut self, row: usize, value: ValueRef<'_>) {
         let mut encoded = Vec::new();
-        raw::encode(value, &mut encoded);
+        quiver_catalog::encode_raw(raw::from_sqlite(value), &mut encoded);
         self.rows.push(row);
         self.bytes.push(encoded);
     }

@@ -3,10 +3,14 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Sender, channel};
 
+use arrow::record_batch::RecordBatch;
 use quiver_catalog::{
-    BackupKind, BackupSource, DataFile, PendingBackup, SourceSnapshot, TableBackup,
+    AdapterError, BackupKind, BackupSource, ChangeCounts, Collection, DataFile, PendingBackup,
+    SourceSnapshot, TableBackup, TableSchema,
 };
+use quiver_diff::{Batches, Differ, with_row_hashes};
 use quiver_grammar::quote_ident;
+use quiver_restore::{Chain, Columns};
 use quiver_snapshot::{PipelinedWriter, SnapshotWriter, WriteOptions};
 use quiver_sqlite::{SqliteSource, SqliteTarget};
 
@@ -21,10 +25,21 @@ pub(crate) fn run(
 ) -> Result<Outcome, ExecError> {
     let collection = engine.repo.collection(name)?;
     if incremental {
-        return Err(incremental_refusal(&collection)?);
+        check_incremental_allowed(&collection)?;
     }
     let lock = collection.lock()?;
-    let pending = collection.begin_backup(BackupKind::Full, &lock)?;
+    // An incremental builds on the latest backup, whichever chain it ends.
+    let chain = if incremental {
+        Some(base_chain(&collection)?)
+    } else {
+        None
+    };
+    let kind = if incremental {
+        BackupKind::Incremental
+    } else {
+        BackupKind::Full
+    };
+    let pending = collection.begin_backup(kind, &lock)?;
     let mut source = SqliteSource::open(&engine.db_path)?;
     let tables = &collection.def().tables;
     // Tables are read in parallel, one read transaction per thread, all started at the
@@ -35,7 +50,8 @@ pub(crate) fn run(
         .max(1);
     let snapshots = source.snapshots(threads).map_err(ExecError::Adapter)?;
     let job = Job {
-        collection: name,
+        collection: &collection,
+        chain: chain.as_ref(),
         tables,
         pending: &pending,
         batch_rows: engine.batch_rows,
@@ -69,13 +85,16 @@ pub(crate) fn run(
         backed_up.extend(result?);
     }
     backed_up.sort_by_key(|(position, _)| *position);
-    let manifest = pending.commit(None, backed_up.into_iter().map(|(_, t)| t).collect())?;
+    let parent = chain.map(|c| c.tip().id.clone());
+    let manifest = pending.commit(parent, backed_up.into_iter().map(|(_, t)| t).collect())?;
     Ok(Outcome::BackupTaken(manifest))
 }
 
-/// One full backup's tables, shared by the threads that read them.
+/// One backup's tables, shared by the threads that read them.
 struct Job<'a> {
-    collection: &'a str,
+    collection: &'a Collection,
+    /// The chain an incremental builds on; `None` for a full backup.
+    chain: Option<&'a Chain>,
     tables: &'a [String],
     pending: &'a PendingBackup,
     batch_rows: usize,
@@ -113,7 +132,7 @@ impl Job<'_> {
         Ok(done)
     }
 
-    /// Reads one table into its data file.
+    /// Backs up one table: all of it, or its changes since the chain's state.
     fn table(
         &self,
         snapshot: &mut dyn SourceSnapshot,
@@ -121,66 +140,219 @@ impl Job<'_> {
         progress: &Sender<Progress>,
     ) -> Result<TableBackup, ExecError> {
         let schema = snapshot.describe(table).map_err(ExecError::Adapter)?;
-        let (relative, path) = self.pending.data_file(&schema.name, 0);
-        let options = WriteOptions::sorted_by(schema.key_indices());
-        // Encoding runs on a thread of its own while this one reads the next rows.
-        let mut writer = PipelinedWriter::spawn(
-            SnapshotWriter::create(&path, schema.arrow_schema(), &options)?,
-            2,
-        );
+        match self.chain {
+            None => self.full(snapshot, schema, progress),
+            Some(chain) => self.incremental(snapshot, schema, chain, progress),
+        }
+    }
+
+    /// Reads one table into its data file.
+    fn full(
+        &self,
+        snapshot: &mut dyn SourceSnapshot,
+        schema: TableSchema,
+        progress: &Sender<Progress>,
+    ) -> Result<TableBackup, ExecError> {
+        let file_schema = schema.file_schema(BackupKind::Full);
+        let mut writer = FileWriter::new(self.pending, &schema, BackupKind::Full);
+        self.scan(snapshot, &schema, progress, &mut |batch| {
+            writer.write(&with_row_hashes(&batch, &file_schema)?)?;
+            Ok(())
+        })?;
+        Ok(TableBackup {
+            files: writer.finish()?,
+            schema,
+            changes: None,
+        })
+    }
+
+    /// Diffs one table's current rows against the chain's state of it; writes the changes.
+    fn incremental(
+        &self,
+        snapshot: &mut dyn SourceSnapshot,
+        schema: TableSchema,
+        chain: &Chain,
+        progress: &Sender<Progress>,
+    ) -> Result<TableBackup, ExecError> {
+        if let Some(previous) = chain.latest_schema(&schema.name)
+            && let Some(change) = schema.shape_change(previous)
+        {
+            let name = quote_ident(&self.collection.def().name);
+            return Err(ExecError::refused(
+                format!(
+                    "table `{}` changed since backup {}: {change}; an incremental backup cannot span a schema change (nothing was written)",
+                    schema.name,
+                    chain.tip().id
+                ),
+                Some(format!(
+                    "take a full backup to start a new chain: BACKUP {name}"
+                )),
+            ));
+        }
+        // A table new to the collection has no previous state: every row is an insert.
+        let previous: Batches<'_> = if chain.latest_schema(&schema.name).is_some() {
+            Box::new(chain.rows(self.collection, &schema, Columns::State, self.batch_rows)?)
+        } else {
+            Box::new(std::iter::empty())
+        };
+        let file_schema = schema.file_schema(BackupKind::Full);
+        let mut differ = Differ::new(&schema, previous, self.batch_rows)?;
+        let mut writer = FileWriter::new(self.pending, &schema, BackupKind::Incremental);
+        let mut emit = |changes: RecordBatch| {
+            writer
+                .write(&changes)
+                .map_err(|e| quiver_diff::Error::Input(Box::new(e)))
+        };
+        self.scan(snapshot, &schema, progress, &mut |batch| {
+            differ.push(&with_row_hashes(&batch, &file_schema)?, &mut emit)?;
+            Ok(())
+        })?;
+        let stats = differ.finish(&mut emit)?;
+        Ok(TableBackup {
+            files: writer.finish()?,
+            schema,
+            changes: Some(ChangeCounts {
+                upserts: stats.upserts,
+                deletes: stats.deletes,
+            }),
+        })
+    }
+
+    /// Scans `schema`'s table, handing each batch to `sink` and reporting progress.
+    fn scan(
+        &self,
+        snapshot: &mut dyn SourceSnapshot,
+        schema: &TableSchema,
+        progress: &Sender<Progress>,
+        sink: &mut dyn FnMut(RecordBatch) -> Result<(), AdapterError>,
+    ) -> Result<(), ExecError> {
         let mut rows = 0u64;
         snapshot
-            .scan(&schema, self.batch_rows, &mut |batch| {
+            .scan(schema, self.batch_rows, &mut |batch| {
                 if self.failed.load(Ordering::Relaxed) {
                     return Err("stopped: another table of the backup failed".into());
                 }
                 rows += batch.num_rows() as u64;
-                writer.write(batch)?;
+                sink(batch)?;
                 let _ = progress.send(Progress::BackupRows {
-                    collection: self.collection.to_string(),
+                    collection: self.collection.def().name.clone(),
                     table: schema.name.clone(),
                     rows,
                 });
                 Ok(())
             })
             .map_err(ExecError::Adapter)?;
-        let digest = writer.finish()?;
-        Ok(TableBackup {
-            schema,
-            files: vec![DataFile {
-                path: relative,
-                rows: digest.rows,
-                bytes: digest.bytes,
-                crc32: digest.crc32,
-            }],
-        })
+        Ok(())
     }
 }
-/// Why `BACKUP name INCREMENTAL` cannot run, with YDB's messages where YDB has one.
-fn incremental_refusal(collection: &quiver_catalog::Collection) -> Result<ExecError, ExecError> {
+
+/// A table's data file in a pending backup, created at the first batch: an incremental
+/// backup of an unchanged table writes no file at all.
+struct FileWriter<'a> {
+    pending: &'a PendingBackup,
+    schema: &'a TableSchema,
+    kind: BackupKind,
+    open: Option<(String, PipelinedWriter)>,
+}
+
+impl<'a> FileWriter<'a> {
+    fn new(pending: &'a PendingBackup, schema: &'a TableSchema, kind: BackupKind) -> Self {
+        FileWriter {
+            pending,
+            schema,
+            kind,
+            open: None,
+        }
+    }
+
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), quiver_snapshot::Error> {
+        let (_, writer) = match &mut self.open {
+            Some(open) => open,
+            None => {
+                let (relative, path) = self.pending.data_file(&self.schema.name, 0);
+                let options = WriteOptions::sorted_by(self.schema.key_indices());
+                let file_schema = self.schema.file_schema(self.kind);
+                // Encoding runs on a thread of its own while this one reads the next rows.
+                let writer = PipelinedWriter::spawn(
+                    SnapshotWriter::create(&path, file_schema, &options)?,
+                    2,
+                );
+                self.open.insert((relative, writer))
+            }
+        };
+        writer.write(batch.clone())
+    }
+
+    /// The file written, if any. A full backup always has one, empty tables included.
+    fn finish(mut self) -> Result<Vec<DataFile>, ExecError> {
+        if self.open.is_none() && self.kind == BackupKind::Full {
+            let (relative, path) = self.pending.data_file(&self.schema.name, 0);
+            let options = WriteOptions::sorted_by(self.schema.key_indices());
+            let writer =
+                SnapshotWriter::create(&path, self.schema.file_schema(self.kind), &options)?;
+            self.open = Some((relative, PipelinedWriter::spawn(writer, 2)));
+        }
+        let Some((path, writer)) = self.open else {
+            return Ok(Vec::new());
+        };
+        let digest = writer.finish()?;
+        Ok(vec![DataFile {
+            path,
+            rows: digest.rows,
+            bytes: digest.bytes,
+            crc32: digest.crc32,
+        }])
+    }
+}
+
+/// Refuses `BACKUP name INCREMENTAL` where YDB does, with its messages.
+fn check_incremental_allowed(collection: &Collection) -> Result<(), ExecError> {
     let name = quote_ident(&collection.def().name);
     if !collection.def().incremental_backup_enabled {
-        return Ok(ExecError::refused(
+        return Err(ExecError::refused(
             format!("Incremental backup is disabled on this collection ({name})"),
             Some(format!(
                 "enable it with ALTER BACKUP COLLECTION {name} SET (INCREMENTAL_BACKUP_ENABLED = 'true')"
             )),
         ));
     }
-    if !collection
-        .backups()?
-        .iter()
-        .any(|b| b.kind == BackupKind::Full)
-    {
-        return Ok(ExecError::refused(
+    Ok(())
+}
+
+/// The chain an incremental backup builds on: the one ending at the latest backup, with
+/// every file verified, since the diff reads them.
+fn base_chain(collection: &Collection) -> Result<Chain, ExecError> {
+    let name = quote_ident(&collection.def().name);
+    let no_full = || {
+        ExecError::refused(
             format!("Last continuous backup stream is not found: {name} has no full backup yet"),
             Some(format!("take a full backup first: BACKUP {name}")),
-        ));
+        )
+    };
+    let unusable = |reason: String| {
+        ExecError::refused(
+            format!("cannot take an incremental backup of {name}: {reason} (nothing was written)"),
+            Some(format!(
+                "take a full backup to start a new chain: BACKUP {name}"
+            )),
+        )
+    };
+    let Some(latest) = collection.backups()?.pop() else {
+        return Err(no_full());
+    };
+    let chain = match Chain::resolve(collection, Some(&latest.id)) {
+        Ok(chain) => chain,
+        Err(quiver_restore::Error::Catalog(e @ quiver_catalog::Error::BrokenChain { .. })) => {
+            return Err(unusable(e.to_string()));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match quiver_restore::verify(collection, &chain, &mut |_| {}) {
+        Err(quiver_restore::Error::Damaged { backup, source }) => Err(unusable(format!(
+            "backup {backup} of its chain is damaged: {source}"
+        ))),
+        other => other.map(|()| chain).map_err(ExecError::from),
     }
-    Ok(ExecError::refused(
-        "incremental backups are not supported by this build yet; nothing was written",
-        Some(format!("take a full backup instead: BACKUP {name}")),
-    ))
 }
 
 /// Runs `RESTORE name [AT 'id']`.

@@ -110,6 +110,9 @@ pub enum ExecError {
     /// Writing a data file failed.
     #[error(transparent)]
     Snapshot(#[from] quiver_snapshot::Error),
+    /// The incremental diff failed.
+    #[error(transparent)]
+    Diff(#[from] quiver_diff::Error),
     /// The restore did not happen.
     #[error(transparent)]
     Restore(#[from] quiver_restore::Error),

@@ -4,7 +4,7 @@ use std::fmt;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use quiver_catalog::BackupManifest;
+use quiver_catalog::{BackupKind, BackupManifest};
 use quiver_restore::RestoreReport;
 
 /// Rows returned by a query, as Arrow batches.
@@ -52,6 +52,19 @@ impl fmt::Display for Outcome {
         match self {
             Outcome::Rows(rows) => write!(f, "{} row(s)", rows.row_count()),
             Outcome::Changed { rows } => write!(f, "{rows} row(s) changed"),
+            Outcome::BackupTaken(m) if m.kind == BackupKind::Incremental => {
+                let changes = m.changes();
+                write!(
+                    f,
+                    "BACKUP {} INCREMENTAL: incremental backup {} committed: {} table(s), {} row(s) inserted or updated, {} deleted, {}",
+                    m.collection,
+                    m.id,
+                    m.tables.len(),
+                    changes.upserts,
+                    changes.deletes,
+                    human_bytes(m.bytes())
+                )
+            }
             Outcome::BackupTaken(m) => write!(
                 f,
                 "BACKUP {}: {} backup {} committed: {} table(s), {} row(s), {}",

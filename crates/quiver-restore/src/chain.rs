@@ -1,0 +1,139 @@
+//! A backup with the chain it builds on, and a table's rows read back through it.
+
+use quiver_catalog::{BackupKind, BackupManifest, Collection, DataFile, TableSchema};
+use quiver_diff::{Batches, Merge, MergeInput, StateColumns};
+use quiver_snapshot::SnapshotReader;
+
+use crate::{Error, Result};
+
+/// Which columns of a table to read back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Columns {
+    /// The row's values ([`TableSchema::arrow_schema`]): what a restore loads.
+    Values,
+    /// The key and the row hash ([`StateColumns`]): what the next incremental diffs against.
+    State,
+}
+
+/// A backup and the backups it builds on: its full backup first, then every incremental up
+/// to it.
+#[derive(Debug, Clone)]
+pub struct Chain {
+    backups: Vec<BackupManifest>,
+}
+
+impl Chain {
+    /// The chain of the collection's backup `at`, or of its latest backup.
+    pub fn resolve(collection: &Collection, at: Option<&str>) -> Result<Chain> {
+        let tip = match at {
+            Some(id) => collection.backup(id)?,
+            None => collection
+                .backups()?
+                .pop()
+                .ok_or_else(|| Error::NothingToRestore(collection.def().name.clone()))?,
+        };
+        Ok(Chain {
+            backups: collection.chain(tip)?,
+        })
+    }
+
+    /// The backup the chain ends at: the one whose state it gives.
+    pub fn tip(&self) -> &BackupManifest {
+        self.backups.last().expect("a chain is never empty")
+    }
+
+    /// The chain's backups, full backup first.
+    pub fn backups(&self) -> &[BackupManifest] {
+        &self.backups
+    }
+
+    /// Every data file of the chain with its backup.
+    pub fn files(&self) -> impl Iterator<Item = (&BackupManifest, &DataFile)> {
+        self.backups.iter().flat_map(|b| {
+            b.tables
+                .iter()
+                .flat_map(move |t| t.files.iter().map(move |f| (b, f)))
+        })
+    }
+
+    /// The newest schema of `table` in the chain, if any backup of it has the table.
+    pub fn latest_schema(&self, table: &str) -> Option<&TableSchema> {
+        self.backups
+            .iter()
+            .rev()
+            .find_map(|b| b.table(table).map(|t| &t.schema))
+    }
+
+    /// The rows of `table` as of the tip, in key order: the chain's files merged, the latest
+    /// backup winning, tombstones deleting. Nothing is held in memory beyond a few batches
+    /// per file. Files are not verified here; see [`crate::verify`].
+    pub fn rows<'a>(
+        &'a self,
+        collection: &'a Collection,
+        table: &TableSchema,
+        columns: Columns,
+        batch_rows: usize,
+    ) -> Result<Merge<'a>> {
+        let state = StateColumns::of(table);
+        let values = table.value_column_count();
+        let mut inputs = Vec::new();
+        for backup in &self.backups {
+            let Some(part) = backup.table(&table.name) else {
+                continue;
+            };
+            if let Some(reason) = part.schema.shape_change(table) {
+                return Err(Error::Inconsistent {
+                    backup: backup.id.clone(),
+                    table: table.name.clone(),
+                    reason,
+                });
+            }
+            let projection: Vec<usize> = match (columns, backup.kind) {
+                (Columns::State, BackupKind::Full) => state.full.clone(),
+                (Columns::State, BackupKind::Incremental) => state.incremental.clone(),
+                (Columns::Values, BackupKind::Full) => (0..values).collect(),
+                // The values, then the deleted column after the hash.
+                (Columns::Values, BackupKind::Incremental) => {
+                    (0..values).chain(std::iter::once(values + 1)).collect()
+                }
+            };
+            let batches = file_batches(collection, backup, &part.files, projection, batch_rows);
+            inputs.push(match backup.kind {
+                BackupKind::Full => MergeInput::full(batches),
+                BackupKind::Incremental => MergeInput::incremental(batches),
+            });
+        }
+        let (key, output) = match columns {
+            Columns::Values => (table.key_columns(), table.arrow_schema()),
+            Columns::State => (state.key, state.schema),
+        };
+        Merge::new(inputs, key, output, batch_rows).map_err(|source| Error::Read {
+            backup: self.tip().id.clone(),
+            source,
+        })
+    }
+}
+
+/// The batches of `files` (one backup's files of a table, in key order) one after another,
+/// reading only the columns at `projection`.
+fn file_batches<'a>(
+    collection: &'a Collection,
+    backup: &'a BackupManifest,
+    files: &'a [DataFile],
+    projection: Vec<usize>,
+    batch_rows: usize,
+) -> Batches<'a> {
+    Box::new(files.iter().flat_map(move |file| {
+        let path = collection.data_file_path(backup, &file.path);
+        let batches: Batches<'a> =
+            match SnapshotReader::open_columns(&path, batch_rows, Some(&projection)) {
+                Ok(reader) => Box::new(reader.map(|b| b.map_err(input_error))),
+                Err(e) => Box::new(std::iter::once(Err(input_error(e)))),
+            };
+        batches
+    }))
+}
+
+fn input_error(e: quiver_snapshot::Error) -> quiver_diff::Error {
+    quiver_diff::Error::Input(Box::new(e))
+}
