@@ -60,19 +60,40 @@ CREATE BACKUP COLLECTION inventory_service_backups
     )
 WITH ( STORAGE = 'cluster', INCREMENTAL_BACKUP_ENABLED = 'true' );
 
------------------------------------------------------------------- taking backups independently
+------------------------------------------------------------------ taking backups independently (YDB's recipe, verbatim)
+-- Take backups for each service independently
 BACKUP user_service_backups;
 BACKUP order_service_backups;
 BACKUP inventory_service_backups;
+
+------------------------------------------------------------------ a day of changes in every service
+-- Orders: some ship, ten new ones arrive with their items and payments, a few are refunded.
+UPDATE orders SET status = 'shipped' WHERE status = 'paid' AND id % 10 = 1;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10)
+INSERT INTO orders (user_id, status, total, placed_at) SELECT i * 7, 'new', i * 10.5, datetime(1702000000 + i * 60, 'unixepoch') FROM n;
+INSERT INTO order_items SELECT id, 1, 1 + id % 500, 2, 4.99 FROM orders WHERE id > 3000;
+DELETE FROM payments WHERE order_id % 97 = 0;
+-- Users: a few rename, expired sessions go, preferences change.
+UPDATE profiles SET name = 'Renamed ' || id WHERE id % 250 = 0;
+DELETE FROM sessions WHERE user_id % 100 = 0;
+UPDATE preferences SET value = 'dark' WHERE key = 'theme' AND user_id % 9 = 0;
+-- Inventory: stock moves; nothing else.
+UPDATE stock_levels SET on_hand = on_hand + 25 WHERE product_id <= 20 AND warehouse = 'AMS';
+
+-- Later, take incremental backups
+BACKUP user_service_backups INCREMENTAL;
+BACKUP order_service_backups INCREMENTAL;
+BACKUP inventory_service_backups INCREMENTAL;
 
 -- Remember the order service's data as backed up, to compare after the restore.
 CREATE TEMP TABLE before_orders AS SELECT * FROM orders;
 CREATE TEMP TABLE before_order_items AS SELECT * FROM order_items;
 CREATE TEMP TABLE before_payments AS SELECT * FROM payments;
 
--- Life goes on in the other services after the backup.
+-- Life goes on in every service after the backups.
 INSERT INTO profiles (id, email, name) VALUES (2001, 'late@example.com', 'Signed up after the backup');
 UPDATE stock_levels SET on_hand = on_hand - 1 WHERE product_id = 1;
+INSERT INTO orders (user_id, status, total) VALUES (1, 'new', 1.00);
 
 ------------------------------------------------------------------ disaster in the order service
 DROP TABLE payments;
@@ -80,9 +101,11 @@ DROP TABLE order_items;
 DROP TABLE orders;
 
 ------------------------------------------------------------------ independent recovery
+-- The latest backup is the incremental: the restore merges it over the full backup.
 RESTORE order_service_backups;
 
--- Every restored table equals its data at backup time (0 rows differ, either way).
+-- Every restored table equals its data at the incremental backup (0 rows differ, either way);
+-- the order placed after it is gone with the disaster.
 SELECT 'orders' AS restored_table, (SELECT count(*) FROM orders) AS row_count,
        (SELECT count(*) FROM (SELECT * FROM orders EXCEPT SELECT * FROM temp.before_orders))
      + (SELECT count(*) FROM (SELECT * FROM temp.before_orders EXCEPT SELECT * FROM orders)) AS rows_differing

@@ -593,6 +593,52 @@ BACKUP order_service_backups;
 BACKUP inventory_service_backups;
 ";
 
+/// The recipe's section continued: "Later, take incremental backups", verbatim.
+const YDB_RECIPE_INCREMENTAL: &str = "
+-- Later, take incremental backups
+BACKUP user_service_backups INCREMENTAL;
+BACKUP order_service_backups INCREMENTAL;
+BACKUP inventory_service_backups INCREMENTAL;
+";
+
+/// The recipe's three services with their tables.
+const SERVICES: [(&str, [&str; 3]); 3] = [
+    (
+        "user_service_backups",
+        ["profiles", "preferences", "sessions"],
+    ),
+    (
+        "order_service_backups",
+        ["orders", "order_items", "payments"],
+    ),
+    (
+        "inventory_service_backups",
+        ["products", "stock_levels", "warehouses"],
+    ),
+];
+
+/// Every row of every table of each service, keyed by service.
+fn service_states(s: &Scratch) -> Vec<Vec<String>> {
+    let conn = s.conn();
+    SERVICES
+        .iter()
+        .map(|(_, tables)| tables.iter().flat_map(|t| table_rows(&conn, t)).collect())
+        .collect()
+}
+
+/// Runs a recipe script from a file; it must succeed. Returns stdout.
+fn run_script(s: &Scratch, name: &str, script: &str) -> String {
+    let path = s.dir.path().join(name);
+    std::fs::write(&path, script).unwrap();
+    let out = s.quiver(&["-f", path.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[test]
 fn the_seed_recipe_runs_verbatim_and_services_restore_independently() {
     let s = Scratch::new();
@@ -603,37 +649,46 @@ fn the_seed_recipe_runs_verbatim_and_services_restore_independently() {
          CREATE TABLE payments (order_id INTEGER, amount REAL);
          CREATE TABLE products (id INTEGER PRIMARY KEY, title TEXT); CREATE TABLE stock_levels (product_id, qty);
          CREATE TABLE warehouses (code TEXT PRIMARY KEY) WITHOUT ROWID;
-         INSERT INTO profiles VALUES (1, 'ann'), (2, 'bob'); INSERT INTO orders VALUES (10, 9.5);
+         INSERT INTO profiles VALUES (1, 'ann'), (2, 'bob'); INSERT INTO sessions VALUES ('s1', 1), ('s2', 2);
+         INSERT INTO orders VALUES (10, 9.5), (12, 3.0);
          INSERT INTO order_items VALUES (10, 1), (10, 2); INSERT INTO payments VALUES (10, 9.5);
-         INSERT INTO products VALUES (7, 'pen'); INSERT INTO warehouses VALUES ('AMS');",
+         INSERT INTO products VALUES (7, 'pen'); INSERT INTO stock_levels VALUES (7, 3);
+         INSERT INTO warehouses VALUES ('AMS');",
     );
-    let script = s.dir.path().join("recipe.sql");
-    std::fs::write(&script, YDB_RECIPE).unwrap();
-    let out = s.quiver(&["-f", script.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stdout = run_script(&s, "recipe.sql", YDB_RECIPE);
     assert_eq!(stdout.matches("full backup").count(), 3, "{stdout}");
 
-    let orders_at_backup: Vec<String> = ["orders", "order_items", "payments"]
-        .iter()
-        .flat_map(|t| table_rows(&s.conn(), t))
-        .collect();
-    s.ok("INSERT INTO profiles VALUES (3, 'after backup'); INSERT INTO orders VALUES (11, 1.0)");
-    s.ok("DROP TABLE orders; DROP TABLE order_items; DROP TABLE payments; RESTORE order_service_backups");
-    let restored: Vec<String> = ["orders", "order_items", "payments"]
-        .iter()
-        .flat_map(|t| table_rows(&s.conn(), t))
-        .collect();
-    assert_eq!(restored, orders_at_backup);
+    // Changes in every service: inserts, updates and deletes.
+    s.ok("INSERT INTO profiles VALUES (3, 'cy'); UPDATE profiles SET name = 'Ann' WHERE id = 1;
+          DELETE FROM sessions WHERE token = 's2'; INSERT INTO preferences VALUES (1, 'theme', 'dark');
+          INSERT INTO orders VALUES (11, 1.0); UPDATE orders SET total = 10.5 WHERE id = 10;
+          DELETE FROM orders WHERE id = 12; DELETE FROM order_items WHERE line = 2;
+          INSERT INTO payments VALUES (11, 1.0);
+          UPDATE stock_levels SET qty = 2; INSERT INTO warehouses VALUES ('BER')");
+    let at_incremental = service_states(&s);
+    let stdout = run_script(&s, "incremental.sql", YDB_RECIPE_INCREMENTAL);
+    assert_eq!(stdout.matches("incremental backup").count(), 3, "{stdout}");
     assert!(
-        s.ok("SELECT name FROM profiles WHERE id = 3")
-            .contains("after backup"),
-        "user service untouched"
+        stdout.contains("3 row(s) inserted or updated, 2 deleted"),
+        "order service: order 11 and its payment new, order 10 updated; order 12 and item (10, 2) deleted: {stdout}"
     );
+
+    // Life goes on after the backups; then each service is restored on its own.
+    s.ok(
+        "INSERT INTO profiles VALUES (4, 'late'); INSERT INTO orders VALUES (13, 2.0);
+          DELETE FROM stock_levels; INSERT INTO warehouses VALUES ('LIS')",
+    );
+    let mut expected = service_states(&s);
+    for (i, (collection, tables)) in SERVICES.iter().enumerate() {
+        let drops: Vec<String> = tables.iter().map(|t| format!("DROP TABLE {t}")).collect();
+        s.ok(&format!("{}; RESTORE {collection}", drops.join("; ")));
+        expected[i] = at_incremental[i].clone();
+        assert_eq!(
+            service_states(&s),
+            expected,
+            "after restoring {collection}, it is as of its incremental backup and the others keep their live data"
+        );
+    }
 }
 
 #[test]
@@ -647,9 +702,15 @@ fn the_demo_runs_and_shows_matching_tables() {
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        stdout.matches("INCREMENTAL: incremental backup").count(),
+        3,
+        "{stdout}"
+    );
     for line in [
-        "| orders         | 3000      | 0              |",
-        "| order_items    | 9000      | 0              |",
+        "| orders         | 3010      | 0              |",
+        "| order_items    | 9010      | 0              |",
+        "| payments       | 2227      | 0              |",
     ] {
         assert!(stdout.contains(line), "missing `{line}` in:\n{stdout}");
     }
@@ -1014,4 +1075,94 @@ fn ydb_style_paths_unicode_names_and_empty_tables_round_trip() {
         "{:?}",
         s.repo_files()
     );
+}
+
+/// The backup id in a BACKUP's output.
+fn backup_id(out: &str) -> String {
+    out.split_whitespace()
+        .find(|w| w.ends_with("_full") || w.ends_with("_incremental"))
+        .unwrap_or_else(|| panic!("no backup id in {out}"))
+        .to_string()
+}
+
+#[test]
+fn incremental_chains_restore_at_every_backup_and_refuse_what_they_cannot_hold() {
+    let s = Scratch::new();
+    s.ok("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); CREATE TABLE u (k TEXT COLLATE NOCASE PRIMARY KEY, n);
+          INSERT INTO t VALUES (1, 'a'), (2, 'b'); INSERT INTO u VALUES ('x', 1), ('Y', 2), ('z', 'three')");
+    s.ok("CREATE BACKUP COLLECTION c ( TABLE t, TABLE u ) WITH ( INCREMENTAL_BACKUP_ENABLED = 'true' )");
+    let err = s.fails("BACKUP c INCREMENTAL");
+    assert!(
+        err.contains("Last continuous backup stream is not found") && err.contains("BACKUP c"),
+        "{err}"
+    );
+
+    let mut taken = vec![(backup_id(&s.ok("BACKUP c")), s.fingerprint())];
+    // Nothing changed: an incremental with no data files at all.
+    let files = s.data_files().len();
+    let out = s.ok("BACKUP c INCREMENTAL");
+    assert!(
+        out.contains("0 row(s) inserted or updated, 0 deleted, 0 B"),
+        "{out}"
+    );
+    assert_eq!(s.data_files().len(), files);
+    taken.push((backup_id(&out), s.fingerprint()));
+
+    s.ok("UPDATE t SET v = 'B' WHERE id = 2; DELETE FROM u WHERE k = 'x'; UPDATE u SET n = x'00' WHERE k = 'z'");
+    let out = s.ok("BACKUP c INCREMENTAL");
+    assert!(
+        out.contains("2 row(s) inserted or updated, 1 deleted"),
+        "{out}"
+    );
+    taken.push((backup_id(&out), s.fingerprint()));
+
+    // A column added: refused, nothing written; a full backup starts a new chain.
+    s.ok("ALTER TABLE t ADD COLUMN w INTEGER");
+    let repo = s.repo_files();
+    let err = s.fails("BACKUP c INCREMENTAL");
+    assert!(
+        err.contains("column `w` was added") && err.contains("take a full backup"),
+        "{err}"
+    );
+    assert_eq!(s.repo_files(), repo, "a refused incremental wrote nothing");
+    taken.push((backup_id(&s.ok("BACKUP c")), s.fingerprint()));
+
+    // A table added to the collection is backed up whole by the next incremental.
+    s.ok("CREATE TABLE added (id INTEGER PRIMARY KEY, note TEXT); INSERT INTO added VALUES (1, 'new');
+          ALTER BACKUP COLLECTION c ADD TABLE added; INSERT INTO t VALUES (3, 'c', 7)");
+    let out = s.ok("BACKUP c INCREMENTAL");
+    assert!(
+        out.contains("2 row(s) inserted or updated, 0 deleted"),
+        "{out}"
+    );
+    taken.push((backup_id(&out), s.fingerprint()));
+
+    // Every backup, of either chain, restores to exactly the state it was taken at.
+    for (n, (id, expected)) in taken.iter().enumerate() {
+        let conn = s.restore_elsewhere(&format!("at{n}.db"), &format!("RESTORE c AT '{id}'"));
+        assert_eq!(&fingerprint(&conn), expected, "RESTORE c AT '{id}'");
+    }
+
+    // A damaged file in the chain: the next incremental refuses rather than build on it.
+    let full = s
+        .repo()
+        .join("collections/c")
+        .join(&taken[3].0)
+        .join("data");
+    let file = std::fs::read_dir(&full)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[10] ^= 0xff;
+    std::fs::write(&file, bytes).unwrap();
+    let repo = s.repo_files();
+    let err = s.fails("BACKUP c INCREMENTAL");
+    assert!(
+        err.contains("damaged") && err.contains("take a full backup"),
+        "{err}"
+    );
+    assert_eq!(s.repo_files(), repo);
 }

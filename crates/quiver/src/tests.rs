@@ -1,5 +1,8 @@
 //! restore(backup(x)) == x through the engine: random tables and values, full backup to
-//! Parquet, tables dropped, restored, compared value by value with storage classes.
+//! Parquet, tables dropped, restored, compared value by value with storage classes. And
+//! along chains: random changes between full and incremental backups, every backup
+//! restored with `RESTORE ... AT` into a fresh database and compared with the state
+//! recorded when it was taken.
 
 use proptest::prelude::*;
 use rusqlite::types::Value;
@@ -110,8 +113,185 @@ fn contents(engine: &mut Engine, name: &str, table: &Table) -> Vec<String> {
     out
 }
 
+/// A change to one of the tables (indexes are taken modulo the tables' sizes).
+#[derive(Debug, Clone)]
+enum Change {
+    Insert {
+        table: usize,
+        row: Vec<Value>,
+    },
+    Update {
+        table: usize,
+        pick: usize,
+        column: usize,
+        value: Value,
+    },
+    Delete {
+        table: usize,
+        pick: usize,
+    },
+}
+
+fn change() -> impl Strategy<Value = Change> {
+    prop_oneof![
+        (any::<usize>(), proptest::collection::vec(value(), 5))
+            .prop_map(|(table, row)| Change::Insert { table, row }),
+        (any::<usize>(), any::<usize>(), any::<usize>(), value()).prop_map(
+            |(table, pick, column, value)| Change::Update {
+                table,
+                pick,
+                column,
+                value
+            }
+        ),
+        (any::<usize>(), any::<usize>()).prop_map(|(table, pick)| Change::Delete { table, pick }),
+    ]
+}
+
+/// A step of a chain test: some changes, then a backup (full when `full`).
+#[derive(Debug, Clone)]
+struct Step {
+    changes: Vec<Change>,
+    full: bool,
+}
+
+fn steps() -> impl Strategy<Value = Vec<Step>> {
+    proptest::collection::vec(
+        (
+            proptest::collection::vec(change(), 0..12),
+            proptest::bool::weighted(0.25),
+        )
+            .prop_map(|(changes, full)| Step { changes, full }),
+        1..5,
+    )
+}
+
+fn create_tables(engine: &mut Engine, names: &[String], tables: &[Table]) {
+    for (name, table) in names.iter().zip(tables) {
+        engine.execute(&create_sql(name, table)).unwrap();
+        for row in &table.rows {
+            insert(engine, name, table, row);
+        }
+    }
+}
+
+fn insert(engine: &mut Engine, name: &str, table: &Table, row: &[Value]) {
+    let columns: Vec<String> = (0..table.types.len()).map(|i| format!("c{i}")).collect();
+    let params = vec!["?"; columns.len()].join(", ");
+    // OR IGNORE: random keys may collide.
+    let insert = format!(
+        "INSERT OR IGNORE INTO {name} ({}) VALUES ({params})",
+        columns.join(", ")
+    );
+    engine
+        .connection()
+        .execute(
+            &insert,
+            rusqlite::params_from_iter(&row[..table.types.len()]),
+        )
+        .unwrap();
+}
+
+/// Applies `change`: updates and deletes hit the row at position `pick` of the table.
+fn apply(engine: &mut Engine, names: &[String], tables: &[Table], change: &Change) {
+    let at = |t: usize| (&names[t % names.len()], &tables[t % tables.len()]);
+    match change {
+        Change::Insert { table, row: values } => {
+            let (name, t) = at(*table);
+            insert(engine, name, t, values);
+        }
+        Change::Update {
+            table,
+            pick,
+            column,
+            value,
+        } => {
+            let (name, t) = at(*table);
+            let column = column % t.types.len();
+            let sql = format!(
+                "UPDATE OR IGNORE {name} SET c{column} = ?1 WHERE {}",
+                picked(engine, name, t, *pick)
+            );
+            engine.connection().execute(&sql, [value]).unwrap();
+        }
+        Change::Delete { table, pick } => {
+            let (name, t) = at(*table);
+            let sql = format!(
+                "DELETE FROM {name} WHERE {}",
+                picked(engine, name, t, *pick)
+            );
+            engine.connection().execute(&sql, []).unwrap();
+        }
+    }
+}
+
+/// A `WHERE` condition for the row at position `pick` (modulo the row count): by rowid, or
+/// by key in WITHOUT ROWID tables (whose keys are never NULL).
+fn picked(engine: &mut Engine, name: &str, table: &Table, pick: usize) -> String {
+    let count: i64 = engine
+        .connection()
+        .query_row(&format!("SELECT count(*) FROM {name}"), [], |r| r.get(0))
+        .unwrap();
+    let offset = if count == 0 { 0 } else { pick as i64 % count };
+    if matches!(table.key, Key::WithoutRowid) {
+        format!("(c0, c1) = (SELECT c0, c1 FROM {name} ORDER BY c0, c1 LIMIT 1 OFFSET {offset})")
+    } else {
+        format!("rowid = (SELECT rowid FROM {name} ORDER BY rowid LIMIT 1 OFFSET {offset})")
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Full and incremental backups between random changes: each backup, restored into a
+    /// fresh database, equals the tables as they were when it was taken.
+    #[test]
+    fn restore_at_every_backup_of_a_chain_equals_its_state(
+        tables in proptest::collection::vec(table(), 1..4),
+        steps in steps(),
+        batch_rows in 1usize..10,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let repository = dir.path().join("repo");
+        let options = crate::EngineOptions {
+            batch_rows: Some(batch_rows),
+            repository: Some(repository.clone()),
+        };
+        let mut engine = Engine::open_with(dir.path().join("db.sqlite"), options).unwrap();
+        let names: Vec<String> = (0..tables.len()).map(|i| format!("t{i}")).collect();
+        create_tables(&mut engine, &names, &tables);
+        let list: Vec<String> = names.iter().map(|n| format!("TABLE {n}")).collect();
+        engine
+            .execute(&format!(
+                "CREATE BACKUP COLLECTION c ({}) WITH (INCREMENTAL_BACKUP_ENABLED = 'true')",
+                list.join(", ")
+            ))
+            .unwrap();
+        let mut recorded = Vec::new();
+        for (i, step) in steps.iter().enumerate() {
+            for change in &step.changes {
+                apply(&mut engine, &names, &tables, change);
+            }
+            let statement = if i == 0 || step.full { "BACKUP c" } else { "BACKUP c INCREMENTAL" };
+            let Outcome::BackupTaken(manifest) = engine.execute(statement).unwrap().remove(0) else {
+                panic!("a backup expected")
+            };
+            let state: Vec<Vec<String>> =
+                names.iter().zip(&tables).map(|(n, t)| contents(&mut engine, n, t)).collect();
+            recorded.push((manifest.id, state));
+        }
+        for (i, (id, state)) in recorded.iter().enumerate() {
+            let options = crate::EngineOptions {
+                batch_rows: Some(batch_rows),
+                repository: Some(repository.clone()),
+            };
+            let mut fresh = Engine::open_with(dir.path().join(format!("restored{i}.sqlite")), options).unwrap();
+            fresh.execute(&format!("RESTORE c AT '{id}'")).unwrap();
+            let restored: Vec<Vec<String>> =
+                names.iter().zip(&tables).map(|(n, t)| contents(&mut fresh, n, t)).collect();
+            prop_assert_eq!(&restored, state, "backup {} ({})", i, id);
+        }
+    }
 
     #[test]
     fn restore_of_backup_equals_the_data(tables in proptest::collection::vec(table(), 1..4), batch_rows in 1usize..10) {
@@ -119,16 +299,7 @@ proptest! {
         let options = crate::EngineOptions { batch_rows: Some(batch_rows), ..Default::default() };
         let mut engine = Engine::open_with(dir.path().join("db.sqlite"), options).unwrap();
         let names: Vec<String> = (0..tables.len()).map(|i| format!("t{i}")).collect();
-        for (name, table) in names.iter().zip(&tables) {
-            engine.execute(&create_sql(name, table)).unwrap();
-            let columns: Vec<String> = (0..table.types.len()).map(|i| format!("c{i}")).collect();
-            let params = vec!["?"; columns.len()].join(", ");
-            // INSERT OR IGNORE: random composite keys may collide.
-            let insert = format!("INSERT OR IGNORE INTO {name} ({}) VALUES ({params})", columns.join(", "));
-            for row in &table.rows {
-                engine.connection().execute(&insert, rusqlite::params_from_iter(row)).unwrap();
-            }
-        }
+        create_tables(&mut engine, &names, &tables);
         let list: Vec<String> = names.iter().map(|n| format!("TABLE {n}")).collect();
         engine.execute(&format!("CREATE BACKUP COLLECTION c ({})", list.join(", "))).unwrap();
         let before: Vec<Vec<String>> = names.iter().zip(&tables).map(|(n, t)| contents(&mut engine, n, t)).collect();
