@@ -769,7 +769,7 @@ fn committed_backups(repo: &Path, collection: &str) -> (Vec<String>, usize) {
     for entry in std::fs::read_dir(repo.join("collections").join(collection)).unwrap() {
         let entry = entry.unwrap();
         let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.ends_with("_full") {
+        if !name.ends_with("_full") && !name.ends_with("_incremental") {
             continue;
         }
         if entry.path().join("manifest.json").exists() {
@@ -866,6 +866,62 @@ fn killed_backups_and_restores_leave_only_whole_results() {
         whole < 12,
         "no restore was interrupted: the kill points missed"
     );
+}
+
+#[test]
+fn killed_incremental_backups_leave_only_whole_results() {
+    let s = Scratch::new();
+    s.ok("CREATE TABLE big (id INTEGER PRIMARY KEY, t TEXT, r REAL);
+          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60000)
+          INSERT INTO big SELECT i, 'row ' || i, i / 7.0 FROM n;
+          CREATE TABLE small (k TEXT PRIMARY KEY, v) WITHOUT ROWID;
+          INSERT INTO small VALUES ('a', 1), ('b', 'two');");
+    s.ok("CREATE BACKUP COLLECTION c ( TABLE big, TABLE small ) WITH ( INCREMENTAL_BACKUP_ENABLED = 'true' )");
+    s.ok("BACKUP c");
+    let at_full = s.fingerprint();
+    s.ok(
+        "UPDATE big SET t = 'changed' WHERE id % 3 = 0; DELETE FROM big WHERE id % 7 = 0;
+          INSERT INTO big (t) VALUES ('new'); DELETE FROM small WHERE k = 'a'",
+    );
+    let changed = s.fingerprint();
+    // Time an incremental in a copy, so the chain under test stays one full backup.
+    let probe = Scratch::new();
+    std::fs::copy(s.db(), probe.db()).unwrap();
+    probe.ok("CREATE BACKUP COLLECTION c ( TABLE big, TABLE small ) WITH ( INCREMENTAL_BACKUP_ENABLED = 'true' )");
+    probe.ok("BACKUP c");
+    let started = std::time::Instant::now();
+    probe.ok("BACKUP c INCREMENTAL");
+    let incremental_time = started.elapsed();
+
+    let db = s.db();
+    let db = db.to_str().unwrap();
+    let mut interrupted = 0;
+    for step in 0..12u32 {
+        kill_after(
+            &["--db", db, "BACKUP c INCREMENTAL"],
+            incremental_time * step / 10,
+        );
+        let (committed, incomplete) = committed_backups(&s.repo(), "c");
+        assert!(!committed.is_empty() && incomplete <= 1);
+        interrupted += incomplete;
+    }
+    assert!(
+        interrupted > 0,
+        "no incremental backup was interrupted while writing: the kill points missed"
+    );
+    s.ok("BACKUP c INCREMENTAL");
+    let (after, left) = committed_backups(&s.repo(), "c");
+    assert_eq!(left, 0, "incomplete backups were not cleaned up");
+    // The full backup restores as it was; every committed incremental, whole, to the changes.
+    for (n, id) in after.iter().enumerate() {
+        let conn = s.restore_elsewhere(&format!("restored{n}.db"), &format!("RESTORE c AT '{id}'"));
+        let expected = if id.ends_with("_full") {
+            &at_full
+        } else {
+            &changed
+        };
+        assert_eq!(&fingerprint(&conn), expected, "backup {id}");
+    }
 }
 
 /// Runs `quiver <args>` with a file-size limit of `max_file_bytes`: writes past it fail
