@@ -23,6 +23,9 @@ enum Typed {
 #[derive(Debug, Clone)]
 pub(crate) struct KeyView {
     columns: Vec<(Typed, Option<BinaryArray>)>,
+    /// Every key column is a non-NULL integer without a raw side column: the common
+    /// INTEGER PRIMARY KEY, compared without going through [`SqlValue`].
+    integers: Option<Vec<Int64Array>>,
 }
 
 impl KeyView {
@@ -54,7 +57,14 @@ impl KeyView {
             };
             columns.push((typed, raw));
         }
-        Ok(KeyView { columns })
+        let integers = columns
+            .iter()
+            .map(|(typed, raw)| match (typed, raw) {
+                (Typed::Integer(a), None) if a.null_count() == 0 => Some(a.clone()),
+                _ => None,
+            })
+            .collect();
+        Ok(KeyView { columns, integers })
     }
 
     /// The value of key column `column` at `row`.
@@ -84,6 +94,15 @@ impl KeyView {
 
     /// Compares the key at `row` with the key of `other` at `other_row`.
     pub(crate) fn compare(&self, row: usize, other: &KeyView, other_row: usize) -> Ordering {
+        if let (Some(mine), Some(theirs)) = (&self.integers, &other.integers) {
+            for (a, b) in mine.iter().zip(theirs) {
+                let order = a.value(row).cmp(&b.value(other_row));
+                if order != Ordering::Equal {
+                    return order;
+                }
+            }
+            return Ordering::Equal;
+        }
         for column in 0..self.columns.len() {
             let order = compare_values(self.value(column, row), other.value(column, other_row));
             if order != Ordering::Equal {
