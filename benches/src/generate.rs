@@ -14,6 +14,9 @@ CREATE TABLE order_items (order_id INTEGER NOT NULL, line INTEGER NOT NULL, sku 
 /// The tables, in collection order.
 pub const TABLES: [&str; 3] = ["customers", "orders", "order_items"];
 
+/// Each table's primary key, for `ORDER BY`, in the order of [`TABLES`].
+pub const KEYS: [&str; 3] = ["id", "id", "order_id, line"];
+
 /// splitmix64: tiny, fast, and the same numbers on every machine.
 pub struct Rng(u64);
 

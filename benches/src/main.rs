@@ -2,11 +2,13 @@
 //! on the same data. Run with `cargo xtask bench [--rows N,N,...] [--runs R]`.
 //!
 //! Figures: full backup vs a bare scan of the same tables; restore vs a bare bulk insert of
-//! the same rows; peak RSS of a backup at each size (it must stay flat). Results go to
-//! `target/bench/results.json` and `target/bench/results.md`; `--keep` keeps the generated
-//! databases and repositories (for profiling).
+//! the same rows; peak RSS of a backup at each size (it must stay flat); incremental
+//! backups after 0.1%, 1% and 10% of the rows changed, vs the bare scan and the full backup.
+//! Results go to `target/bench/results.json` and `target/bench/results.md`; `--keep` keeps
+//! the generated databases and repositories (for profiling).
 
 mod baseline;
+mod changes;
 mod generate;
 mod measure;
 
@@ -18,7 +20,11 @@ use quiver::{Engine, EngineOptions};
 use rusqlite::Connection;
 use serde::Serialize;
 
-use crate::measure::best_of;
+use crate::changes::ChangedRows;
+use crate::measure::{best_of, best_of_prepared};
+
+/// The fractions of every table's rows changed before an incremental backup is measured.
+const CHANGED_FRACTIONS: [f64; 3] = [0.001, 0.01, 0.1];
 
 /// One data size's figures.
 #[derive(Debug, Serialize)]
@@ -33,6 +39,28 @@ struct SizeResult {
     backup_peak_rss_bytes: Option<u64>,
     full_backup_vs_scan: f64,
     restore_vs_insert: f64,
+    /// One entry per fraction of [`CHANGED_FRACTIONS`].
+    incremental: Vec<IncrementalResult>,
+}
+
+/// One incremental backup's figures: the data size's database with a fraction of its rows
+/// changed since a full backup.
+#[derive(Debug, Serialize)]
+struct IncrementalResult {
+    /// The fraction of every table's rows changed (0.01 is 1%).
+    changed_fraction: f64,
+    /// The rows the change set touched.
+    changed_rows: ChangedRows,
+    /// Best time of `BACKUP bench INCREMENTAL`.
+    incremental_backup_s: f64,
+    /// Bytes of the incremental backup's data files.
+    incremental_bytes: u64,
+    /// Incremental time over the full backup's time.
+    incremental_vs_full_backup: f64,
+    /// Incremental time over the bare scan's time.
+    incremental_vs_scan: f64,
+    /// Incremental bytes over the full backup's bytes.
+    incremental_bytes_vs_full: f64,
 }
 
 fn main() {
@@ -111,23 +139,18 @@ fn bench_size(work: &Path, rows: u64, runs: usize) -> SizeResult {
     std::fs::rename(dir.join("insert.db"), &source).unwrap();
     let database_bytes = std::fs::metadata(&source).unwrap().len();
 
-    let order = ["id", "id", "order_id, line"];
     let mut conn = Connection::open(&source).unwrap();
-    baseline::bare_scan(&mut conn, &generate::TABLES, &order).unwrap(); // warm the page cache
+    baseline::bare_scan(&mut conn, &generate::TABLES, &generate::KEYS).unwrap(); // warm the page cache
     let (bare_scan, _) = best_of(runs, || {
-        baseline::bare_scan(&mut conn, &generate::TABLES, &order).unwrap()
+        baseline::bare_scan(&mut conn, &generate::TABLES, &generate::KEYS).unwrap()
     });
 
     let repo = dir.join("repo");
     let mut engine = Engine::open_with(&source, options(&repo)).unwrap();
-    let list: Vec<String> = generate::TABLES
-        .iter()
-        .map(|t| format!("TABLE {t}"))
-        .collect();
     engine
         .execute(&format!(
             "CREATE BACKUP COLLECTION bench ({})",
-            list.join(", ")
+            collection_tables()
         ))
         .unwrap();
     let (full_backup, backup_bytes) =
@@ -142,7 +165,25 @@ fn bench_size(work: &Path, rows: u64, runs: usize) -> SizeResult {
         let mut engine = Engine::open_with(&target, options(&repo)).unwrap();
         engine.execute("RESTORE bench").unwrap();
     });
-    check_restored(&source, &dir.join("restored.db"));
+    assert_same_rows(&source, &dir.join("restored.db"), "restore");
+
+    let base_repo = incremental_base(&dir, &source);
+    let incremental = CHANGED_FRACTIONS
+        .iter()
+        .map(|&fraction| {
+            let (changed_rows, time, bytes) =
+                bench_incremental(&dir, &source, &base_repo, fraction, runs);
+            IncrementalResult {
+                changed_fraction: fraction,
+                changed_rows,
+                incremental_backup_s: secs(time),
+                incremental_bytes: bytes,
+                incremental_vs_full_backup: secs(time) / secs(full_backup),
+                incremental_vs_scan: secs(time) / secs(bare_scan),
+                incremental_bytes_vs_full: bytes as f64 / backup_bytes as f64,
+            }
+        })
+        .collect();
 
     SizeResult {
         rows: actual_rows,
@@ -155,6 +196,108 @@ fn bench_size(work: &Path, rows: u64, runs: usize) -> SizeResult {
         backup_peak_rss_bytes: child_peak_rss(&source, &repo),
         full_backup_vs_scan: secs(full_backup) / secs(bare_scan),
         restore_vs_insert: secs(restore) / secs(bare_insert),
+        incremental,
+    }
+}
+
+/// The collection's table list, for `CREATE BACKUP COLLECTION bench (...)`.
+fn collection_tables() -> String {
+    let list: Vec<String> = generate::TABLES
+        .iter()
+        .map(|t| format!("TABLE {t}"))
+        .collect();
+    list.join(", ")
+}
+
+/// A repository holding one full backup of `source` in a collection with incremental
+/// backups enabled: the base every incremental run starts from.
+fn incremental_base(dir: &Path, source: &Path) -> PathBuf {
+    let repo = dir.join("incremental-base.quiver");
+    Engine::open_with(source, options(&repo))
+        .unwrap()
+        .execute(&format!(
+            "CREATE BACKUP COLLECTION bench ({}) WITH (INCREMENTAL_BACKUP_ENABLED = 'true'); BACKUP bench",
+            collection_tables()
+        ))
+        .unwrap();
+    repo
+}
+
+/// Measures `BACKUP bench INCREMENTAL` on a copy of `source` with `fraction` of its rows
+/// changed since the full backup in `base_repo`. Every run starts from a fresh copy of
+/// `base_repo`, so every run diffs against the same base. Then the incremental is restored
+/// into a fresh database and checked against the changed one. Returns the rows changed, the
+/// best time and the incremental's bytes.
+fn bench_incremental(
+    dir: &Path,
+    source: &Path,
+    base_repo: &Path,
+    fraction: f64,
+    runs: usize,
+) -> (ChangedRows, Duration, u64) {
+    let changed = dir.join("changed.db");
+    std::fs::copy(source, &changed).unwrap();
+    let changed_rows =
+        changes::apply(&mut Connection::open(&changed).unwrap(), fraction, 42).unwrap();
+
+    let repo = dir.join("incremental.quiver");
+    let (incremental, manifest) = best_of_prepared(
+        runs,
+        || {
+            let _ = std::fs::remove_dir_all(&repo);
+            copy_dir(base_repo, &repo);
+            Engine::open_with(&changed, options(&repo)).unwrap()
+        },
+        |mut engine| match engine
+            .execute("BACKUP bench INCREMENTAL")
+            .unwrap()
+            .remove(0)
+        {
+            quiver::Outcome::BackupTaken(manifest) => manifest,
+            other => panic!("unexpected outcome {other}"),
+        },
+    );
+    let found = manifest.changes();
+    assert_eq!(
+        (found.upserts, found.deletes),
+        (
+            changed_rows.updated + changed_rows.inserted,
+            changed_rows.deleted
+        ),
+        "the incremental backup's (upserts, deletes) differ from the rows changed ({changed_rows:?})"
+    );
+
+    let restored = dir.join("incremental-restored.db");
+    let _ = std::fs::remove_file(&restored);
+    Engine::open_with(&restored, options(&repo))
+        .unwrap()
+        .execute("RESTORE bench")
+        .unwrap();
+    assert_same_rows(
+        &changed,
+        &restored,
+        &format!(
+            "restore of an incremental backup after {}% changed",
+            fraction * 100.0
+        ),
+    );
+
+    (changed_rows, incremental, manifest.bytes())
+}
+
+/// Copies the directory tree at `from` to `to` (files and directories only), flushing each
+/// file to disk so that a measurement after it does not pay for the copy's writeback.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+            std::fs::File::open(&target).unwrap().sync_all().unwrap();
+        }
     }
 }
 
@@ -165,28 +308,41 @@ fn options(repo: &Path) -> EngineOptions {
     }
 }
 
-/// The restored database holds the same rows as the source (a benchmark of a wrong result
-/// would be worthless).
-fn check_restored(source: &Path, restored: &Path) {
-    let digest = |path: &Path| -> Vec<(i64, f64)> {
-        let conn = Connection::open(path).unwrap();
-        [
-            "SELECT count(*), total(score) + total(length(email)) FROM customers",
-            "SELECT count(*), total(total) + total(customer_id) FROM orders",
-            "SELECT count(*), total(unit_price) + total(length(meta)) FROM order_items",
-        ]
-        .iter()
-        .map(|sql| {
-            conn.query_row(sql, [], |r| Ok((r.get(0)?, r.get(1)?)))
-                .unwrap()
-        })
-        .collect()
-    };
-    assert_eq!(
-        digest(source),
-        digest(restored),
-        "restored data differs from the source"
+/// Panics unless every generated table of the database at `actual` holds exactly the rows
+/// of the one at `expected`: same count, same values and storage classes, same rowids,
+/// compared in key order (a benchmark of a wrong result would be worthless). `check` names
+/// the check in the message.
+fn assert_same_rows(expected: &Path, actual: &Path, check: &str) {
+    let (expected, actual) = (
+        Connection::open(expected).unwrap(),
+        Connection::open(actual).unwrap(),
     );
+    for (table, key) in generate::TABLES.iter().zip(generate::KEYS) {
+        let count = format!("SELECT count(*) FROM {table}");
+        let counts: [u64; 2] =
+            [&expected, &actual].map(|c| c.query_row(&count, [], |r| r.get(0)).unwrap());
+        assert_eq!(
+            counts[1], counts[0],
+            "{check}: table {table} has {} rows, {} expected",
+            counts[1], counts[0]
+        );
+        let select = format!("SELECT rowid, * FROM {table} ORDER BY {key}");
+        let mut expected = expected.prepare(&select).unwrap();
+        let mut actual = actual.prepare(&select).unwrap();
+        let columns = expected.column_count();
+        let (mut want, mut got) = (expected.query([]).unwrap(), actual.query([]).unwrap());
+        let mut position = 0u64;
+        while let (Some(want), Some(got)) = (want.next().unwrap(), got.next().unwrap()) {
+            for i in 0..columns {
+                let (w, g) = (want.get_ref(i).unwrap(), got.get_ref(i).unwrap());
+                assert!(
+                    w == g,
+                    "{check}: table {table}, row {position} in key order, column {i} (0 is the rowid): {g:?}, {w:?} expected"
+                );
+            }
+            position += 1;
+        }
+    }
 }
 
 /// Peak RSS of a process that only opens the engine and takes one full backup.
@@ -223,14 +379,40 @@ fn markdown(results: &[SizeResult]) -> String {
             r.bare_insert_s,
             r.restore_s,
             r.restore_vs_insert,
-            mib(r.database_bytes),
-            mib(r.backup_bytes),
-            r.backup_peak_rss_bytes.map_or("n/a".into(), mib),
+            human_bytes(r.database_bytes),
+            human_bytes(r.backup_bytes),
+            r.backup_peak_rss_bytes.map_or("n/a".into(), human_bytes),
         ));
+    }
+    out.push_str(
+        "\n| rows | changed | rows updated / inserted / deleted | incremental backup | incremental / full backup | incremental / scan (target at 1%: <= 1.2) | incremental size | of full backup size (target at 1%: <= 3%) |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for r in results {
+        for i in &r.incremental {
+            let c = i.changed_rows;
+            out.push_str(&format!(
+                "| {} | {}% | {} / {} / {} | {:.3} s | {:.2}x | {:.2}x | {} | {:.2}% |\n",
+                r.rows,
+                i.changed_fraction * 100.0,
+                c.updated,
+                c.inserted,
+                c.deleted,
+                i.incremental_backup_s,
+                i.incremental_vs_full_backup,
+                i.incremental_vs_scan,
+                human_bytes(i.incremental_bytes),
+                i.incremental_bytes_vs_full * 100.0,
+            ));
+        }
     }
     out
 }
 
-fn mib(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+/// `bytes` in MiB, or in KiB below one MiB.
+fn human_bytes(bytes: u64) -> String {
+    match bytes as f64 / 1024.0 {
+        kib if kib < 1024.0 => format!("{kib:.1} KiB"),
+        kib => format!("{:.1} MiB", kib / 1024.0),
+    }
 }

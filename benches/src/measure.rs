@@ -5,11 +5,22 @@ use std::time::{Duration, Instant};
 /// Runs `f` `runs` times and returns the fastest run (the least disturbed by the machine)
 /// with the last result.
 pub fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+    best_of_prepared(runs, || (), |()| f())
+}
+
+/// Like [`best_of`], but each run first calls `prepare`, untimed, and times only `f` on
+/// what it returned.
+pub fn best_of_prepared<P, T>(
+    runs: usize,
+    mut prepare: impl FnMut() -> P,
+    mut f: impl FnMut(P) -> T,
+) -> (Duration, T) {
     let mut best = Duration::MAX;
     let mut last = None;
     for _ in 0..runs.max(1) {
+        let prepared = prepare();
         let start = Instant::now();
-        let value = f();
+        let value = f(prepared);
         best = best.min(start.elapsed());
         last = Some(value);
     }
