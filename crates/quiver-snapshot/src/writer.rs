@@ -10,6 +10,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 
 use crate::crc::CrcWriter;
 use crate::{Error, Result};
@@ -29,6 +30,9 @@ pub struct WriteOptions {
     /// Dictionary-encode columns. Off by default: zstd already removes the repetition a
     /// dictionary would, and hashing every value costs more than the rest of the encoding.
     pub dictionary: bool,
+    /// Columns of random bytes (row hashes): stored without compression or statistics,
+    /// which would cost time and save nothing.
+    pub random_columns: Vec<String>,
 }
 
 impl WriteOptions {
@@ -40,6 +44,7 @@ impl WriteOptions {
             row_group_bytes: 128 << 20,
             zstd_level: 3,
             dictionary: false,
+            random_columns: Vec::new(),
         }
     }
 }
@@ -84,7 +89,14 @@ impl SnapshotWriter {
             })
             .collect::<Vec<_>>();
         let level = ZstdLevel::try_new(options.zstd_level).unwrap_or_default();
-        let properties = WriterProperties::builder()
+        let mut properties = WriterProperties::builder();
+        for column in &options.random_columns {
+            let path = ColumnPath::from(column.as_str());
+            properties = properties
+                .set_column_compression(path.clone(), Compression::UNCOMPRESSED)
+                .set_column_statistics_enabled(path, EnabledStatistics::None);
+        }
+        let properties = properties
             .set_compression(Compression::ZSTD(level))
             .set_dictionary_enabled(options.dictionary)
             .set_statistics_enabled(EnabledStatistics::Page)

@@ -1,12 +1,12 @@
 //! BACKUP and RESTORE.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{Sender, channel};
+use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
 
 use arrow::record_batch::RecordBatch;
 use quiver_catalog::{
-    AdapterError, BackupKind, BackupSource, ChangeCounts, Collection, DataFile, PendingBackup,
-    SourceSnapshot, TableBackup, TableSchema,
+    AdapterError, BackupKind, BackupSource, ChangeCounts, Collection, DataFile, HASH_COLUMN,
+    PendingBackup, SourceSnapshot, TableBackup, TableSchema,
 };
 use quiver_diff::{Batches, Differ, with_row_hashes};
 use quiver_grammar::quote_ident;
@@ -153,14 +153,16 @@ impl Job<'_> {
         schema: TableSchema,
         progress: &Sender<Progress>,
     ) -> Result<TableBackup, ExecError> {
-        let file_schema = schema.file_schema(BackupKind::Full);
-        let mut writer = FileWriter::new(self.pending, &schema, BackupKind::Full);
-        self.scan(snapshot, &schema, progress, &mut |batch| {
-            writer.write(&with_row_hashes(&batch, &file_schema)?)?;
-            Ok(())
+        let files = self.scan_into(snapshot, &schema, progress, |batches| {
+            let file_schema = schema.file_schema(BackupKind::Full);
+            let mut writer = FileWriter::new(self.pending, &schema, BackupKind::Full);
+            for batch in batches {
+                writer.write(&with_row_hashes(&batch, &file_schema)?)?;
+            }
+            writer.finish()
         })?;
         Ok(TableBackup {
-            files: writer.finish()?,
+            files,
             schema,
             changes: None,
         })
@@ -189,32 +191,62 @@ impl Job<'_> {
                 )),
             ));
         }
-        // A table new to the collection has no previous state: every row is an insert.
-        let previous: Batches<'_> = if chain.latest_schema(&schema.name).is_some() {
-            Box::new(chain.rows(self.collection, &schema, Columns::State, self.batch_rows)?)
-        } else {
-            Box::new(std::iter::empty())
-        };
-        let file_schema = schema.file_schema(BackupKind::Full);
-        let mut differ = Differ::new(&schema, previous, self.batch_rows)?;
-        let mut writer = FileWriter::new(self.pending, &schema, BackupKind::Incremental);
-        let mut emit = |changes: RecordBatch| {
-            writer
-                .write(&changes)
-                .map_err(|e| quiver_diff::Error::Input(Box::new(e)))
-        };
-        self.scan(snapshot, &schema, progress, &mut |batch| {
-            differ.push(&with_row_hashes(&batch, &file_schema)?, &mut emit)?;
-            Ok(())
+        let (files, stats) = self.scan_into(snapshot, &schema, progress, |batches| {
+            // A table new to the collection has no previous state: every row is an insert.
+            let previous: Batches<'_> = if chain.latest_schema(&schema.name).is_some() {
+                Box::new(chain.rows(self.collection, &schema, Columns::State, self.batch_rows)?)
+            } else {
+                Box::new(std::iter::empty())
+            };
+            let file_schema = schema.file_schema(BackupKind::Full);
+            let mut differ = Differ::new(&schema, previous, self.batch_rows)?;
+            let mut writer = FileWriter::new(self.pending, &schema, BackupKind::Incremental);
+            let mut emit = |changes: RecordBatch| {
+                writer
+                    .write(&changes)
+                    .map_err(|e| quiver_diff::Error::Input(Box::new(e)))
+            };
+            for batch in batches {
+                differ.push(&with_row_hashes(&batch, &file_schema)?, &mut emit)?;
+            }
+            let stats = differ.finish(&mut emit)?;
+            Ok((writer.finish()?, stats))
         })?;
-        let stats = differ.finish(&mut emit)?;
         Ok(TableBackup {
-            files: writer.finish()?,
+            files,
             schema,
             changes: Some(ChangeCounts {
                 upserts: stats.upserts,
                 deletes: stats.deletes,
             }),
+        })
+    }
+
+    /// Scans `schema`'s table on this thread while `consume` hashes, diffs and writes its
+    /// batches on another, through a queue of two: reading overlaps with the rest.
+    fn scan_into<T: Send>(
+        &self,
+        snapshot: &mut dyn SourceSnapshot,
+        schema: &TableSchema,
+        progress: &Sender<Progress>,
+        consume: impl FnOnce(Receiver<RecordBatch>) -> Result<T, ExecError> + Send,
+    ) -> Result<T, ExecError> {
+        std::thread::scope(|scope| {
+            let (batches, received) = sync_channel(2);
+            let consumer = scope.spawn(move || consume(received));
+            let scanned = self.scan(snapshot, schema, progress, &mut |batch| {
+                batches
+                    .send(batch)
+                    .map_err(|_| "stopped: writing the table's backup failed".into())
+            });
+            // The end of the rows, or of the scan: the consumer finishes either way.
+            drop(batches);
+            let consumed = consumer
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            // The consumer's error is the cause when both failed: the scan stopped for it.
+            let value = consumed?;
+            scanned.map(|()| value)
         })
     }
 
@@ -270,7 +302,7 @@ impl<'a> FileWriter<'a> {
             Some(open) => open,
             None => {
                 let (relative, path) = self.pending.data_file(&self.schema.name, 0);
-                let options = WriteOptions::sorted_by(self.schema.key_indices());
+                let options = self.options();
                 let file_schema = self.schema.file_schema(self.kind);
                 // Encoding runs on a thread of its own while this one reads the next rows.
                 let writer = PipelinedWriter::spawn(
@@ -283,11 +315,18 @@ impl<'a> FileWriter<'a> {
         writer.write(batch.clone())
     }
 
+    fn options(&self) -> WriteOptions {
+        WriteOptions {
+            random_columns: vec![HASH_COLUMN.to_string()],
+            ..WriteOptions::sorted_by(self.schema.key_indices())
+        }
+    }
+
     /// The file written, if any. A full backup always has one, empty tables included.
     fn finish(mut self) -> Result<Vec<DataFile>, ExecError> {
         if self.open.is_none() && self.kind == BackupKind::Full {
             let (relative, path) = self.pending.data_file(&self.schema.name, 0);
-            let options = WriteOptions::sorted_by(self.schema.key_indices());
+            let options = self.options();
             let writer =
                 SnapshotWriter::create(&path, self.schema.file_schema(self.kind), &options)?;
             self.open = Some((relative, PipelinedWriter::spawn(writer, 2)));
