@@ -494,7 +494,7 @@ fn a_backup_is_one_consistent_snapshot_while_writers_write() {
              CREATE TABLE right_side (id INTEGER PRIMARY KEY, payload TEXT);",
         )
         .unwrap();
-    s.ok("CREATE BACKUP COLLECTION pair ( TABLE left_side, TABLE right_side )");
+    s.ok("CREATE BACKUP COLLECTION pair ( TABLE left_side, TABLE right_side ) WITH ( INCREMENTAL_BACKUP_ENABLED = 'true' )");
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writer = {
         let (db, stop) = (s.db(), stop.clone());
@@ -517,15 +517,16 @@ fn a_backup_is_one_consistent_snapshot_while_writers_write() {
         })
     };
     let mut ids = Vec::new();
-    for _ in 0..4 {
+    // Full and incremental backups alike are one moment of both tables.
+    for statement in [
+        "BACKUP pair",
+        "BACKUP pair INCREMENTAL",
+        "BACKUP pair INCREMENTAL",
+        "BACKUP pair",
+        "BACKUP pair INCREMENTAL",
+    ] {
         std::thread::sleep(std::time::Duration::from_millis(150));
-        let out = s.ok("BACKUP pair");
-        ids.push(
-            out.split_whitespace()
-                .find(|w| w.ends_with("_full"))
-                .unwrap()
-                .to_string(),
-        );
+        ids.push(backup_id(&s.ok(statement)));
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let written = writer.join().unwrap();
