@@ -783,6 +783,26 @@ fn committed_backups(repo: &Path, collection: &str) -> (Vec<String>, usize) {
     (committed, incomplete)
 }
 
+/// Runs `statement` (a BACKUP of collection `c`) and kills it, at 12 points spread over
+/// `duration` (its usual run time) and a bit past it; at least one must hit it while writing.
+fn kill_backups(s: &Scratch, statement: &str, duration: std::time::Duration) {
+    let db = s.db();
+    let db = db.to_str().unwrap();
+    let mut interrupted = 0;
+    for step in 0..12u32 {
+        kill_after(&["--db", db, statement], duration * step / 10);
+        // A killed backup leaves at most its own directory without a manifest (each backup
+        // removes the leftovers of earlier ones when it starts); it never shows as a backup.
+        let (committed, incomplete) = committed_backups(&s.repo(), "c");
+        assert!(!committed.is_empty() && incomplete <= 1);
+        interrupted += incomplete;
+    }
+    assert!(
+        interrupted > 0,
+        "no `{statement}` was interrupted while writing: the kill points missed"
+    );
+}
+
 /// Runs `quiver <args>` and SIGKILLs it after `delay`.
 fn kill_after<S: AsRef<std::ffi::OsStr>>(args: &[S], delay: std::time::Duration) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_quiver"))
@@ -811,22 +831,7 @@ fn killed_backups_and_restores_leave_only_whole_results() {
     s.ok("BACKUP c");
     let backup_time = started.elapsed();
 
-    // Kill BACKUPs at points spread over a whole backup's duration (and a bit past it).
-    let db = s.db();
-    let db = db.to_str().unwrap();
-    let mut interrupted = 0;
-    for step in 0..12u32 {
-        kill_after(&["--db", db, "BACKUP c"], backup_time * step / 10);
-        // A killed backup leaves at most its own directory without a manifest (each backup
-        // removes the leftovers of earlier ones when it starts); it never shows as a backup.
-        let (committed, incomplete) = committed_backups(&s.repo(), "c");
-        assert!(!committed.is_empty() && incomplete <= 1);
-        interrupted += incomplete;
-    }
-    assert!(
-        interrupted > 0,
-        "no backup was interrupted while writing: the kill points missed"
-    );
+    kill_backups(&s, "BACKUP c", backup_time);
     let (committed, _) = committed_backups(&s.repo(), "c");
     // The next backup cleans up what the killed ones left, and succeeds.
     s.ok("BACKUP c");
@@ -893,23 +898,7 @@ fn killed_incremental_backups_leave_only_whole_results() {
     let started = std::time::Instant::now();
     probe.ok("BACKUP c INCREMENTAL");
     let incremental_time = started.elapsed();
-
-    let db = s.db();
-    let db = db.to_str().unwrap();
-    let mut interrupted = 0;
-    for step in 0..12u32 {
-        kill_after(
-            &["--db", db, "BACKUP c INCREMENTAL"],
-            incremental_time * step / 10,
-        );
-        let (committed, incomplete) = committed_backups(&s.repo(), "c");
-        assert!(!committed.is_empty() && incomplete <= 1);
-        interrupted += incomplete;
-    }
-    assert!(
-        interrupted > 0,
-        "no incremental backup was interrupted while writing: the kill points missed"
-    );
+    kill_backups(&s, "BACKUP c INCREMENTAL", incremental_time);
     s.ok("BACKUP c INCREMENTAL");
     let (after, left) = committed_backups(&s.repo(), "c");
     assert_eq!(left, 0, "incomplete backups were not cleaned up");
