@@ -20,7 +20,9 @@ use quiver::{Engine, EngineOptions};
 ///   CREATE BACKUP COLLECTION name ( TABLE t [, TABLE t ...] )
 ///       WITH ( STORAGE = 'cluster', INCREMENTAL_BACKUP_ENABLED = 'true' );
 ///   BACKUP name;                       full backup: one consistent snapshot of all its tables
-///   RESTORE name [AT 'backup-id'];     recreate its tables as of the latest (or that) backup
+///   BACKUP name INCREMENTAL;           only the rows inserted, updated, deleted since its latest backup
+///   RESTORE name [AT 'backup-id'];     recreate its tables as of the latest (or that) backup,
+///                                      full or incremental (its chain is merged)
 ///   ALTER BACKUP COLLECTION name ADD TABLE t | DROP TABLE t | SET (k = 'v') | RESET (k);
 ///   DROP BACKUP COLLECTION name;       removes the collection and all its backups
 ///

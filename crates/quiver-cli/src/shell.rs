@@ -8,7 +8,7 @@ use rustyline::error::ReadlineError;
 const HELP: &str = "\
 Statements end with `;` and may span lines. Backup statements:
   CREATE BACKUP COLLECTION name ( TABLE t, ... ) WITH ( STORAGE = 'cluster', INCREMENTAL_BACKUP_ENABLED = 'true' );
-  BACKUP name;   RESTORE name [AT 'backup-id'];   DROP BACKUP COLLECTION name;
+  BACKUP name [INCREMENTAL];   RESTORE name [AT 'backup-id'];   DROP BACKUP COLLECTION name;
   ALTER BACKUP COLLECTION name ADD TABLE t | DROP TABLE t | SET (k = 'v') | RESET (k);
 Anything else is run by SQLite.
 Shell commands: .help  .quit   (Ctrl-C clears the current statement, Ctrl-D quits)";

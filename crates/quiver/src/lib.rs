@@ -15,10 +15,14 @@
 //!      CREATE BACKUP COLLECTION order_backups ( TABLE orders )
 //!          WITH ( STORAGE = 'cluster', INCREMENTAL_BACKUP_ENABLED = 'true' );
 //!      BACKUP order_backups;
+//!      UPDATE orders SET total = 10.5 WHERE id = 1;
+//!      DELETE FROM orders WHERE id = 2;
+//!      BACKUP order_backups INCREMENTAL;
 //!      DROP TABLE orders;
 //!      RESTORE order_backups;",
 //! )?;
-//! let outcomes = engine.execute("SELECT count(*) AS n FROM orders")?;
+//! // The latest backup is the incremental: its chain is merged on restore.
+//! let outcomes = engine.execute("SELECT id, total FROM orders")?;
 //! let Outcome::Rows(rows) = &outcomes[0] else { unreachable!() };
 //! assert_eq!(rows.row_count(), 1);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -26,7 +30,8 @@
 //!
 //! The crates behind the facade can be used on their own: [`grammar`] parses the
 //! statements, [`catalog`] manages the repository, [`snapshot`] writes and reads data files,
-//! [`sqlite`] is the SQLite adapter and [`restore`] the restore path.
+//! [`diff`] computes incremental backups and merges chains, [`sqlite`] is the SQLite
+//! adapter and [`restore`] the restore path.
 
 #![warn(missing_docs)]
 
@@ -44,6 +49,7 @@ pub use outcome::{Outcome, QueryResult};
 pub use progress::Progress;
 
 pub use quiver_catalog as catalog;
+pub use quiver_diff as diff;
 pub use quiver_grammar as grammar;
 pub use quiver_restore as restore;
 pub use quiver_snapshot as snapshot;
