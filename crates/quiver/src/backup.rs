@@ -298,38 +298,30 @@ impl<'a> FileWriter<'a> {
     }
 
     fn write(&mut self, batch: &RecordBatch) -> Result<(), quiver_snapshot::Error> {
-        let (_, writer) = match &mut self.open {
-            Some(open) => open,
-            None => {
-                let (relative, path) = self.pending.data_file(&self.schema.name, 0);
-                let options = self.options();
-                let file_schema = self.schema.file_schema(self.kind);
-                // Encoding runs on a thread of its own while this one reads the next rows.
-                let writer = PipelinedWriter::spawn(
-                    SnapshotWriter::create(&path, file_schema, &options)?,
-                    2,
-                );
-                self.open.insert((relative, writer))
-            }
-        };
-        writer.write(batch.clone())
+        self.open()?.1.write(batch.clone())
     }
 
-    fn options(&self) -> WriteOptions {
-        WriteOptions {
-            random_columns: vec![HASH_COLUMN.to_string()],
-            ..WriteOptions::sorted_by(self.schema.key_indices())
+    /// The file, created on first use.
+    fn open(&mut self) -> Result<&mut (String, PipelinedWriter), quiver_snapshot::Error> {
+        if self.open.is_none() {
+            let (relative, path) = self.pending.data_file(&self.schema.name, 0);
+            let options = WriteOptions {
+                random_columns: vec![HASH_COLUMN.to_string()],
+                ..WriteOptions::sorted_by(self.schema.key_indices())
+            };
+            let file_schema = self.schema.file_schema(self.kind);
+            // Encoding runs on a thread of its own while this one hashes or diffs.
+            let writer =
+                PipelinedWriter::spawn(SnapshotWriter::create(&path, file_schema, &options)?, 2);
+            self.open = Some((relative, writer));
         }
+        Ok(self.open.as_mut().expect("opened above"))
     }
 
     /// The file written, if any. A full backup always has one, empty tables included.
     fn finish(mut self) -> Result<Vec<DataFile>, ExecError> {
-        if self.open.is_none() && self.kind == BackupKind::Full {
-            let (relative, path) = self.pending.data_file(&self.schema.name, 0);
-            let options = self.options();
-            let writer =
-                SnapshotWriter::create(&path, self.schema.file_schema(self.kind), &options)?;
-            self.open = Some((relative, PipelinedWriter::spawn(writer, 2)));
+        if self.kind == BackupKind::Full {
+            self.open()?;
         }
         let Some((path, writer)) = self.open else {
             return Ok(Vec::new());
