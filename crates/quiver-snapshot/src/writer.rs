@@ -25,7 +25,8 @@ pub struct WriteOptions {
     /// Bytes per row group, whichever limit comes first: the writer buffers a whole row
     /// group, so wide rows (large blobs) need this bound too.
     pub row_group_bytes: usize,
-    /// zstd level.
+    /// zstd level. 1 by default: level 3 made files ~3% smaller for ~15% more CPU, and a
+    /// backup is CPU-bound.
     pub zstd_level: i32,
     /// Dictionary-encode columns. Off by default: zstd already removes the repetition a
     /// dictionary would, and hashing every value costs more than the rest of the encoding.
@@ -42,7 +43,7 @@ impl WriteOptions {
             sort_key,
             row_group_rows: 64 * 1024,
             row_group_bytes: 128 << 20,
-            zstd_level: 3,
+            zstd_level: 1,
             dictionary: false,
             random_columns: Vec::new(),
         }

@@ -55,6 +55,7 @@ pub(crate) fn run(
         tables,
         pending: &pending,
         batch_rows: engine.batch_rows,
+        order: largest_first(&collection, tables)?,
         next: AtomicUsize::new(0),
         failed: AtomicBool::new(false),
     };
@@ -98,7 +99,9 @@ struct Job<'a> {
     tables: &'a [String],
     pending: &'a PendingBackup,
     batch_rows: usize,
-    /// The next table to take.
+    /// Positions of the tables in the order threads take them.
+    order: Vec<usize>,
+    /// The next entry of `order` to take.
     next: AtomicUsize,
     /// Set by a thread that failed, so that the others stop early.
     failed: AtomicBool,
@@ -113,10 +116,10 @@ impl Job<'_> {
     ) -> Result<Vec<(usize, TableBackup)>, ExecError> {
         let mut done = Vec::new();
         while !self.failed.load(Ordering::Relaxed) {
-            let position = self.next.fetch_add(1, Ordering::Relaxed);
-            let Some(table) = self.tables.get(position) else {
+            let Some(&position) = self.order.get(self.next.fetch_add(1, Ordering::Relaxed)) else {
                 break;
             };
+            let table = &self.tables[position];
             match self.table(snapshot.as_mut(), table, &progress) {
                 Ok(backup) => done.push((position, backup)),
                 Err(e) => {
@@ -334,6 +337,22 @@ impl<'a> FileWriter<'a> {
             crc32: digest.crc32,
         }])
     }
+}
+
+/// The positions of `tables`, largest first by their rows in the latest full backup (tables
+/// it lacks first: they may be large). Threads take tables in this order, so that the
+/// largest is not left to start last while the other threads sit idle.
+fn largest_first(collection: &Collection, tables: &[String]) -> Result<Vec<usize>, ExecError> {
+    let backups = collection.backups()?;
+    let last_full = backups.iter().rev().find(|b| b.kind == BackupKind::Full);
+    let rows = |name: &String| {
+        last_full
+            .and_then(|b| b.table(name))
+            .map_or(u64::MAX, |t| t.rows())
+    };
+    let mut order: Vec<usize> = (0..tables.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(rows(&tables[i])));
+    Ok(order)
 }
 
 /// Refuses `BACKUP name INCREMENTAL` where YDB does, with its messages.
