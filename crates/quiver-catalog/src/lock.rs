@@ -17,12 +17,22 @@ pub struct CollectionLock {
 
 impl CollectionLock {
     /// Takes the lock without waiting; `Error::Busy` if another holder has it.
+    ///
+    /// In a repository this process may only read (a read-only mount, another user's files),
+    /// the existing lock file is opened read-only, which `flock` accepts: a RESTORE from it
+    /// still excludes writers, and a BACKUP fails later, clearly, where it writes.
     pub(crate) fn try_acquire(collection: &str, path: &Path) -> Result<CollectionLock> {
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(path)
+            .or_else(|e| match e.kind() {
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+                    File::open(path)
+                }
+                _ => Err(e),
+            })
             .map_err(Error::io("opening lock file", path))?;
         match file.try_lock() {
             Ok(()) => Ok(CollectionLock { _file: file }),

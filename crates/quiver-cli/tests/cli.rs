@@ -1212,3 +1212,114 @@ fn incremental_chains_restore_at_every_backup_and_refuse_what_they_cannot_hold()
     );
     assert_eq!(s.repo_files(), repo);
 }
+
+/// Runs `quiver <args>` as a user who may not write what a test made read-only: `nobody`
+/// when the tests run as root (root writes anywhere), else the current user.
+fn quiver_unprivileged<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_quiver"));
+    command.args(args).stdin(Stdio::null());
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        command.uid(65534).gid(65534);
+    }
+    command.output().unwrap()
+}
+
+/// Sets the mode of `path` and, for a directory, of everything below it: directories get
+/// `dir_mode`, files `file_mode`.
+fn set_modes(path: &Path, dir_mode: u32, file_mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    if path.is_dir() {
+        for entry in std::fs::read_dir(path).unwrap() {
+            set_modes(&entry.unwrap().path(), dir_mode, file_mode);
+        }
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(dir_mode)).unwrap();
+    } else {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(file_mode)).unwrap();
+    }
+}
+
+#[test]
+fn a_repository_or_database_that_cannot_be_written_fails_clearly_and_changes_nothing() {
+    let s = Scratch::new();
+    s.ok(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a'), (2, 'b');",
+    );
+    s.ok("CREATE BACKUP COLLECTION c ( TABLE t ) WITH ( INCREMENTAL_BACKUP_ENABLED = 'true' )");
+    s.ok("BACKUP c");
+    let backed_up = table_rows(&s.conn(), "t");
+    s.ok("UPDATE t SET v = 'B' WHERE id = 2");
+    let before = s.repo_files();
+    // Everyone may read the scratch directory, the database and the repository; nobody may
+    // write the repository.
+    set_modes(s.dir.path(), 0o755, 0o644);
+    set_modes(&s.repo(), 0o555, 0o444);
+    let db = s.db();
+    for statement in ["BACKUP c", "BACKUP c INCREMENTAL"] {
+        let out = quiver_unprivileged(&["--db", db.to_str().unwrap(), statement]);
+        assert_eq!(out.status.code(), Some(1), "{statement}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("Permission denied") && err.contains("writable"),
+            "{statement}: {err}"
+        );
+        assert_eq!(s.repo_files(), before, "{statement} changed the repository");
+    }
+
+    // A restore into a database that cannot be written: an error, and nothing restored.
+    let locked = s.dir.path().join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    let target = locked.join("target.db");
+    Connection::open(&target)
+        .unwrap()
+        .execute_batch("CREATE TABLE other (x)")
+        .unwrap();
+    let untouched = fingerprint(&Connection::open(&target).unwrap());
+    set_modes(&locked, 0o555, 0o444);
+    let out = quiver_unprivileged(&[
+        "--db",
+        target.to_str().unwrap(),
+        "--repo",
+        s.repo().to_str().unwrap(),
+        "RESTORE c",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("readonly") && err.contains("rolled back"),
+        "{err}"
+    );
+    set_modes(&locked, 0o755, 0o644);
+    assert_eq!(
+        fingerprint(&Connection::open(&target).unwrap()),
+        untouched,
+        "the target is as it was"
+    );
+    // A read-only repository still restores (backup media mounted read-only).
+    let open = s.dir.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    set_modes(&open, 0o777, 0o666);
+    let restored = open.join("restored.db");
+    let out = quiver_unprivileged(&[
+        "--db",
+        restored.to_str().unwrap(),
+        "--repo",
+        s.repo().to_str().unwrap(),
+        "RESTORE c",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        table_rows(&Connection::open(&restored).unwrap(), "t"),
+        backed_up
+    );
+    assert_eq!(s.repo_files(), before);
+
+    // Writable again, everything works.
+    set_modes(&s.repo(), 0o755, 0o644);
+    s.ok("BACKUP c INCREMENTAL");
+}
