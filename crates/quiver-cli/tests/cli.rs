@@ -1277,13 +1277,17 @@ fn a_repository_or_database_that_cannot_be_written_fails_clearly_and_changes_not
         .unwrap();
     let untouched = fingerprint(&Connection::open(&target).unwrap());
     set_modes(&locked, 0o555, 0o444);
-    let out = quiver_unprivileged(&[
-        "--db",
-        target.to_str().unwrap(),
-        "--repo",
-        s.repo().to_str().unwrap(),
-        "RESTORE c",
-    ]);
+    let repo = s.repo();
+    let restore_into = |db: &Path| {
+        quiver_unprivileged(&[
+            "--db",
+            db.to_str().unwrap(),
+            "--repo",
+            repo.to_str().unwrap(),
+            "RESTORE c",
+        ])
+    };
+    let out = restore_into(&target);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -1301,13 +1305,7 @@ fn a_repository_or_database_that_cannot_be_written_fails_clearly_and_changes_not
     std::fs::create_dir(&open).unwrap();
     set_modes(&open, 0o777, 0o666);
     let restored = open.join("restored.db");
-    let out = quiver_unprivileged(&[
-        "--db",
-        restored.to_str().unwrap(),
-        "--repo",
-        s.repo().to_str().unwrap(),
-        "RESTORE c",
-    ]);
+    let out = restore_into(&restored);
     assert!(
         out.status.success(),
         "{}",
