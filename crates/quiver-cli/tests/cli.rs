@@ -1214,10 +1214,15 @@ fn incremental_chains_restore_at_every_backup_and_refuse_what_they_cannot_hold()
 }
 
 /// Runs `quiver <args>` as a user who may not write what a test made read-only: `nobody`
-/// when the tests run as root (root writes anywhere), else the current user.
-fn quiver_unprivileged<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
+/// when the tests run as root (root writes anywhere), else the current user. The binary is
+/// copied into `dir` first, since `nobody` may not be able to reach the build directory.
+fn quiver_unprivileged<S: AsRef<std::ffi::OsStr>>(dir: &Path, args: &[S]) -> Output {
     use std::os::unix::process::CommandExt;
-    let mut command = Command::new(env!("CARGO_BIN_EXE_quiver"));
+    let binary = dir.join("quiver-unprivileged");
+    if !binary.exists() {
+        std::fs::copy(env!("CARGO_BIN_EXE_quiver"), &binary).unwrap();
+    }
+    let mut command = Command::new(&binary);
     command.args(args).stdin(Stdio::null());
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
@@ -1257,7 +1262,7 @@ fn a_repository_or_database_that_cannot_be_written_fails_clearly_and_changes_not
     set_modes(&s.repo(), 0o555, 0o444);
     let db = s.db();
     for statement in ["BACKUP c", "BACKUP c INCREMENTAL"] {
-        let out = quiver_unprivileged(&["--db", db.to_str().unwrap(), statement]);
+        let out = quiver_unprivileged(s.dir.path(), &["--db", db.to_str().unwrap(), statement]);
         assert_eq!(out.status.code(), Some(1), "{statement}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
@@ -1279,13 +1284,16 @@ fn a_repository_or_database_that_cannot_be_written_fails_clearly_and_changes_not
     set_modes(&locked, 0o555, 0o444);
     let repo = s.repo();
     let restore_into = |db: &Path| {
-        quiver_unprivileged(&[
-            "--db",
-            db.to_str().unwrap(),
-            "--repo",
-            repo.to_str().unwrap(),
-            "RESTORE c",
-        ])
+        quiver_unprivileged(
+            s.dir.path(),
+            &[
+                "--db",
+                db.to_str().unwrap(),
+                "--repo",
+                repo.to_str().unwrap(),
+                "RESTORE c",
+            ],
+        )
     };
     let out = restore_into(&target);
     assert_eq!(out.status.code(), Some(1));
