@@ -257,17 +257,11 @@ fn every_sqlite_type_and_table_kind_round_trips() {
     s.ok(TYPED_COLLECTION);
     let before = s.fingerprint();
     let out = s.ok("BACKUP everything");
-    assert!(
-        out.contains("full backup") && out.contains("4 table(s)"),
-        "{out}"
-    );
+    assert_mentions(&out, &["full backup", "4 table(s)"]);
     s.ok(DROP_TYPED);
     assert!(!s.fingerprint().iter().any(|l| l.contains("typed")));
     let out = s.ok("RESTORE everything");
-    assert!(
-        out.contains("typed (6 rows)") && out.contains("no_pk (4 rows)"),
-        "{out}"
-    );
+    assert_mentions(&out, &["typed (6 rows)", "no_pk (4 rows)"]);
     assert_eq!(s.fingerprint(), before);
 }
 
@@ -301,10 +295,7 @@ fn restore_at_picks_any_backup_and_latest_is_default() {
     s.ok(&format!("DROP TABLE t; RESTORE c AT '{first_id}'"));
     assert!(s.ok("SELECT v FROM t").contains("first"));
     let err = s.fails("DROP TABLE t; RESTORE c AT '20000101T000000.000Z_full'");
-    assert!(
-        err.contains("has no backup `20000101T000000.000Z_full`"),
-        "{err}"
-    );
+    assert_mentions(&err, &["has no backup `20000101T000000.000Z_full`"]);
 }
 
 #[test]
@@ -313,11 +304,13 @@ fn restore_is_refused_while_any_table_exists_and_changes_nothing() {
     s.ok("DROP TABLE typed; DROP TABLE kv; INSERT INTO no_pk VALUES ('live', 1)");
     let before = s.fingerprint();
     let err = s.fails("RESTORE everything");
-    assert!(
-        err.contains("table `no_pk`, table `strict_t` already exist"),
-        "{err}"
+    assert_mentions(
+        &err,
+        &[
+            "table `no_pk`, table `strict_t` already exist",
+            "nothing was restored",
+        ],
     );
-    assert!(err.contains("nothing was restored"), "{err}");
     assert!(err.contains("^"), "caret under the statement: {err}");
     assert_eq!(s.fingerprint(), before);
 }
@@ -328,14 +321,13 @@ fn malformed_sql_runs_nothing_and_points_at_the_fault() {
     s.ok("CREATE TABLE t (a)");
     let before = s.fingerprint();
     let err = s.fails("INSERT INTO t VALUES (1);\nCREATE BACKUP COLLECTION c\n    ( TABEL t );");
-    assert!(
-        err.contains("error: expected `TABLE`, found `TABEL`"),
-        "{err}"
-    );
-    assert!(err.contains("--> line 3, column 7"), "{err}");
-    assert!(
-        err.contains("3 |     ( TABEL t );\n  |       ^^^^^"),
-        "{err}"
+    assert_mentions(
+        &err,
+        &[
+            "error: expected `TABLE`, found `TABEL`",
+            "--> line 3, column 7",
+            "3 |     ( TABEL t );\n  |       ^^^^^",
+        ],
     );
     assert_eq!(
         s.fingerprint(),
@@ -344,25 +336,21 @@ fn malformed_sql_runs_nothing_and_points_at_the_fault() {
     );
 
     let err = s.fails("CREATE BACKUP COLLECTION c ( TABLE t ) WITH ( STORAGE = cluster )");
-    assert!(
-        err.contains("hint: setting values are string literals"),
-        "{err}"
-    );
+    assert_mentions(&err, &["hint: setting values are string literals"]);
     let err = s.fails(
         "CREATE BACKUP COLLECTION c ( TABLE t ) WITH ( INCREMENTAL_BACKUP_ENABLED = 'yes' )",
     );
-    assert!(err.contains("INCREMENTAL_BACKUP_ENABLED"), "{err}");
+    assert_mentions(&err, &["INCREMENTAL_BACKUP_ENABLED"]);
     let err = s.fails("SELEC 1");
-    assert!(
-        err.contains("syntax error") && err.contains("line 1, column 1"),
-        "{err}"
-    );
+    assert_mentions(&err, &["syntax error", "line 1, column 1"]);
     let err = s.fails("SELECT 1;\nSELECT * FRM t");
-    assert!(err.contains("near \"FRM\": syntax error"), "{err}");
-    assert!(
-        err.contains("--> line 2, column 10")
-            && err.contains("2 | SELECT * FRM t\n  |          ^^^"),
-        "{err}"
+    assert_mentions(&err, &["near \"FRM\": syntax error"]);
+    assert_mentions(
+        &err,
+        &[
+            "--> line 2, column 10",
+            "2 | SELECT * FRM t\n  |          ^^^",
+        ],
     );
     assert_eq!(s.fingerprint(), before);
     assert!(s.repo_files().is_empty(), "no repository written");
@@ -386,28 +374,25 @@ fn unknown_collections_and_tables_are_clear_errors() {
         assert!(err.contains("hint: create it first"), "{sql}: {err}");
     }
     let err = s.fails("CREATE BACKUP COLLECTION c ( TABLE t, TABLE missing )");
-    assert!(
-        err.contains("table `missing` does not exist") && err.contains("tables in the database: t"),
-        "{err}"
+    assert_mentions(
+        &err,
+        &[
+            "table `missing` does not exist",
+            "tables in the database: t",
+        ],
     );
     s.ok("CREATE BACKUP COLLECTION c ( TABLE t )");
     let err = s.fails("CREATE BACKUP COLLECTION c ( TABLE t )");
-    assert!(
-        err.contains("backup collection `c` already exists"),
-        "{err}"
-    );
+    assert_mentions(&err, &["backup collection `c` already exists"]);
     let err = s.fails("RESTORE c");
-    assert!(err.contains("nothing to restore"), "{err}");
+    assert_mentions(&err, &["nothing to restore"]);
     let err = s.fails("BEGIN; INSERT INTO t VALUES (1); RESTORE c");
-    assert!(
-        err.contains("inside an open transaction") && err.contains("COMMIT or ROLLBACK first"),
-        "{err}"
+    assert_mentions(
+        &err,
+        &["inside an open transaction", "COMMIT or ROLLBACK first"],
     );
     let err = s.fails("BACKUP c INCREMENTAL");
-    assert!(
-        err.contains("Incremental backup is disabled on this collection"),
-        "{err}"
-    );
+    assert_mentions(&err, &["Incremental backup is disabled on this collection"]);
 }
 
 #[test]
@@ -427,10 +412,7 @@ fn damaged_backup_files_are_detected_before_anything_is_written() {
     bytes[middle] ^= 0x40;
     std::fs::write(victim, &bytes).unwrap();
     let err = s.fails("RESTORE everything");
-    assert!(
-        err.contains("failed verification") && err.contains("crc32"),
-        "{err}"
-    );
+    assert_mentions(&err, &["failed verification", "crc32"]);
     assert!(err.contains("strict_t"), "names the file: {err}");
     assert_eq!(s.fingerprint(), before);
 
@@ -439,7 +421,7 @@ fn damaged_backup_files_are_detected_before_anything_is_written() {
     bytes.truncate(bytes.len() - 1);
     std::fs::write(victim, &bytes).unwrap();
     let err = s.fails("RESTORE everything");
-    assert!(err.contains("bytes, the manifest says"), "{err}");
+    assert_mentions(&err, &["bytes, the manifest says"]);
     assert_eq!(s.fingerprint(), before);
 }
 
@@ -450,7 +432,7 @@ fn drop_collection_removes_its_backups_only() {
     s.ok("CREATE BACKUP COLLECTION ca ( TABLE a ); CREATE BACKUP COLLECTION cb ( TABLE b )");
     s.ok("BACKUP ca; BACKUP cb");
     let out = s.ok("DROP BACKUP COLLECTION ca");
-    assert!(out.contains("all its backups are removed"), "{out}");
+    assert_mentions(&out, &["all its backups are removed"]);
     assert!(
         s.repo_files()
             .iter()
@@ -472,13 +454,10 @@ fn alter_changes_what_the_next_backup_contains() {
     s.ok("ALTER BACKUP COLLECTION c DROP TABLE a");
     assert!(s.ok("BACKUP c").contains("1 table(s)"));
     let err = s.fails("ALTER BACKUP COLLECTION c DROP TABLE b");
-    assert!(err.contains("last table"), "{err}");
+    assert_mentions(&err, &["last table"]);
     s.ok("ALTER BACKUP COLLECTION c SET ( INCREMENTAL_BACKUP_ENABLED = 'true' )");
     let out = s.ok("BACKUP c INCREMENTAL");
-    assert!(
-        out.contains("0 row(s) inserted or updated, 0 deleted"),
-        "{out}"
-    );
+    assert_mentions(&out, &["0 row(s) inserted or updated, 0 deleted"]);
     s.ok("ALTER BACKUP COLLECTION c RESET ( INCREMENTAL_BACKUP_ENABLED )");
     assert!(s.fails("BACKUP c INCREMENTAL").contains("disabled"));
 }
@@ -715,10 +694,7 @@ fn the_demo_runs_and_shows_matching_tables() {
     ] {
         assert!(stdout.contains(line), "missing `{line}` in:\n{stdout}");
     }
-    assert!(
-        stdout.contains("| 2001         | Signed up after the backup |"),
-        "{stdout}"
-    );
+    assert_mentions(&stdout, &["| 2001         | Signed up after the backup |"]);
     // A second run refuses to reuse the database.
     let out = quiver(&["demo", "--db", db.to_str().unwrap()]);
     assert!(!out.status.success());
@@ -951,10 +927,10 @@ fn a_full_disk_fails_clearly_and_commits_nothing() {
     let out = quiver_with_file_limit(&["--db", db.to_str().unwrap(), "BACKUP c"], 64 * 1024);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("File too large"), "{err}");
-    assert!(
-        err.contains("hint: check that the backup repository's disk has free space"),
-        "{err}"
+    assert_mentions(&err, &["File too large"]);
+    assert_mentions(
+        &err,
+        &["hint: check that the backup repository's disk has free space"],
     );
     assert_eq!(
         s.repo_files(),
@@ -968,10 +944,10 @@ fn a_full_disk_fails_clearly_and_commits_nothing() {
     let out = quiver_with_file_limit(&args, 64 * 1024);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("rolled back"), "{err}");
-    assert!(
-        err.contains("hint: check that the database's disk has free space"),
-        "{err}"
+    assert_mentions(&err, &["rolled back"]);
+    assert_mentions(
+        &err,
+        &["hint: check that the database's disk has free space"],
     );
     assert!(fingerprint(&Connection::open(&target).unwrap()).is_empty());
     // With room again, both work.
@@ -1070,9 +1046,9 @@ fn collections_back_up_concurrently_and_one_collection_admits_one_backup() {
     assert!(succeeded >= 1, "at least one BACKUP of `orders` commits");
     for out in orders.iter().filter(|o| !o.status.success()) {
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            err.contains("is busy: another BACKUP, RESTORE or DROP of it is running"),
-            "{err}"
+        assert_mentions(
+            &err,
+            &["is busy: another BACKUP, RESTORE or DROP of it is running"],
         );
     }
 
@@ -1108,10 +1084,10 @@ fn ydb_style_paths_unicode_names_and_empty_tables_round_trip() {
           WITH ( STORAGE = 'cluster' )");
     let before = s.fingerprint();
     let out = s.ok("BACKUP `shop/backups ✓`");
-    assert!(out.contains("3 table(s), 3 row(s)"), "{out}");
+    assert_mentions(&out, &["3 table(s), 3 row(s)"]);
     s.ok("DROP TABLE `/Root/shop/orders`; DROP TABLE `заказы 📦`; DROP TABLE empty_one");
     let out = s.ok("RESTORE `shop/backups ✓`");
-    assert!(out.contains("empty_one (0 rows)"), "{out}");
+    assert_mentions(&out, &["empty_one (0 rows)"]);
     assert_eq!(s.fingerprint(), before);
     // The names stay readable-but-safe on disk.
     assert!(
@@ -1121,6 +1097,14 @@ fn ydb_style_paths_unicode_names_and_empty_tables_round_trip() {
         "{:?}",
         s.repo_files()
     );
+}
+
+/// Asserts that `text` (an output or error message) contains every one of `parts`.
+#[track_caller]
+fn assert_mentions(text: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(text.contains(part), "`{part}` missing in:\n{text}");
+    }
 }
 
 /// The backup id in a BACKUP's output.
@@ -1138,38 +1122,29 @@ fn incremental_chains_restore_at_every_backup_and_refuse_what_they_cannot_hold()
           INSERT INTO t VALUES (1, 'a'), (2, 'b'); INSERT INTO u VALUES ('x', 1), ('Y', 2), ('z', 'three')");
     s.ok("CREATE BACKUP COLLECTION c ( TABLE t, TABLE u ) WITH ( INCREMENTAL_BACKUP_ENABLED = 'true' )");
     let err = s.fails("BACKUP c INCREMENTAL");
-    assert!(
-        err.contains("Last continuous backup stream is not found") && err.contains("BACKUP c"),
-        "{err}"
+    assert_mentions(
+        &err,
+        &["Last continuous backup stream is not found", "BACKUP c"],
     );
 
     let mut taken = vec![(backup_id(&s.ok("BACKUP c")), s.fingerprint())];
     // Nothing changed: an incremental with no data files at all.
     let files = s.data_files().len();
     let out = s.ok("BACKUP c INCREMENTAL");
-    assert!(
-        out.contains("0 row(s) inserted or updated, 0 deleted, 0 B"),
-        "{out}"
-    );
+    assert_mentions(&out, &["0 row(s) inserted or updated, 0 deleted, 0 B"]);
     assert_eq!(s.data_files().len(), files);
     taken.push((backup_id(&out), s.fingerprint()));
 
     s.ok("UPDATE t SET v = 'B' WHERE id = 2; DELETE FROM u WHERE k = 'x'; UPDATE u SET n = x'00' WHERE k = 'z'");
     let out = s.ok("BACKUP c INCREMENTAL");
-    assert!(
-        out.contains("2 row(s) inserted or updated, 1 deleted"),
-        "{out}"
-    );
+    assert_mentions(&out, &["2 row(s) inserted or updated, 1 deleted"]);
     taken.push((backup_id(&out), s.fingerprint()));
 
     // A column added: refused, nothing written; a full backup starts a new chain.
     s.ok("ALTER TABLE t ADD COLUMN w INTEGER");
     let repo = s.repo_files();
     let err = s.fails("BACKUP c INCREMENTAL");
-    assert!(
-        err.contains("column `w` was added") && err.contains("take a full backup"),
-        "{err}"
-    );
+    assert_mentions(&err, &["column `w` was added", "take a full backup"]);
     assert_eq!(s.repo_files(), repo, "a refused incremental wrote nothing");
     taken.push((backup_id(&s.ok("BACKUP c")), s.fingerprint()));
 
@@ -1177,10 +1152,7 @@ fn incremental_chains_restore_at_every_backup_and_refuse_what_they_cannot_hold()
     s.ok("CREATE TABLE added (id INTEGER PRIMARY KEY, note TEXT); INSERT INTO added VALUES (1, 'new');
           ALTER BACKUP COLLECTION c ADD TABLE added; INSERT INTO t VALUES (3, 'c', 7)");
     let out = s.ok("BACKUP c INCREMENTAL");
-    assert!(
-        out.contains("2 row(s) inserted or updated, 0 deleted"),
-        "{out}"
-    );
+    assert_mentions(&out, &["2 row(s) inserted or updated, 0 deleted"]);
     taken.push((backup_id(&out), s.fingerprint()));
 
     // Every backup, of either chain, restores to exactly the state it was taken at.
@@ -1206,10 +1178,7 @@ fn incremental_chains_restore_at_every_backup_and_refuse_what_they_cannot_hold()
     std::fs::write(&file, bytes).unwrap();
     let repo = s.repo_files();
     let err = s.fails("BACKUP c INCREMENTAL");
-    assert!(
-        err.contains("damaged") && err.contains("take a full backup"),
-        "{err}"
-    );
+    assert_mentions(&err, &["damaged", "take a full backup"]);
     assert_eq!(s.repo_files(), repo);
 }
 
@@ -1298,10 +1267,7 @@ fn a_repository_or_database_that_cannot_be_written_fails_clearly_and_changes_not
     let out = restore_into(&target);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("readonly") && err.contains("rolled back"),
-        "{err}"
-    );
+    assert_mentions(&err, &["readonly", "rolled back"]);
     set_modes(&locked, 0o755, 0o644);
     assert_eq!(
         fingerprint(&Connection::open(&target).unwrap()),
