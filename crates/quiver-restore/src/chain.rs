@@ -32,6 +32,11 @@ impl Chain {
                 .pop()
                 .ok_or_else(|| Error::NothingToRestore(collection.def().name.clone()))?,
         };
+        Chain::ending_at(collection, tip)
+    }
+
+    /// The chain of `tip`, one of the collection's backups already read.
+    pub fn ending_at(collection: &Collection, tip: BackupManifest) -> Result<Chain> {
         Ok(Chain {
             backups: collection.chain(tip)?,
         })

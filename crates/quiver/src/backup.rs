@@ -5,8 +5,8 @@ use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
 
 use arrow::record_batch::RecordBatch;
 use quiver_catalog::{
-    AdapterError, BackupKind, BackupSource, ChangeCounts, Collection, DataFile, HASH_COLUMN,
-    PendingBackup, SourceSnapshot, TableBackup, TableSchema,
+    AdapterError, BackupKind, BackupManifest, BackupSource, ChangeCounts, Collection, DataFile,
+    HASH_COLUMN, PendingBackup, SourceSnapshot, TableBackup, TableSchema,
 };
 use quiver_diff::{Batches, Differ, with_row_hashes};
 use quiver_grammar::quote_ident;
@@ -28,9 +28,10 @@ pub(crate) fn run(
         check_incremental_allowed(&collection)?;
     }
     let lock = collection.lock()?;
+    let backups = collection.backups()?;
     // An incremental builds on the latest backup, whichever chain it ends.
     let chain = if incremental {
-        Some(base_chain(&collection)?)
+        Some(base_chain(&collection, backups.last().cloned())?)
     } else {
         None
     };
@@ -55,7 +56,7 @@ pub(crate) fn run(
         tables,
         pending: &pending,
         batch_rows: engine.batch_rows,
-        order: largest_first(&collection, tables)?,
+        order: largest_first(&backups, tables),
         next: AtomicUsize::new(0),
         failed: AtomicBool::new(false),
     };
@@ -179,24 +180,20 @@ impl Job<'_> {
         chain: &Chain,
         progress: &Sender<Progress>,
     ) -> Result<TableBackup, ExecError> {
-        if let Some(previous) = chain.latest_schema(&schema.name)
-            && let Some(change) = schema.shape_change(previous)
-        {
-            let name = quote_ident(&self.collection.def().name);
+        let previous = chain.latest_schema(&schema.name);
+        if let Some(change) = previous.and_then(|p| schema.shape_change(p)) {
             return Err(ExecError::refused(
                 format!(
                     "table `{}` changed since backup {}: {change}; an incremental backup cannot span a schema change (nothing was written)",
                     schema.name,
                     chain.tip().id
                 ),
-                Some(format!(
-                    "take a full backup to start a new chain: BACKUP {name}"
-                )),
+                new_chain_hint(&self.collection.def().name),
             ));
         }
         let (files, stats) = self.scan_into(snapshot, &schema, progress, |batches| {
             // A table new to the collection has no previous state: every row is an insert.
-            let previous: Batches<'_> = if chain.latest_schema(&schema.name).is_some() {
+            let previous: Batches<'_> = if previous.is_some() {
                 Box::new(chain.rows(self.collection, &schema, Columns::State, self.batch_rows)?)
             } else {
                 Box::new(std::iter::empty())
@@ -342,8 +339,7 @@ impl<'a> FileWriter<'a> {
 /// The positions of `tables`, largest first by their rows in the latest full backup (tables
 /// it lacks first: they may be large). Threads take tables in this order, so that the
 /// largest is not left to start last while the other threads sit idle.
-fn largest_first(collection: &Collection, tables: &[String]) -> Result<Vec<usize>, ExecError> {
-    let backups = collection.backups()?;
+fn largest_first(backups: &[BackupManifest], tables: &[String]) -> Vec<usize> {
     let last_full = backups.iter().rev().find(|b| b.kind == BackupKind::Full);
     let rows = |name: &String| {
         last_full
@@ -352,7 +348,7 @@ fn largest_first(collection: &Collection, tables: &[String]) -> Result<Vec<usize
     };
     let mut order: Vec<usize> = (0..tables.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(rows(&tables[i])));
-    Ok(order)
+    order
 }
 
 /// Refuses `BACKUP name INCREMENTAL` where YDB does, with its messages.
@@ -369,9 +365,17 @@ fn check_incremental_allowed(collection: &Collection) -> Result<(), ExecError> {
     Ok(())
 }
 
-/// The chain an incremental backup builds on: the one ending at the latest backup, with
-/// every file verified, since the diff reads them.
-fn base_chain(collection: &Collection) -> Result<Chain, ExecError> {
+/// The hint of every refusal that a new full backup resolves.
+fn new_chain_hint(collection: &str) -> Option<String> {
+    Some(format!(
+        "take a full backup to start a new chain: BACKUP {}",
+        quote_ident(collection)
+    ))
+}
+
+/// The chain an incremental backup builds on: the one ending at `latest`, the collection's
+/// latest backup, with every file verified, since the diff reads them.
+fn base_chain(collection: &Collection, latest: Option<BackupManifest>) -> Result<Chain, ExecError> {
     let name = quote_ident(&collection.def().name);
     let no_full = || {
         ExecError::refused(
@@ -382,15 +386,13 @@ fn base_chain(collection: &Collection) -> Result<Chain, ExecError> {
     let unusable = |reason: String| {
         ExecError::refused(
             format!("cannot take an incremental backup of {name}: {reason} (nothing was written)"),
-            Some(format!(
-                "take a full backup to start a new chain: BACKUP {name}"
-            )),
+            new_chain_hint(&collection.def().name),
         )
     };
-    let Some(latest) = collection.backups()?.pop() else {
+    let Some(latest) = latest else {
         return Err(no_full());
     };
-    let chain = match Chain::resolve(collection, Some(&latest.id)) {
+    let chain = match Chain::ending_at(collection, latest) {
         Ok(chain) => chain,
         Err(quiver_restore::Error::Catalog(e @ quiver_catalog::Error::BrokenChain { .. })) => {
             return Err(unusable(e.to_string()));
