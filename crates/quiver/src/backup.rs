@@ -161,7 +161,7 @@ impl Job<'_> {
             let file_schema = schema.file_schema(BackupKind::Full);
             let mut writer = FileWriter::new(self.pending, &schema, BackupKind::Full);
             for batch in batches {
-                writer.write(&with_row_hashes(&batch, &file_schema)?)?;
+                writer.write(with_row_hashes(&batch, &file_schema)?)?;
             }
             writer.finish()
         })?;
@@ -203,7 +203,7 @@ impl Job<'_> {
             let mut writer = FileWriter::new(self.pending, &schema, BackupKind::Incremental);
             let mut emit = |changes: RecordBatch| {
                 writer
-                    .write(&changes)
+                    .write(changes)
                     .map_err(|e| quiver_diff::Error::Input(Box::new(e)))
             };
             for batch in batches {
@@ -297,8 +297,8 @@ impl<'a> FileWriter<'a> {
         }
     }
 
-    fn write(&mut self, batch: &RecordBatch) -> Result<(), quiver_snapshot::Error> {
-        self.open()?.1.write(batch.clone())
+    fn write(&mut self, batch: RecordBatch) -> Result<(), quiver_snapshot::Error> {
+        self.open()?.1.write(batch)
     }
 
     /// The file, created on first use.
