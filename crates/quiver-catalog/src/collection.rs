@@ -10,10 +10,14 @@ use crate::{
     TableBackup, encode_path_segment, fsync_dir, write_atomic,
 };
 
-pub(crate) const DEFINITION_FILE: &str = "collection.json";
-const MANIFEST_FILE: &str = "manifest.json";
-const LOCK_FILE: &str = ".lock";
-const DATA_DIR: &str = "data";
+/// A collection's definition file, in its directory.
+pub const DEFINITION_FILE: &str = "collection.json";
+/// A backup's manifest, in the backup's directory: written last, it commits the backup.
+pub const MANIFEST_FILE: &str = "manifest.json";
+/// The collection's lock file, in its directory.
+pub const LOCK_FILE: &str = ".lock";
+/// Where a backup's data files go, in the backup's directory.
+pub const DATA_DIR: &str = "data";
 
 /// Where a collection's backups are kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +57,16 @@ impl CollectionDef {
             incremental_backup_enabled,
         }
     }
+
+    /// Reads a definition from its JSON (`collection.json`).
+    pub fn decode(bytes: &[u8]) -> Result<CollectionDef, String> {
+        serde_json::from_slice(bytes).map_err(|e| e.to_string())
+    }
+
+    /// The definition as JSON, as stored in `collection.json`.
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec_pretty(self).expect("definition serializes")
+    }
 }
 
 /// A collection of a repository, as read from its directory.
@@ -72,10 +86,10 @@ impl Collection {
             }
             Err(e) => return Err(Error::io("reading", &path)(e)),
         };
-        let def: CollectionDef = serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
+        let def = CollectionDef::decode(&bytes).map_err(|message| Error::Corrupt {
             what: "collection definition",
             path,
-            message: e.to_string(),
+            message,
         })?;
         Ok(Collection { dir, def })
     }
@@ -102,8 +116,7 @@ impl Collection {
 
     /// Replaces the collection's definition (ALTER). Requires the lock.
     pub fn save_def(&mut self, def: CollectionDef, _lock: &CollectionLock) -> Result<()> {
-        let json = serde_json::to_vec_pretty(&def).expect("definition serializes");
-        write_atomic(&self.dir.join(DEFINITION_FILE), &json)?;
+        write_atomic(&self.dir.join(DEFINITION_FILE), &def.encode())?;
         self.def = def;
         Ok(())
     }
@@ -196,7 +209,11 @@ impl Collection {
         {
             fs::remove_dir_all(dir).map_err(Error::io("removing incomplete backup", dir))?;
         }
-        let id = BackupId::next(kind, dirs.last().map(|(id, _)| id));
+        self.pending(BackupId::next(kind, dirs.last().map(|(id, _)| id)))
+    }
+
+    /// Creates backup `id`'s directory, for a backup not yet committed.
+    fn pending(&self, id: BackupId) -> Result<PendingBackup> {
         let dir = self.dir.join(id.to_string());
         fs::create_dir_all(dir.join(DATA_DIR)).map_err(Error::io("creating", &dir))?;
         Ok(PendingBackup {
@@ -205,6 +222,33 @@ impl Collection {
             dir,
             committed: false,
         })
+    }
+
+    /// Starts writing a copy of an existing backup under its own `id` (import). Unlike
+    /// [`Collection::begin_backup`] it removes nothing; `id` must not be taken, committed or not.
+    pub fn begin_copy(&self, id: BackupId, _lock: &CollectionLock) -> Result<PendingBackup> {
+        let dir = self.dir.join(id.to_string());
+        if dir.exists() {
+            return Err(Error::Io {
+                action: "creating",
+                path: dir.clone(),
+                source: std::io::ErrorKind::AlreadyExists.into(),
+            });
+        }
+        self.pending(id)
+    }
+
+    /// Removes backup directories without a manifest: what crashed backups left. Requires
+    /// the lock, so no backup is being written. Returns the ids removed.
+    pub fn remove_incomplete(&self, _lock: &CollectionLock) -> Result<Vec<BackupId>> {
+        let mut removed = Vec::new();
+        for (id, dir) in self.backup_dirs()? {
+            if !dir.join(MANIFEST_FILE).exists() {
+                fs::remove_dir_all(&dir).map_err(Error::io("removing incomplete backup", &dir))?;
+                removed.push(id);
+            }
+        }
+        Ok(removed)
     }
 
     /// Backup directories (complete or not) with their parsed ids, in id order.
@@ -225,47 +269,20 @@ impl Collection {
 
 fn read_manifest(path: &Path, collection: &str, id: &str) -> Result<BackupManifest> {
     let bytes = fs::read(path).map_err(Error::io("reading", path))?;
-    let corrupt = |message: String| Error::Corrupt {
+    let manifest = BackupManifest::decode(&bytes, id).map_err(|message| Error::Corrupt {
         what: "backup manifest",
         path: path.to_path_buf(),
         message,
-    };
-    let manifest: BackupManifest =
-        serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
-    if manifest.format_version > MANIFEST_FORMAT_VERSION {
-        return Err(corrupt(format!(
-            "format version {} is newer than this quiver supports ({MANIFEST_FORMAT_VERSION}); upgrade quiver",
-            manifest.format_version
-        )));
-    }
-    if manifest.format_version < MANIFEST_FORMAT_VERSION {
-        // Version 1 (before incremental backups) stored no row hashes; nothing was released
-        // with it, so it is not read.
-        return Err(corrupt(format!(
-            "format version {} was written by a pre-release quiver and is not supported; take a new full backup",
-            manifest.format_version
-        )));
-    }
-    for file in manifest.tables.iter().flat_map(|t| &t.files) {
-        // Data files live inside the backup's directory: a path that climbs out of it
-        // (or is absolute) is a damaged or forged manifest.
-        let inside = !file.path.is_empty()
-            && !file.path.starts_with('/')
-            && file.path.split('/').all(|part| {
-                !part.is_empty() && part != "." && part != ".." && !part.contains('\\')
-            });
-        if !inside {
-            return Err(corrupt(format!(
-                "data file path `{}` points outside the backup",
-                file.path
-            )));
-        }
-    }
-    if manifest.id != id || manifest.collection != collection {
-        return Err(corrupt(format!(
-            "it describes backup `{}` of `{}`, not `{id}` of `{collection}`",
-            manifest.id, manifest.collection
-        )));
+    })?;
+    if manifest.collection != collection {
+        return Err(Error::Corrupt {
+            what: "backup manifest",
+            path: path.to_path_buf(),
+            message: format!(
+                "it describes backup `{}` of `{}`, not of `{collection}`",
+                manifest.id, manifest.collection
+            ),
+        });
     }
     Ok(manifest)
 }
@@ -294,6 +311,13 @@ impl PendingBackup {
         )
     }
 
+    /// Absolute path of the data file at `relative` (a manifest's `/`-separated path).
+    pub fn file_path(&self, relative: &str) -> PathBuf {
+        let mut path = self.dir.clone();
+        path.extend(relative.split('/'));
+        path
+    }
+
     /// Commits the backup: makes the data files durable, then writes the manifest atomically.
     /// Only after this returns is the backup visible.
     pub fn commit(
@@ -316,8 +340,7 @@ impl PendingBackup {
             created_at,
             tables,
         };
-        let json = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
-        write_atomic(&self.dir.join(MANIFEST_FILE), &json)?;
+        write_atomic(&self.dir.join(MANIFEST_FILE), &manifest.encode())?;
         self.committed = true;
         Ok(manifest)
     }

@@ -47,7 +47,10 @@ mod schema;
 pub use adapter::{AdapterError, BackupSource, RestoreTarget, SourceSnapshot, TargetTransaction};
 pub use atomic::{fsync_dir, write_atomic};
 pub use backup_id::BackupId;
-pub use collection::{Collection, CollectionDef, PendingBackup, StorageKind};
+pub use collection::{
+    Collection, CollectionDef, DATA_DIR, DEFINITION_FILE, LOCK_FILE, MANIFEST_FILE, PendingBackup,
+    StorageKind,
+};
 pub use error::{Error, Result};
 pub use lock::CollectionLock;
 pub use manifest::{

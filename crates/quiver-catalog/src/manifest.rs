@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::TableSchema;
+use crate::{BackupId, TableSchema};
 
 /// Version of the manifest format written by this build; readers refuse newer ones.
 pub const MANIFEST_FORMAT_VERSION: u32 = 2;
@@ -125,5 +125,62 @@ impl BackupManifest {
     /// The table named `name`, if the backup has it.
     pub fn table(&self, name: &str) -> Option<&TableBackup> {
         self.tables.iter().find(|t| t.schema.name == name)
+    }
+}
+
+impl BackupManifest {
+    /// Reads the manifest of backup `id` from its JSON, refusing what quiver cannot trust:
+    /// another format version, a different id, ids or parents that are not backup ids, or a
+    /// data file path that leaves the backup's directory.
+    pub fn decode(bytes: &[u8], id: &str) -> Result<BackupManifest, String> {
+        let manifest: BackupManifest = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        if manifest.format_version > MANIFEST_FORMAT_VERSION {
+            return Err(format!(
+                "format version {} is newer than this quiver supports ({MANIFEST_FORMAT_VERSION}); upgrade quiver",
+                manifest.format_version
+            ));
+        }
+        if manifest.format_version < MANIFEST_FORMAT_VERSION {
+            // Version 1 (before incremental backups) stored no row hashes; nothing was released
+            // with it, so it is not read.
+            return Err(format!(
+                "format version {} was written by a pre-release quiver and is not supported; take a new full backup",
+                manifest.format_version
+            ));
+        }
+        if manifest.id != id {
+            return Err(format!("it describes backup `{}`, not `{id}`", manifest.id));
+        }
+        let parsed: BackupId = manifest.id.parse()?;
+        if parsed.kind != manifest.kind {
+            return Err(format!(
+                "backup `{}` says it is {:?}",
+                manifest.id, manifest.kind
+            ));
+        }
+        if let Some(parent) = &manifest.parent {
+            parent.parse::<BackupId>()?;
+        }
+        for file in manifest.tables.iter().flat_map(|t| &t.files) {
+            // Data files live inside the backup's directory: a path that climbs out of it
+            // (or is absolute) is a damaged or forged manifest.
+            let inside = !file.path.is_empty()
+                && !file.path.starts_with('/')
+                && file.path.split('/').all(|part| {
+                    !part.is_empty() && part != "." && part != ".." && !part.contains('\\')
+                });
+            if !inside {
+                return Err(format!(
+                    "data file path `{}` points outside the backup",
+                    file.path
+                ));
+            }
+        }
+        Ok(manifest)
+    }
+
+    /// The manifest as JSON, as stored in `manifest.json`.
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec_pretty(self).expect("manifest serializes")
     }
 }

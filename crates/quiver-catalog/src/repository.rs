@@ -61,8 +61,7 @@ impl Repository {
             }
             Err(e) => return Err(Error::io("creating", &dir)(e)),
         }
-        let json = serde_json::to_vec_pretty(def).expect("definition serializes");
-        write_atomic(&dir.join(DEFINITION_FILE), &json)?;
+        write_atomic(&dir.join(DEFINITION_FILE), &def.encode())?;
         Collection::load(dir, &def.name)
     }
 

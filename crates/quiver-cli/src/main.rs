@@ -3,6 +3,7 @@
 mod demo;
 mod print;
 mod progress;
+mod repo_commands;
 mod shell;
 
 use std::io::{IsTerminal, Read};
@@ -25,6 +26,12 @@ use quiver::{Engine, EngineOptions};
 ///                                      full or incremental (its chain is merged)
 ///   ALTER BACKUP COLLECTION name ADD TABLE t | DROP TABLE t | SET (k = 'v') | RESET (k);
 ///   DROP BACKUP COLLECTION name;       removes the collection and all its backups
+///   SHOW BACKUP COLLECTIONS;           every collection: tables, storage, backups, bytes
+///   SHOW BACKUPS IN name;              its backups: id, kind, parent, time, tables, rows, bytes, status
+///   VERIFY name [AT 'backup-id'];      read every file back: size, crc32, manifests, chain links
+///
+/// Subcommands (ls, show, verify, gc, export, import) work on the repository, or on external
+/// storage (file:///dir, s3://bucket/prefix), without a database; see quiver help <command>.
 ///
 /// Backups go to a repository beside the database (<db>.quiver/) unless --repo says otherwise.
 /// With neither SQL nor --file, quiver reads a script from standard input, or opens an
@@ -34,7 +41,7 @@ use quiver::{Engine, EngineOptions};
     name = "quiver",
     version,
     verbatim_doc_comment,
-    args_conflicts_with_subcommands = true
+    subcommand_negates_reqs = true
 )]
 struct Cli {
     /// The SQLite database file (created if missing).
@@ -70,6 +77,105 @@ enum Command {
     /// Run the demo: three services' tables and collections in a fresh database; back them
     /// up, lose one service's tables, restore them, and show that they match.
     Demo,
+    /// List the repository's backup collections (SHOW BACKUP COLLECTIONS).
+    Ls {
+        /// Print JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a collection's backups, with each one's status (SHOW BACKUPS IN).
+    Show {
+        /// The collection.
+        collection: String,
+        /// Print JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a collection, in the repository or exported: every data file's size and crc32,
+    /// every manifest, every chain link, schemas along chains, and files that belong to no
+    /// backup. Exits with status 1, naming each fault, if anything is wrong.
+    #[command(verbatim_doc_comment)]
+    Verify {
+        /// A collection of the repository, or the URL it was exported to.
+        #[arg(value_name = "COLLECTION|URL")]
+        target: String,
+        /// Check only the chain of this backup.
+        #[arg(long, value_name = "BACKUP_ID")]
+        at: Option<String>,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+    /// Remove files that belong to no backup: what interrupted backups or exports left.
+    Gc {
+        /// A collection of the repository, or the URL it was exported to.
+        #[arg(value_name = "COLLECTION|URL")]
+        target: String,
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+    /// Copy a collection's backups to external storage, verified.
+    ///
+    /// Every committed backup goes (or, with --backup, the chain ending at that backup): data
+    /// files first, each read back and checked against its crc32, then the manifests, oldest
+    /// first, each with a put-if-absent. Re-running copies only what is missing. One location
+    /// holds one collection:
+    ///
+    ///   quiver --db app.db export orders --to s3://backups/app/orders
+    ///   quiver --db app.db export orders --to file:///mnt/offsite/orders
+    ///
+    /// S3 settings come from AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID,
+    /// AWS_SECRET_ACCESS_KEY (and the other AWS_* variables), or -o key=value.
+    #[command(verbatim_doc_comment)]
+    Export {
+        /// The collection.
+        collection: String,
+        /// Where to: file:///abs/dir, a directory path, or s3://bucket/prefix.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// Export only the chain ending at this backup.
+        #[arg(long, value_name = "BACKUP_ID")]
+        backup: Option<String>,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+    /// Bring an exported collection into the repository, verified; then RESTORE works on it.
+    ///
+    /// Every backup there is imported (or, with --backup, the chain ending at it). Chains are
+    /// checked first (a missing parent or a gap is refused), then each file's size and crc32
+    /// as it is copied; manifests are committed last. On any fault nothing is imported.
+    ///
+    ///   quiver --db app.db import --from s3://backups/app/orders --as orders
+    ///   quiver --db app.db "RESTORE orders"
+    #[command(verbatim_doc_comment)]
+    Import {
+        /// Where the collection was exported to.
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// The collection's name in this repository (created if needed).
+        #[arg(long = "as", value_name = "COLLECTION")]
+        name: String,
+        /// Import only the chain ending at this backup.
+        #[arg(long, value_name = "BACKUP_ID")]
+        backup: Option<String>,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+}
+
+/// Options of the subcommands that reach external storage.
+#[derive(Debug, clap::Args)]
+struct RemoteArgs {
+    /// An S3 option for a URL, overriding the AWS_* environment: endpoint, region,
+    /// access_key_id, secret_access_key, allow_http, … (repeatable), e.g.
+    /// -o endpoint=http://127.0.0.1:9000
+    #[arg(short = 'o', long = "storage-option", value_name = "KEY=VALUE")]
+    options: Vec<String>,
+    /// Print the report as JSON, for scripts.
+    #[arg(long)]
+    json: bool,
 }
 
 fn main() -> ExitCode {
@@ -85,8 +191,63 @@ fn main() -> ExitCode {
 
 /// Runs the command; the error is the text to print, already rendered.
 fn run(cli: Cli) -> Result<(), String> {
-    if let Some(Command::Demo) = cli.command {
-        return demo::run(cli.db, cli.repo, cli.quiet);
+    let repository = || repo_commands::repository(cli.db.clone(), cli.repo.clone());
+    match &cli.command {
+        Some(Command::Demo) => return demo::run(cli.db, cli.repo, cli.quiet),
+        Some(Command::Ls { json }) => return repo_commands::ls(&repository()?, *json),
+        Some(Command::Show { collection, json }) => {
+            return repo_commands::show(&repository()?, collection, *json);
+        }
+        Some(Command::Verify { target, at, remote }) => {
+            return repo_commands::verify(
+                repository,
+                target,
+                at.as_deref(),
+                &remote.options,
+                remote.json,
+                cli.quiet,
+            );
+        }
+        Some(Command::Gc {
+            target,
+            dry_run,
+            remote,
+        }) => {
+            return repo_commands::gc(repository, target, &remote.options, *dry_run, remote.json);
+        }
+        Some(Command::Export {
+            collection,
+            to,
+            backup,
+            remote,
+        }) => {
+            return repo_commands::export(
+                &repository()?,
+                collection,
+                to,
+                backup.as_deref(),
+                &remote.options,
+                remote.json,
+                cli.quiet,
+            );
+        }
+        Some(Command::Import {
+            from,
+            name,
+            backup,
+            remote,
+        }) => {
+            return repo_commands::import(
+                &repository()?,
+                from,
+                name,
+                backup.as_deref(),
+                &remote.options,
+                remote.json,
+                cli.quiet,
+            );
+        }
+        None => {}
     }
     let Some(db) = cli.db else {
         return Err("error: --db <PATH> is required: the SQLite database to work on\n  = hint: quiver --db app.db \"BACKUP my_collection\"; see quiver --help\n".into());

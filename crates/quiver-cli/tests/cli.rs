@@ -1295,3 +1295,6 @@ fn a_repository_or_database_that_cannot_be_written_fails_clearly_and_changes_not
     set_modes(&s.repo(), 0o755, 0o644);
     s.ok("BACKUP c INCREMENTAL");
 }
+
+#[path = "cli/external.rs"]
+mod external;

@@ -31,6 +31,20 @@ pub enum Statement {
         /// The backup to restore; `None` means the latest one.
         at: Option<String>,
     },
+    /// `SHOW BACKUP COLLECTIONS`: every collection, with its backups' totals.
+    ShowBackupCollections,
+    /// `SHOW BACKUPS IN name`: a collection's backups, oldest first.
+    ShowBackups {
+        /// The collection.
+        name: String,
+    },
+    /// `VERIFY name [AT 'backup-id']`: check every file, chain link and manifest.
+    Verify {
+        /// The collection to verify.
+        name: String,
+        /// Only the chain of this backup; `None` means every backup.
+        at: Option<String>,
+    },
     /// Any other statement, handed through untouched: the exact source text
     /// from its first token to its last, without the terminating `;`.
     Sql(String),

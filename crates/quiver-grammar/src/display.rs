@@ -75,6 +75,15 @@ impl Display for Statement {
                 }
                 Ok(())
             }
+            Statement::ShowBackupCollections => f.write_str("SHOW BACKUP COLLECTIONS"),
+            Statement::ShowBackups { name } => write!(f, "SHOW BACKUPS IN {}", quote_ident(name)),
+            Statement::Verify { name, at } => {
+                write!(f, "VERIFY {}", quote_ident(name))?;
+                if let Some(at) = at {
+                    write!(f, " AT {}", quote_string(at))?;
+                }
+                Ok(())
+            }
             Statement::Sql(text) => f.write_str(text),
         }
     }

@@ -15,6 +15,8 @@ const USAGE_ALTER: &str = "usage: ALTER BACKUP COLLECTION name \
                            ADD TABLE t | DROP TABLE t | SET ( key = 'value', ... ) | RESET ( key, ... )";
 const USAGE_BACKUP: &str = "usage: BACKUP name [INCREMENTAL]";
 const USAGE_RESTORE: &str = "usage: RESTORE name [AT 'backup-id']";
+const USAGE_SHOW: &str = "usage: SHOW BACKUP COLLECTIONS | SHOW BACKUPS IN name";
+const USAGE_VERIFY: &str = "usage: VERIFY name [AT 'backup-id']";
 const KNOWN_SETTINGS: &str = "the known settings are STORAGE and INCREMENTAL_BACKUP_ENABLED";
 const TABLE_HINT: &str = "each table in a collection is written `TABLE name`";
 
@@ -42,9 +44,11 @@ const STATEMENT_STARTS: &[&str] = &[
     "ROLLBACK",
     "SAVEPOINT",
     "SELECT",
+    "SHOW",
     "UPDATE",
     "VACUUM",
     "VALUES",
+    "VERIFY",
 ];
 
 /// Which backup statement a token sequence starts.
@@ -55,6 +59,8 @@ enum Kind {
     Alter,
     Backup,
     Restore,
+    Show,
+    Verify,
 }
 
 /// Parses one statement's tokens as a backup statement.
@@ -84,6 +90,8 @@ pub(crate) fn parse_backup_statement(
         Kind::Alter => p.alter()?,
         Kind::Backup => p.backup()?,
         Kind::Restore => p.restore()?,
+        Kind::Show => p.show()?,
+        Kind::Verify => p.verify()?,
     };
     Ok(Some(stmt))
 }
@@ -115,6 +123,12 @@ impl<'a> Parser<'a> {
         }
         if kw(0, "RESTORE") {
             return Some(Kind::Restore);
+        }
+        if kw(0, "SHOW") && (kw(1, "BACKUP") || kw(1, "BACKUPS")) {
+            return Some(Kind::Show);
+        }
+        if kw(0, "VERIFY") {
+            return Some(Kind::Verify);
         }
         None
     }
@@ -364,6 +378,12 @@ impl<'a> Parser<'a> {
                 .expected("`AT`, `;` or end of input")
                 .with_hint("write RESTORE name, without COLLECTION"));
         }
+        let at = self.at_clause(USAGE_RESTORE)?;
+        Ok(Statement::Restore { name, at })
+    }
+
+    /// `[AT 'backup-id']`, then the end of the statement.
+    fn at_clause(&mut self, usage: &str) -> Result<Option<String>> {
         let at = if self.eat_kw("AT") {
             let Some(Token {
                 kind: TokenKind::Str(id),
@@ -380,11 +400,32 @@ impl<'a> Parser<'a> {
             self.pos += 1;
             Some(id.clone())
         } else {
-            self.end(Some("`AT`"), USAGE_RESTORE)?;
+            self.end(Some("`AT`"), usage)?;
             None
         };
-        self.end(None, USAGE_RESTORE)?;
-        Ok(Statement::Restore { name, at })
+        self.end(None, usage)?;
+        Ok(at)
+    }
+
+    fn show(&mut self) -> Result<Statement> {
+        self.pos = 1;
+        if self.eat_kw("BACKUPS") {
+            self.expect_kw("IN", USAGE_SHOW)?;
+            let name = self.ident("a collection name")?.0;
+            self.end(None, USAGE_SHOW)?;
+            return Ok(Statement::ShowBackups { name });
+        }
+        self.pos = 2;
+        self.expect_kw("COLLECTIONS", USAGE_SHOW)?;
+        self.end(None, USAGE_SHOW)?;
+        Ok(Statement::ShowBackupCollections)
+    }
+
+    fn verify(&mut self) -> Result<Statement> {
+        self.pos = 1;
+        let name = self.ident("a collection name")?.0;
+        let at = self.at_clause(USAGE_VERIFY)?;
+        Ok(Statement::Verify { name, at })
     }
 
     // ----- settings ------------------------------------------------------

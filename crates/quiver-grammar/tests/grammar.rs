@@ -188,6 +188,27 @@ fn statement_forms() {
                 at: Some("it's 2026".into()),
             },
         ),
+        ("show backup collections", Statement::ShowBackupCollections),
+        (
+            "SHOW BACKUPS IN `order service`",
+            Statement::ShowBackups {
+                name: "order service".into(),
+            },
+        ),
+        (
+            "VERIFY c AT '20261125T151429.123Z_full'",
+            Statement::Verify {
+                name: "c".into(),
+                at: Some("20261125T151429.123Z_full".into()),
+            },
+        ),
+        (
+            "verify c",
+            Statement::Verify {
+                name: "c".into(),
+                at: None,
+            },
+        ),
         (
             "/* lead */ RESTORE c -- trail",
             Statement::Restore {
@@ -567,6 +588,27 @@ fn other_errors() {
             24,
             "expected a collection name, found 'c'",
         ),
+        (
+            "SHOW BACKUP COLLECTION",
+            13,
+            "expected `COLLECTIONS`, found `COLLECTION`",
+        ),
+        ("SHOW BACKUPS orders", 14, "expected `IN`, found `orders`"),
+        (
+            "SHOW BACKUPS IN a b",
+            19,
+            "expected `;` or end of input, found `b`",
+        ),
+        (
+            "VERIFY",
+            7,
+            "expected a collection name, found end of input",
+        ),
+        (
+            "VERIFY c AT 5",
+            13,
+            "expected a backup id string after `AT`, found `5`",
+        ),
     ];
     for &(src, column, message) in cases {
         let e = err(src);
@@ -852,6 +894,10 @@ fn statement() -> impl Strategy<Value = Statement> {
             .prop_map(|(name, incremental)| Statement::Backup { name, incremental }),
         (ident(), prop::option::of(text_value()))
             .prop_map(|(name, at)| Statement::Restore { name, at }),
+        Just(Statement::ShowBackupCollections),
+        ident().prop_map(|name| Statement::ShowBackups { name }),
+        (ident(), prop::option::of(text_value()))
+            .prop_map(|(name, at)| Statement::Verify { name, at }),
         any::<u32>().prop_map(|n| Statement::Sql(format!("SELECT {n}"))),
     ]
 }

@@ -7,7 +7,7 @@ use quiver_grammar::{Statement, parse_script};
 use rusqlite::Connection;
 
 use crate::error::ExecError;
-use crate::{Error, Outcome, Progress, Result, backup, collections, query};
+use crate::{Error, Outcome, Progress, Result, backup, collections, query, stored};
 
 /// How an [`Engine`] is set up.
 #[derive(Debug, Clone, Default)]
@@ -120,6 +120,24 @@ impl Engine {
             }
             Statement::Backup { name, incremental } => backup::run(self, name, *incremental),
             Statement::Restore { name, at } => backup::restore(self, name, at.as_deref()),
+            Statement::ShowBackupCollections => Ok(Outcome::Rows(stored::collections_rows(
+                &stored::collections(&self.repo)?,
+            ))),
+            Statement::ShowBackups { name } => Ok(Outcome::Rows(stored::backups_rows(
+                &stored::backups(&self.repo, name)?,
+            ))),
+            Statement::Verify { name, at } => {
+                let report = stored::verify(&self.repo, name, at.as_deref(), &mut |_| {})?;
+                if report.is_ok() {
+                    Ok(Outcome::Verified(report))
+                } else {
+                    Err(quiver_storage::Error::Faults {
+                        what: format!("VERIFY {name}: the collection is damaged"),
+                        faults: report.faults,
+                    }
+                    .into())
+                }
+            }
         }
     }
 

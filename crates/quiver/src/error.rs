@@ -116,6 +116,9 @@ pub enum ExecError {
     /// The restore did not happen.
     #[error(transparent)]
     Restore(#[from] quiver_restore::Error),
+    /// External storage, verify, export or import failed.
+    #[error(transparent)]
+    Storage(#[from] quiver_storage::Error),
     /// An adapter error while reading a table.
     #[error("{0}")]
     Adapter(quiver_catalog::AdapterError),
@@ -144,6 +147,7 @@ impl ExecError {
     pub fn hint(&self) -> Option<String> {
         match self {
             ExecError::Refused { hint, .. } => hint.clone(),
+            ExecError::Storage(e) => e.hint(),
             ExecError::Catalog(quiver_catalog::Error::UnknownCollection(_)) => {
                 Some("create it first with CREATE BACKUP COLLECTION name ( TABLE t, ... )".into())
             }

@@ -42,10 +42,11 @@ mod error;
 mod outcome;
 mod progress;
 mod query;
+pub mod stored;
 
 pub use engine::{Engine, EngineOptions};
 pub use error::{Error, ExecError, Result};
-pub use outcome::{Outcome, QueryResult};
+pub use outcome::{Outcome, QueryResult, human_bytes};
 pub use progress::Progress;
 
 pub use quiver_catalog as catalog;
@@ -54,6 +55,7 @@ pub use quiver_grammar as grammar;
 pub use quiver_restore as restore;
 pub use quiver_snapshot as snapshot;
 pub use quiver_sqlite as sqlite;
+pub use quiver_storage as storage;
 
 #[cfg(test)]
 mod tests;

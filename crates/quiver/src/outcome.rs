@@ -42,6 +42,8 @@ pub enum Outcome {
         /// What was restored.
         report: RestoreReport,
     },
+    /// VERIFY found nothing wrong.
+    Verified(quiver_storage::VerifyReport),
     /// A collection statement (CREATE / ALTER / DROP BACKUP COLLECTION) succeeded.
     Done(String),
 }
@@ -88,13 +90,20 @@ impl fmt::Display for Outcome {
                     tables.join(", ")
                 )
             }
+            Outcome::Verified(report) => write!(
+                f,
+                "VERIFY: {} backup(s), {} data file(s), {} read: every size, crc32, manifest and chain link is sound",
+                report.backups.len(),
+                report.files,
+                human_bytes(report.bytes)
+            ),
             Outcome::Done(message) => f.write_str(message),
         }
     }
 }
 
 /// Bytes in the largest binary unit that keeps the number >= 1, e.g. `12.3 KiB`.
-pub(crate) fn human_bytes(bytes: u64) -> String {
+pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;
     let mut unit = 0;

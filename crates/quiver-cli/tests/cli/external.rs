@@ -1,0 +1,350 @@
+//! Export, import, verify and gc, against a real S3 server (moto) and file:// URLs.
+
+use quiver_storage::Location;
+use quiver_storage::test_server::S3TestServer;
+
+use super::*;
+
+/// `quiver <args>` with S3 settings for `server` in the environment.
+fn quiver_s3(server: &S3TestServer, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_quiver"))
+        .args(args)
+        .envs(server.env())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[track_caller]
+fn succeeded(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Output (stdout then stderr) of a command that must fail with status 1.
+#[track_caller]
+fn failed(out: Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "should fail:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The typed tables with a chain of three backups (full, incremental, incremental); returns
+/// the scratch and the backup ids.
+fn typed_chain() -> (Scratch, Vec<String>) {
+    let s = typed_tables_backed_up();
+    let mut ids = vec![backup_id(&succeeded(
+        s.quiver(&["SHOW BACKUPS IN everything"]),
+    ))];
+    s.ok("UPDATE typed SET t = 'changed' WHERE id = 1; DELETE FROM kv WHERE tenant = 'b'; INSERT INTO no_pk VALUES ('new', 9)");
+    ids.push(backup_id(&s.ok("BACKUP everything INCREMENTAL")));
+    s.ok("DELETE FROM typed WHERE id = 3; INSERT INTO strict_t VALUES (4, 4, 'four', NULL)");
+    ids.push(backup_id(&s.ok("BACKUP everything INCREMENTAL")));
+    (s, ids)
+}
+
+/// Imports `url` into a new scratch database's repository as `everything`, restores it, and
+/// asserts it equals `expected`.
+fn import_and_restore(server: &S3TestServer, url: &str, expected: &[String]) {
+    let t = Scratch::new();
+    let db = t.db();
+    let db = db.to_str().unwrap();
+    let out = succeeded(quiver_s3(
+        server,
+        &["--db", db, "import", "--from", url, "--as", "everything"],
+    ));
+    assert_mentions(
+        &out,
+        &[
+            "import everything: 3 backup(s) copied",
+            "every crc32 checked",
+        ],
+    );
+    t.ok("RESTORE everything");
+    assert_eq!(t.fingerprint(), expected, "restored from {url}");
+}
+
+#[test]
+fn backups_export_to_s3_and_file_urls_and_import_into_a_new_repository_exactly() {
+    let server = S3TestServer::start();
+    let bucket = server.bucket("round-trip");
+    let (s, ids) = typed_chain();
+    let expected = s.fingerprint();
+    let db = s.db();
+    let db = db.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file_url = format!("file://{}/exports/everything", dir.path().display());
+    let s3_url = format!("{bucket}/exports/everything");
+
+    let export = |url: &str| {
+        succeeded(quiver_s3(
+            &server,
+            &["--db", db, "export", "everything", "--to", url],
+        ))
+    };
+    for url in [&s3_url, &file_url] {
+        let out = export(url);
+        assert_mentions(
+            &out,
+            &[
+                "3 backup(s) copied",
+                "every crc32 checked",
+                "0 already there",
+            ],
+        );
+        // A re-run copies only what is missing: here, nothing.
+        let out = export(url);
+        assert_mentions(
+            &out,
+            &[
+                "0 backup(s) copied",
+                "(0 data file(s), 0 B",
+                "3 already there",
+            ],
+        );
+        let out = succeeded(quiver_s3(&server, &["verify", url]));
+        assert_mentions(&out, &["3 backup(s)", "is sound"]);
+        import_and_restore(&server, url, &expected);
+    }
+
+    // A new backup: the next export adds just it; an import of the chain up to the first
+    // incremental restores that backup's state.
+    s.ok("INSERT INTO typed (id, t) VALUES (100, 'later')");
+    let later = backup_id(&s.ok("BACKUP everything INCREMENTAL"));
+    let out = succeeded(quiver_s3(
+        &server,
+        &[
+            "--db",
+            db,
+            "export",
+            "everything",
+            "--to",
+            &s3_url,
+            "--json",
+        ],
+    ));
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["copied"], serde_json::json!([later]));
+    assert_eq!(report["present"].as_array().unwrap().len(), 3);
+
+    let t = Scratch::new();
+    let tdb = t.db();
+    let tdb = tdb.to_str().unwrap();
+    succeeded(quiver_s3(
+        &server,
+        &[
+            "--db", tdb, "import", "--from", &s3_url, "--as", "old", "--backup", &ids[1],
+        ],
+    ));
+    let shown: serde_json::Value =
+        serde_json::from_str(&succeeded(t.quiver(&["show", "old", "--json"]))).unwrap();
+    let shown_ids: Vec<&str> = shown
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown_ids, [&ids[0], &ids[1]]);
+    t.ok("RESTORE old");
+    let at = s.restore_elsewhere("at1.db", &format!("RESTORE everything AT '{}'", ids[1]));
+    assert_eq!(t.fingerprint(), fingerprint(&at));
+
+    // One location holds one collection.
+    s.ok("CREATE TABLE other (id INTEGER PRIMARY KEY); CREATE BACKUP COLLECTION other_c ( TABLE other ); BACKUP other_c");
+    let err = failed(quiver_s3(
+        &server,
+        &["--db", db, "export", "other_c", "--to", &s3_url],
+    ));
+    assert_mentions(
+        &err,
+        &["holds the backups of collection `everything`, not `other_c`"],
+    );
+}
+
+/// A damage done to an exported copy: its name, and what verify must say about it.
+type Damage = (&'static str, fn(&Location, &[String]), &'static str);
+
+/// The first data file of backup `id` at `location`.
+fn first_data_file(location: &Location, id: &str) -> String {
+    location
+        .list()
+        .unwrap()
+        .into_keys()
+        .find(|path| path.starts_with(&format!("{id}/data/")))
+        .unwrap()
+}
+
+const DAMAGES: [Damage; 5] = [
+    (
+        "a flipped byte",
+        |at, ids| {
+            let file = first_data_file(at, &ids[0]);
+            let mut bytes = at.read(&file).unwrap().unwrap().to_vec();
+            let middle = bytes.len() / 2;
+            bytes[middle] ^= 0x01;
+            at.put(&file, bytes).unwrap();
+        },
+        "its bytes changed",
+    ),
+    (
+        "a truncated file",
+        |at, ids| {
+            let file = first_data_file(at, &ids[1]);
+            let bytes = at.read(&file).unwrap().unwrap().to_vec();
+            at.put(&file, bytes[..bytes.len() - 100].to_vec()).unwrap();
+        },
+        "bytes, its manifest says",
+    ),
+    (
+        "a missing file",
+        |at, ids| {
+            let file = first_data_file(at, &ids[2]);
+            at.delete(&file).unwrap();
+        },
+        "the data file is missing",
+    ),
+    (
+        "a missing manifest",
+        |at, ids| {
+            at.delete(&format!("{}/manifest.json", ids[0])).unwrap();
+        },
+        "has files but no manifest",
+    ),
+    (
+        "a manifest that lies about a size",
+        |at, ids| {
+            let rel = format!("{}/manifest.json", ids[1]);
+            let mut manifest: serde_json::Value =
+                serde_json::from_slice(&at.read(&rel).unwrap().unwrap()).unwrap();
+            let bytes = &mut manifest["tables"][0]["files"][0]["bytes"];
+            *bytes = serde_json::json!(bytes.as_u64().unwrap() + 1);
+            at.put(&rel, serde_json::to_vec(&manifest).unwrap())
+                .unwrap();
+        },
+        "bytes, its manifest says",
+    ),
+];
+
+#[test]
+fn every_kind_of_damage_is_named_by_verify_and_refused_by_import() {
+    let server = S3TestServer::start();
+    let bucket = server.bucket("damage");
+    let (s, ids) = typed_chain();
+    let db = s.db();
+    let db = db.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (n, (what, damage, says)) in DAMAGES.iter().enumerate() {
+        for url in [
+            format!("{bucket}/damage{n}"),
+            format!("file://{}/damage{n}", dir.path().display()),
+        ] {
+            succeeded(quiver_s3(
+                &server,
+                &["--db", db, "export", "everything", "--to", &url],
+            ));
+            let location = Location::parse_with(&url, &server.options()).unwrap();
+            damage(&location, &ids);
+
+            let report = failed(quiver_s3(&server, &["verify", &url]));
+            assert_mentions(&report, &["fault(s):", says]);
+            let json = quiver_s3(&server, &["verify", &url, "--json"]);
+            assert_eq!(json.status.code(), Some(1));
+            let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+            assert!(
+                !json["faults"].as_array().unwrap().is_empty(),
+                "{what} at {url}"
+            );
+
+            // The import refuses, and leaves the repository as it was: no collection.
+            let t = Scratch::new();
+            let tdb = t.db();
+            let tdb = tdb.to_str().unwrap();
+            let err = failed(quiver_s3(
+                &server,
+                &["--db", tdb, "import", "--from", &url, "--as", "everything"],
+            ));
+            assert_mentions(&err, &[says]);
+            let listed = succeeded(t.quiver(&["ls", "--json"]));
+            assert_eq!(
+                listed.trim(),
+                "[]",
+                "{what} at {url}: an import refused left {listed}"
+            );
+        }
+    }
+
+    // The same faults in the repository itself: VERIFY names them.
+    let local = Location::local_dir(&s.repo().join("collections/everything")).unwrap();
+    assert_mentions(&s.ok("VERIFY everything"), &["3 backup(s)", "is sound"]);
+    (DAMAGES[0].1)(&local, &ids);
+    let err = s.fails("VERIFY everything");
+    assert_mentions(
+        &err,
+        &[
+            "VERIFY everything: the collection is damaged",
+            "its bytes changed",
+        ],
+    );
+    let err = s.fails(&format!("VERIFY everything AT '{}'", ids[2]));
+    assert_mentions(&err, &["its bytes changed"]);
+}
+
+#[test]
+fn gc_removes_what_interrupted_backups_left_and_verify_reports_it() {
+    let s = Scratch::new();
+    s.ok(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a');
+          CREATE BACKUP COLLECTION c ( TABLE t ); BACKUP c",
+    );
+    // What a crash mid-BACKUP leaves: a backup directory with data and no manifest.
+    let leftover = s
+        .repo()
+        .join("collections/c/20200101T000000.000Z_full/data");
+    std::fs::create_dir_all(&leftover).unwrap();
+    std::fs::write(leftover.join("t.0.parquet"), b"half a file").unwrap();
+    std::fs::write(s.repo().join("collections/c/stray.tmp"), b"x").unwrap();
+
+    let err = failed(s.quiver(&["verify", "c"]));
+    assert_mentions(
+        &err,
+        &[
+            "2 fault(s)",
+            "20200101T000000.000Z_full/manifest.json: the backup has files but no manifest",
+            "stray.tmp: 1 bytes that belong to no backup",
+        ],
+    );
+    let shown = succeeded(s.quiver(&["show", "c"]));
+    assert_mentions(
+        &shown,
+        &["20200101T000000.000Z_full", "incomplete", "committed"],
+    );
+
+    let out = succeeded(s.quiver(&["gc", "c", "--dry-run"]));
+    assert_mentions(&out, &["would remove 2 file(s)"]);
+    assert!(leftover.join("t.0.parquet").exists());
+    let out = succeeded(s.quiver(&["gc", "c"]));
+    assert_mentions(&out, &["removed 2 file(s), 12 B"]);
+    assert!(!leftover.parent().unwrap().exists());
+    assert_mentions(
+        &succeeded(s.quiver(&["verify", "c"])),
+        &["1 backup(s)", "is sound"],
+    );
+    s.ok("DROP TABLE t; RESTORE c");
+    let listed: serde_json::Value =
+        serde_json::from_str(&succeeded(s.quiver(&["ls", "--json"]))).unwrap();
+    assert_eq!(listed[0]["name"], "c");
+    assert_eq!(listed[0]["backups"], 1);
+}

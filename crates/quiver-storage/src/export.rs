@@ -1,0 +1,218 @@
+//! Copying a collection's backups to another location, verified, manifests last.
+
+use quiver_catalog::{BackupManifest, CollectionDef, DEFINITION_FILE, MANIFEST_FILE};
+use serde::Serialize;
+
+use crate::{Error, Fault, FaultKind, Inventory, Location, Result};
+
+/// Progress of a copy between locations.
+#[derive(Debug, Clone)]
+pub struct CopyProgress {
+    /// The file being copied or checked, relative to its collection's root.
+    pub file: String,
+    /// Bytes copied or checked so far.
+    pub done: u64,
+    /// Bytes to copy and check in all.
+    pub total: u64,
+}
+
+/// What an export or import did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CopyReport {
+    /// Where the backups went.
+    pub url: String,
+    /// Backups copied by this run, oldest first.
+    pub copied: Vec<String>,
+    /// Backups that were already there, identical, and were skipped.
+    pub present: Vec<String>,
+    /// Data files copied by this run.
+    pub files: usize,
+    /// Bytes copied by this run.
+    pub bytes: u64,
+}
+
+/// Copies `backups` (manifests of the collection `def`, oldest first, stored at `source`) to
+/// `target`. Data files of every backup go first, each checked against its manifest as it is
+/// read, then read back from the target and checked again; only then are the manifests put,
+/// oldest first, each with a put-if-absent. Backups the target already holds identically are
+/// skipped; files already there with the right size are checked, not copied again.
+pub fn export(
+    source: &Location,
+    def: &CollectionDef,
+    backups: &[BackupManifest],
+    target: &Location,
+    progress: &mut dyn FnMut(&CopyProgress),
+) -> Result<CopyReport> {
+    let existing = Inventory::read(target)?;
+    match &existing.definition {
+        Some(Ok(there)) if there.name != def.name => {
+            return Err(Error::Refused {
+                message: format!(
+                    "{} holds the backups of collection `{}`, not `{}`",
+                    target.url(),
+                    there.name,
+                    def.name
+                ),
+                hint: Some("export each collection to a location of its own".into()),
+            });
+        }
+        Some(Err(why)) => {
+            return Err(Error::Refused {
+                message: format!(
+                    "{} has an unreadable {DEFINITION_FILE}: {why}",
+                    target.url()
+                ),
+                hint: Some("export to an empty location, or repair that one".into()),
+            });
+        }
+        _ => {}
+    }
+    let mut report = CopyReport {
+        url: target.url().to_string(),
+        ..CopyReport::default()
+    };
+    let mut pending = Vec::new();
+    for manifest in backups {
+        let there = existing.backups.iter().find(|b| b.id == manifest.id);
+        match there.and_then(|b| b.manifest.as_ref()) {
+            Some(Ok(there)) if there == manifest => report.present.push(manifest.id.clone()),
+            Some(_) => {
+                return Err(Error::Refused {
+                    message: format!(
+                        "{} already holds a different backup `{}`",
+                        target.url(),
+                        manifest.id
+                    ),
+                    hint: Some(
+                        "export to another location; `quiver verify <url>` shows what is there"
+                            .into(),
+                    ),
+                });
+            }
+            None => pending.push(manifest),
+        }
+    }
+    target.put(DEFINITION_FILE, def.encode())?;
+
+    // Data first: copy what is missing, then read every file of the pending backups back.
+    let files: Vec<(String, u64, u32)> = pending
+        .iter()
+        .flat_map(|m| {
+            m.tables
+                .iter()
+                .flat_map(|t| &t.files)
+                .map(|f| (format!("{}/{}", m.id, f.path), f.bytes, f.crc32))
+        })
+        .collect();
+    let total = files
+        .iter()
+        .map(|(rel, bytes, _)| {
+            bytes
+                * if existing.objects.contains_key(rel) {
+                    1
+                } else {
+                    2
+                }
+        })
+        .sum();
+    let mut done = 0;
+    let mut faults = Vec::new();
+    for (rel, bytes, crc32) in &files {
+        if existing.objects.get(rel) == Some(bytes) {
+            continue;
+        }
+        progress(&CopyProgress {
+            file: rel.clone(),
+            done,
+            total,
+        });
+        let read = source.copy_to(rel, target, rel)?;
+        if let Some(fault) = mismatch(source, rel, *bytes, *crc32, read) {
+            // The source is damaged: what was copied of it must not stay behind.
+            target.delete(rel)?;
+            faults.push(fault);
+        } else {
+            report.files += 1;
+            report.bytes += bytes;
+        }
+        done += bytes;
+    }
+    if !faults.is_empty() {
+        return Err(Error::Faults {
+            what: "the backups to export are damaged".into(),
+            faults,
+        });
+    }
+    for (rel, bytes, crc32) in &files {
+        progress(&CopyProgress {
+            file: rel.clone(),
+            done,
+            total,
+        });
+        let written = target.digest(rel)?;
+        faults.extend(mismatch(target, rel, *bytes, *crc32, written));
+        done += bytes;
+    }
+    if !faults.is_empty() {
+        return Err(Error::Faults {
+            what: format!("the copies at {} do not match", target.url()),
+            faults,
+        });
+    }
+    // Manifests last, oldest first: a parent is always committed before its children.
+    for manifest in pending {
+        let rel = format!("{}/{MANIFEST_FILE}", manifest.id);
+        if !target.put_if_absent(&rel, manifest.encode())? {
+            let there = target
+                .read(&rel)?
+                .map(|bytes| BackupManifest::decode(&bytes, &manifest.id));
+            if there != Some(Ok(manifest.clone())) {
+                return Err(Error::Refused {
+                    message: format!(
+                        "another writer committed a different backup `{}` at {} meanwhile",
+                        manifest.id,
+                        target.url()
+                    ),
+                    hint: None,
+                });
+            }
+        }
+        report.copied.push(manifest.id.clone());
+    }
+    Ok(report)
+}
+
+/// A fault if `digest` (of the object at `rel` in `location`) is not what the manifest says.
+pub(crate) fn mismatch(
+    location: &Location,
+    rel: &str,
+    bytes: u64,
+    crc32: u32,
+    digest: crate::Digest,
+) -> Option<Fault> {
+    let backup = rel.split('/').next().map(str::to_string);
+    let url = location.url_of(rel);
+    if digest.bytes != bytes {
+        return Some(Fault {
+            kind: FaultKind::Size,
+            backup,
+            url,
+            message: format!(
+                "the data file has {} bytes, its manifest says {bytes}",
+                digest.bytes
+            ),
+        });
+    }
+    if digest.crc32 != crc32 {
+        return Some(Fault {
+            kind: FaultKind::Checksum,
+            backup,
+            url,
+            message: format!(
+                "the data file's crc32 is {:08x}, its manifest says {crc32:08x}: its bytes changed",
+                digest.crc32
+            ),
+        });
+    }
+    None
+}

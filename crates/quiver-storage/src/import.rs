@@ -1,0 +1,257 @@
+//! Bringing a collection's backups from a location into a repository, verified.
+
+use std::fs::File;
+use std::io::BufWriter;
+
+use quiver_catalog::{
+    BackupId, BackupManifest, CollectionDef, PendingBackup, Repository, StorageKind,
+};
+
+use crate::export::mismatch;
+use crate::{CopyProgress, CopyReport, Error, Fault, FaultKind, Inventory, Location, Result};
+
+/// Imports the collection stored at `source` into `repo` as collection `name`: every backup,
+/// or with `tip` the chain ending at that backup. The collection is created if needed (with
+/// the exported definition, renamed); backups it already holds identically are skipped.
+///
+/// Nothing is imported unless everything selected is sound: the chains are checked first
+/// (a missing parent or a gap is refused), then every file's presence and size, then each
+/// file's crc32 as it is copied. Manifests are committed last, oldest first. On any fault
+/// the repository is left as it was.
+pub fn import(
+    source: &Location,
+    repo: &Repository,
+    name: &str,
+    tip: Option<&str>,
+    progress: &mut dyn FnMut(&CopyProgress),
+) -> Result<CopyReport> {
+    let inventory = Inventory::read(source)?;
+    let not_export = |why: String| Error::Refused {
+        message: format!("{} is not a quiver export: {why}", source.url()),
+        hint: Some(
+            "give the URL an export went to (`quiver export <collection> --to <url>`)".into(),
+        ),
+    };
+    let def = match &inventory.definition {
+        Some(Ok(def)) => def,
+        Some(Err(why)) => return Err(not_export(format!("collection.json is unreadable: {why}"))),
+        None => return Err(not_export("it has no collection.json".into())),
+    };
+    let selected = select(&inventory, source, tip)?;
+
+    // Presence and size of every file, from the listing, before anything is copied.
+    let mut faults = Vec::new();
+    for manifest in &selected {
+        for file in manifest.tables.iter().flat_map(|t| &t.files) {
+            let rel = format!("{}/{}", manifest.id, file.path);
+            let fault = |kind, message: String| Fault {
+                kind,
+                backup: Some(manifest.id.clone()),
+                url: source.url_of(&rel),
+                message,
+            };
+            match inventory.objects.get(&rel) {
+                None => faults.push(fault(
+                    FaultKind::MissingFile,
+                    "the data file is missing".into(),
+                )),
+                Some(&size) if size != file.bytes => faults.push(fault(
+                    FaultKind::Size,
+                    format!(
+                        "the data file has {size} bytes, its manifest says {}",
+                        file.bytes
+                    ),
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+    if !faults.is_empty() {
+        return Err(Error::Faults {
+            what: format!("the backups at {} are damaged", source.url()),
+            faults,
+        });
+    }
+
+    let (collection, created) = match repo.collection(name) {
+        Ok(collection) => (collection, false),
+        Err(quiver_catalog::Error::UnknownCollection(_)) => {
+            let local = CollectionDef {
+                name: name.to_string(),
+                storage: StorageKind::Cluster,
+                ..def.clone()
+            };
+            (repo.create_collection(&local)?, true)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let result = (|| {
+        let lock = collection.lock()?;
+        let mut report = CopyReport {
+            url: collection.dir().display().to_string(),
+            ..CopyReport::default()
+        };
+        let mut pending: Vec<(&BackupManifest, PendingBackup)> = Vec::new();
+        let local = collection.backups()?;
+        for manifest in &selected {
+            match local.iter().find(|m| m.id == manifest.id) {
+                Some(there) if same_backup(there, manifest) => {
+                    report.present.push(manifest.id.clone());
+                }
+                Some(_) => {
+                    return Err(Error::Refused {
+                        message: format!(
+                            "collection `{name}` already holds a different backup `{}`",
+                            manifest.id
+                        ),
+                        hint: Some("import under another name (--as)".into()),
+                    });
+                }
+                None => {
+                    let id: BackupId =
+                        manifest.id.parse().map_err(|why: String| Error::Refused {
+                            message: why,
+                            hint: None,
+                        })?;
+                    pending.push((manifest, collection.begin_copy(id, &lock)?));
+                }
+            }
+        }
+        let total = pending
+            .iter()
+            .flat_map(|(m, _)| m.tables.iter().flat_map(|t| &t.files))
+            .map(|f| f.bytes)
+            .sum();
+        let mut done = 0;
+        for (manifest, backup) in &pending {
+            for file in manifest.tables.iter().flat_map(|t| &t.files) {
+                let rel = format!("{}/{}", manifest.id, file.path);
+                progress(&CopyProgress {
+                    file: rel.clone(),
+                    done,
+                    total,
+                });
+                let digest = download(source, &rel, backup, &file.path)?;
+                faults.extend(mismatch(source, &rel, file.bytes, file.crc32, digest));
+                done += file.bytes;
+                report.files += 1;
+                report.bytes += file.bytes;
+            }
+        }
+        if !faults.is_empty() {
+            // Dropping the pending backups removes everything copied.
+            return Err(Error::Faults {
+                what: format!("the backups at {} are damaged", source.url()),
+                faults,
+            });
+        }
+        for (manifest, backup) in pending {
+            backup.commit(manifest.parent.clone(), manifest.tables.clone())?;
+            report.copied.push(manifest.id.clone());
+        }
+        Ok(report)
+    })();
+    if result.is_err() && created {
+        // The collection was made for this import: leave nothing behind.
+        let _ = repo.drop_collection(name);
+    }
+    result
+}
+
+/// The manifests to import, oldest first, with every chain checked.
+fn select<'a>(
+    inventory: &'a Inventory,
+    source: &Location,
+    tip: Option<&str>,
+) -> Result<Vec<&'a BackupManifest>> {
+    let broken = |why: String| Error::Refused {
+        message: format!("importing from {} would break a chain: {why}", source.url()),
+        hint: Some(
+            "`quiver verify <url>` lists every fault there; re-run the export to complete it"
+                .into(),
+        ),
+    };
+    if let Some(tip) = tip {
+        return inventory.chain(tip).map_err(broken);
+    }
+    let mut faults = Vec::new();
+    for backup in &inventory.backups {
+        let rel = format!("{}/{}", backup.id, quiver_catalog::MANIFEST_FILE);
+        let fault = |kind, message: String| Fault {
+            kind,
+            backup: Some(backup.id.clone()),
+            url: source.url_of(&rel),
+            message,
+        };
+        match &backup.manifest {
+            None => faults.push(fault(
+                FaultKind::MissingManifest,
+                "the backup has files but no manifest (an interrupted export, or a lost manifest)"
+                    .into(),
+            )),
+            Some(Err(why)) => faults.push(fault(
+                FaultKind::Manifest,
+                format!("the manifest cannot be used: {why}"),
+            )),
+            Some(Ok(_)) => {}
+        }
+    }
+    if !faults.is_empty() {
+        return Err(Error::Faults {
+            what: format!(
+                "the backups at {} are damaged (--backup <id> imports one sound chain)",
+                source.url()
+            ),
+            faults,
+        });
+    }
+    for manifest in inventory.committed() {
+        inventory.chain(&manifest.id).map_err(broken)?;
+    }
+    let selected: Vec<&BackupManifest> = inventory.committed().collect();
+    if selected.is_empty() {
+        return Err(Error::Refused {
+            message: format!("{} holds no backups", source.url()),
+            hint: None,
+        });
+    }
+    Ok(selected)
+}
+
+/// Two manifests of one backup, in collections of possibly different names.
+fn same_backup(a: &BackupManifest, b: &BackupManifest) -> bool {
+    let renamed = BackupManifest {
+        collection: a.collection.clone(),
+        ..b.clone()
+    };
+    *a == renamed
+}
+
+/// Copies the object at `rel` into `backup`'s file `path`, durably, returning its digest.
+fn download(
+    source: &Location,
+    rel: &str,
+    backup: &PendingBackup,
+    path: &str,
+) -> Result<crate::Digest> {
+    let local = backup.file_path(path);
+    let io = |action: &'static str| {
+        let local = local.clone();
+        move |source| Error::Io {
+            action,
+            path: local,
+            source,
+        }
+    };
+    if let Some(dir) = local.parent() {
+        std::fs::create_dir_all(dir).map_err(io("creating"))?;
+    }
+    let file = File::create(&local).map_err(io("creating"))?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let digest = source.download(rel, &mut out)?;
+    let file = out
+        .into_inner()
+        .map_err(|e| io("writing")(e.into_error()))?;
+    file.sync_all().map_err(io("syncing"))?;
+    Ok(digest)
+}

@@ -1,0 +1,168 @@
+//! What a location holds for one collection: its definition, its backups, every object.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use quiver_catalog::{
+    BackupId, BackupKind, BackupManifest, CollectionDef, DEFINITION_FILE, LOCK_FILE, MANIFEST_FILE,
+};
+
+use crate::{Location, Result};
+
+/// One backup directory found at a location.
+#[derive(Debug, Clone)]
+pub struct BackupEntry {
+    /// The backup's id (its directory name).
+    pub id: String,
+    /// Its manifest: `None` when there is none (an interrupted backup or copy, or a lost
+    /// manifest), `Some(Err(why))` when it cannot be read or trusted.
+    pub manifest: Option<Result<BackupManifest, String>>,
+}
+
+/// A listing of one collection's files at a location, with the definition and manifests read.
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    /// Every object, by path relative to the location, with its size.
+    pub objects: BTreeMap<String, u64>,
+    /// `collection.json`: `None` if absent, `Some(Err(why))` if unreadable.
+    pub definition: Option<Result<CollectionDef, String>>,
+    /// Every backup directory, in id (= time) order.
+    pub backups: Vec<BackupEntry>,
+}
+
+impl Inventory {
+    /// Lists `location` and reads its definition and manifests. A manifest of another
+    /// collection than the definition names counts as unreadable.
+    pub fn read(location: &Location) -> Result<Inventory> {
+        let objects = location.list()?;
+        let definition = location
+            .read(DEFINITION_FILE)?
+            .map(|bytes| CollectionDef::decode(&bytes));
+        let ids: BTreeSet<&str> = objects
+            .keys()
+            .filter_map(|path| path.split_once('/').map(|(first, _)| first))
+            .filter(|first| first.parse::<BackupId>().is_ok())
+            .collect();
+        let name = match &definition {
+            Some(Ok(def)) => Some(def.name.clone()),
+            _ => None,
+        };
+        let mut backups = Vec::new();
+        for id in ids {
+            let path = format!("{id}/{MANIFEST_FILE}");
+            let manifest = if objects.contains_key(&path) {
+                location.read(&path)?.map(|bytes| {
+                    let manifest = BackupManifest::decode(&bytes, id)?;
+                    match &name {
+                        Some(name) if *name != manifest.collection => Err(format!(
+                            "it belongs to collection `{}`, the location holds `{name}`",
+                            manifest.collection
+                        )),
+                        _ => Ok(manifest),
+                    }
+                })
+            } else {
+                None
+            };
+            backups.push(BackupEntry {
+                id: id.to_string(),
+                manifest,
+            });
+        }
+        backups.sort_by_key(|b| b.id.parse::<BackupId>().ok());
+        Ok(Inventory {
+            objects,
+            definition,
+            backups,
+        })
+    }
+
+    /// The readable manifests, oldest first.
+    pub fn committed(&self) -> impl Iterator<Item = &BackupManifest> {
+        self.backups
+            .iter()
+            .filter_map(|b| b.manifest.as_ref().and_then(|m| m.as_ref().ok()))
+    }
+
+    /// The readable manifest of backup `id`.
+    pub fn manifest(&self, id: &str) -> Option<&BackupManifest> {
+        self.committed().find(|m| m.id == id)
+    }
+
+    /// Backup directories without a manifest.
+    pub fn incomplete(&self) -> impl Iterator<Item = &str> {
+        self.backups
+            .iter()
+            .filter(|b| b.manifest.is_none())
+            .map(|b| b.id.as_str())
+    }
+
+    /// The chain ending at `tip`, full backup first, every link checked (the parent exists
+    /// here with a readable manifest, is older, and the walk ends at a full backup).
+    pub fn chain(&self, tip: &str) -> Result<Vec<&BackupManifest>, String> {
+        let mut chain =
+            vec![self.manifest(tip).ok_or_else(|| {
+                format!("backup `{tip}` is not here, or has no readable manifest")
+            })?];
+        loop {
+            let last = chain.last().expect("chain is never empty");
+            if last.kind == BackupKind::Full {
+                break;
+            }
+            let parent = last
+                .parent
+                .as_deref()
+                .ok_or_else(|| format!("incremental backup `{}` names no parent", last.id))?;
+            if parent >= last.id.as_str() {
+                return Err(format!(
+                    "backup `{}` names a parent `{parent}` that is not older",
+                    last.id
+                ));
+            }
+            let found = self.manifest(parent).ok_or_else(|| {
+                let state = match self.backups.iter().find(|b| b.id == parent) {
+                    Some(BackupEntry { manifest: None, .. }) => "has no manifest",
+                    Some(_) => "has an unreadable manifest",
+                    None => "is missing",
+                };
+                format!("backup `{parent}`, the parent of `{}`, {state}", last.id)
+            })?;
+            chain.push(found);
+        }
+        chain.reverse();
+        Ok(chain)
+    }
+
+    /// Objects that belong to no committed backup, nor to the collection itself: leftovers of
+    /// interrupted backups or copies (and, if a manifest was lost, the data it described).
+    /// Files of backups whose manifest is unreadable are not counted: they may be all right.
+    pub fn leftovers(&self) -> Vec<(&str, u64)> {
+        let mut owned: BTreeSet<String> = [DEFINITION_FILE, LOCK_FILE]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut unreadable = BTreeSet::new();
+        for backup in &self.backups {
+            match &backup.manifest {
+                Some(Ok(manifest)) => {
+                    owned.insert(format!("{}/{MANIFEST_FILE}", manifest.id));
+                    for file in manifest.tables.iter().flat_map(|t| &t.files) {
+                        owned.insert(format!("{}/{}", manifest.id, file.path));
+                    }
+                }
+                Some(Err(_)) => {
+                    unreadable.insert(backup.id.as_str());
+                }
+                None => {}
+            }
+        }
+        self.objects
+            .iter()
+            .filter(|(path, _)| !owned.contains(*path))
+            .filter(|(path, _)| {
+                let first = path.split('/').next().unwrap_or_default();
+                !unreadable.contains(first)
+            })
+            .map(|(path, size)| (path.as_str(), *size))
+            .collect()
+    }
+}

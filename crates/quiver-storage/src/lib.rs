@@ -1,0 +1,32 @@
+//! External storage for backup collections.
+//!
+//! A [`Location`] is a root in a store reached through `object_store`: a local directory
+//! (`file:///abs/dir`) or an S3 prefix (`s3://bucket/prefix`). A collection's files have
+//! the same layout there as in the repository:
+//!
+//! ```text
+//! <location>/collection.json                  the collection's definition
+//! <location>/<backup id>/data/<file>.parquet  data files, copied first
+//! <location>/<backup id>/manifest.json        the manifest, copied last (put-if-absent)
+//! ```
+
+#![warn(missing_docs)]
+
+mod error;
+mod export;
+mod gc;
+mod import;
+mod inventory;
+mod location;
+mod verify;
+
+#[cfg(any(test, feature = "test-server"))]
+pub mod test_server;
+
+pub use error::{Error, Result};
+pub use export::{CopyProgress, CopyReport, export};
+pub use gc::{GcReport, gc};
+pub use import::import;
+pub use inventory::{BackupEntry, Inventory};
+pub use location::{Digest, Location};
+pub use verify::{Fault, FaultKind, VerifyProgress, VerifyReport, verify};

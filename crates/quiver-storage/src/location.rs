@@ -1,0 +1,480 @@
+//! A place backups can live, reached through `object_store`: a local directory or an S3 prefix.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::{Path, PathPart};
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, WriteMultipart};
+use tokio::runtime::Runtime;
+use url::Url;
+
+use crate::{Error, Result};
+
+/// Objects up to this size are copied with one PUT; larger ones as a multipart upload of
+/// parts this size (S3's minimum part is 5 MiB).
+const PART_BYTES: usize = 8 << 20;
+/// Parts of one upload in flight at once: memory is bounded by `(1 + this) * PART_BYTES`.
+const PARTS_IN_FLIGHT: usize = 2;
+
+/// Size and crc32 of an object, computed while it streamed past.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Digest {
+    /// Bytes.
+    pub bytes: u64,
+    /// crc32 (IEEE) of the bytes.
+    pub crc32: u32,
+}
+
+#[derive(Debug, Default)]
+struct Hasher {
+    crc: crc32fast::Hasher,
+    bytes: u64,
+}
+
+impl Hasher {
+    fn update(&mut self, chunk: &[u8]) {
+        self.crc.update(chunk);
+        self.bytes += chunk.len() as u64;
+    }
+
+    fn finish(self) -> Digest {
+        Digest {
+            bytes: self.bytes,
+            crc32: self.crc.finalize(),
+        }
+    }
+}
+
+/// A root in a store: `file:///abs/dir` or `s3://bucket/prefix`. Paths below it are
+/// relative, `/`-separated (`<backup id>/data/<file>`). Every call blocks until done.
+#[derive(Debug, Clone)]
+pub struct Location {
+    store: Arc<dyn ObjectStore>,
+    prefix: Path,
+    url: String,
+}
+
+impl Location {
+    /// The location at `url`: `file:///abs/dir`, a plain directory path (made absolute), or
+    /// `s3://bucket/prefix`. S3 settings come from the usual environment variables
+    /// (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, …);
+    /// see [`Location::parse_with`] to give them explicitly.
+    pub fn parse(url: &str) -> Result<Location> {
+        Location::parse_with(url, &[])
+    }
+
+    /// Like [`Location::parse`], with S3 options (`endpoint`, `region`, `access_key_id`,
+    /// `secret_access_key`, `allow_http`, …: object_store's `AmazonS3ConfigKey` names) that
+    /// take precedence over the environment.
+    pub fn parse_with(url: &str, options: &[(String, String)]) -> Result<Location> {
+        let invalid = |message: String| Error::InvalidUrl {
+            url: url.to_string(),
+            message,
+        };
+        if !url.contains("://") {
+            return Location::local_dir(std::path::Path::new(url));
+        }
+        let parsed = Url::parse(url).map_err(|e| invalid(e.to_string()))?;
+        match parsed.scheme().to_ascii_lowercase().as_str() {
+            "file" => {
+                let dir = parsed.to_file_path().map_err(|()| {
+                    invalid("a file URL needs an absolute path: file:///dir".into())
+                })?;
+                Location::local_dir(&dir)
+            }
+            "s3" => {
+                let bucket = parsed.host_str().unwrap_or_default();
+                if bucket.is_empty() {
+                    return Err(invalid(
+                        "an S3 URL names its bucket: s3://bucket/prefix".into(),
+                    ));
+                }
+                let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+                for (key, value) in options {
+                    let key = key
+                        .to_ascii_lowercase()
+                        .parse()
+                        .map_err(|_| invalid(format!("unknown S3 option `{key}`")))?;
+                    builder = builder.with_config(key, value);
+                }
+                // A test server or a private gateway on plain HTTP needs no extra switch when
+                // its endpoint says http:// itself.
+                let endpoint =
+                    builder.get_config_value(&"aws_endpoint".parse().expect("known key"));
+                if endpoint.is_some_and(|e| e.starts_with("http://")) {
+                    builder = builder.with_allow_http(true);
+                }
+                let store = builder.build().map_err(|e| invalid(e.to_string()))?;
+                let prefix = Path::parse(parsed.path().trim_matches('/'))
+                    .map_err(|e| invalid(e.to_string()))?;
+                let url = format!("s3://{bucket}/{prefix}")
+                    .trim_end_matches('/')
+                    .to_string();
+                Ok(Location {
+                    store: Arc::new(store),
+                    prefix,
+                    url,
+                })
+            }
+            other => Err(invalid(format!(
+                "unsupported scheme `{other}`: use file:///abs/dir, a directory path, or s3://bucket/prefix"
+            ))),
+        }
+    }
+
+    /// The local directory `dir` (need not exist yet), reached through object_store.
+    pub fn local_dir(dir: &std::path::Path) -> Result<Location> {
+        let absolute = std::path::absolute(dir).map_err(|source| Error::Io {
+            action: "resolving",
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let prefix = Path::from_absolute_path(&absolute).map_err(|e| Error::InvalidUrl {
+            url: absolute.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let url = Url::from_directory_path(&absolute)
+            .map(|u| u.to_string().trim_end_matches('/').to_string())
+            .unwrap_or_else(|()| absolute.display().to_string());
+        Ok(Location {
+            store: Arc::new(LocalFileSystem::new()),
+            prefix,
+            url,
+        })
+    }
+
+    /// The location's URL, as shown to people (no trailing `/`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The URL of the object at `rel`.
+    pub fn url_of(&self, rel: &str) -> String {
+        format!("{}/{rel}", self.url)
+    }
+
+    fn path(&self, rel: &str) -> Result<Path> {
+        let mut parts: Vec<PathPart<'_>> = self.prefix.parts().collect();
+        for segment in rel.split('/') {
+            let part = PathPart::parse(segment)
+                .ok()
+                .filter(|_| !segment.is_empty())
+                .ok_or_else(|| Error::InvalidUrl {
+                    url: self.url_of(rel),
+                    message: format!("`{segment}` is not a valid path segment"),
+                })?;
+            parts.push(part);
+        }
+        Ok(Path::from_iter(parts))
+    }
+
+    fn store_error(
+        &self,
+        action: &'static str,
+        rel: &str,
+    ) -> impl Fn(object_store::Error) -> Error {
+        let url = self.url_of(rel);
+        move |source| match source {
+            object_store::Error::NotFound { .. } => Error::NotFound { url: url.clone() },
+            source => Error::Store {
+                action,
+                url: url.clone(),
+                source: Box::new(source),
+            },
+        }
+    }
+
+    /// Every object below the location, by relative path, with its size.
+    pub fn list(&self) -> Result<BTreeMap<String, u64>> {
+        let error = self.store_error("listing", "");
+        block_on(async {
+            let mut stream = self.store.list(Some(&self.prefix));
+            let mut objects = BTreeMap::new();
+            let skip = self.prefix.parts().count();
+            while let Some(meta) = stream.next().await {
+                let meta = match meta {
+                    Ok(meta) => meta,
+                    Err(object_store::Error::NotFound { .. }) => break,
+                    Err(e) => return Err(error(e)),
+                };
+                let rel: Vec<String> = meta
+                    .location
+                    .parts()
+                    .skip(skip)
+                    .map(|p| p.as_ref().to_string())
+                    .collect();
+                objects.insert(rel.join("/"), meta.size);
+            }
+            Ok(objects)
+        })?
+    }
+
+    /// The whole object at `rel` (for small objects: definitions, manifests), or `None`.
+    pub fn read(&self, rel: &str) -> Result<Option<Bytes>> {
+        let path = self.path(rel)?;
+        let error = self.store_error("reading", rel);
+        block_on(async {
+            match self.store.get(&path).await {
+                Ok(got) => got.bytes().await.map(Some).map_err(&error),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(error(e)),
+            }
+        })?
+    }
+
+    /// Writes the object at `rel`, replacing any (readers see the old or the new one whole).
+    pub fn put(&self, rel: &str, bytes: Vec<u8>) -> Result<()> {
+        let path = self.path(rel)?;
+        let error = self.store_error("writing", rel);
+        block_on(async {
+            self.store
+                .put(&path, PutPayload::from(bytes))
+                .await
+                .map(drop)
+                .map_err(error)
+        })?
+    }
+
+    /// Writes the object at `rel` unless one exists (a conditional put, atomic in the store):
+    /// `true` if this call created it. Two writers can never both create one object.
+    pub fn put_if_absent(&self, rel: &str, bytes: Vec<u8>) -> Result<bool> {
+        let path = self.path(rel)?;
+        let error = self.store_error("writing", rel);
+        let options = PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
+        block_on(async {
+            match self
+                .store
+                .put_opts(&path, PutPayload::from(bytes), options)
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+                Err(e) => Err(error(e)),
+            }
+        })?
+    }
+
+    /// Deletes the object at `rel` (no error if it is already gone).
+    pub fn delete(&self, rel: &str) -> Result<()> {
+        let path = self.path(rel)?;
+        let error = self.store_error("deleting", rel);
+        block_on(async {
+            match self.store.delete(&path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                Err(e) => Err(error(e)),
+            }
+        })?
+    }
+
+    /// Size and crc32 of the object at `rel`, streamed: memory does not grow with its size.
+    pub fn digest(&self, rel: &str) -> Result<Digest> {
+        self.download(rel, &mut std::io::sink())
+    }
+
+    /// Streams the object at `rel` into `out`, returning its size and crc32.
+    pub fn download(&self, rel: &str, out: &mut dyn Write) -> Result<Digest> {
+        let path = self.path(rel)?;
+        let error = self.store_error("reading", rel);
+        let url = self.url_of(rel);
+        block_on(async {
+            let mut stream = self.store.get(&path).await.map_err(&error)?.into_stream();
+            let mut hasher = Hasher::default();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(&error)?;
+                hasher.update(&chunk);
+                out.write_all(&chunk).map_err(|source| Error::Io {
+                    action: "writing a copy of",
+                    path: url.clone().into(),
+                    source,
+                })?;
+            }
+            Ok(hasher.finish())
+        })?
+    }
+
+    /// Copies the object at `rel` to `target_rel` in `target`, streamed (one PUT when small,
+    /// a multipart upload otherwise), returning the size and crc32 of what was read. The
+    /// target object appears whole or not at all.
+    pub fn copy_to(&self, rel: &str, target: &Location, target_rel: &str) -> Result<Digest> {
+        let path = self.path(rel)?;
+        let target_path = target.path(target_rel)?;
+        let read_error = self.store_error("reading", rel);
+        let write_error = target.store_error("writing", target_rel);
+        block_on(async {
+            let got = self.store.get(&path).await.map_err(&read_error)?;
+            let mut hasher = Hasher::default();
+            let mut stream = got.into_stream();
+            // Gather the first part: a small object goes up in one PUT.
+            let mut first = Vec::new();
+            while first.len() < PART_BYTES {
+                match stream.next().await {
+                    Some(chunk) => {
+                        let chunk = chunk.map_err(&read_error)?;
+                        hasher.update(&chunk);
+                        first.extend_from_slice(&chunk);
+                    }
+                    None => {
+                        target
+                            .store
+                            .put(&target_path, PutPayload::from(first))
+                            .await
+                            .map_err(&write_error)?;
+                        return Ok(hasher.finish());
+                    }
+                }
+            }
+            let upload = target
+                .store
+                .put_multipart(&target_path)
+                .await
+                .map_err(&write_error)?;
+            let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+            writer.write(&first);
+            drop(first);
+            let streamed: Result<()> = async {
+                while let Some(chunk) = stream.next().await {
+                    let chunk = chunk.map_err(&read_error)?;
+                    hasher.update(&chunk);
+                    writer
+                        .wait_for_capacity(PARTS_IN_FLIGHT)
+                        .await
+                        .map_err(&write_error)?;
+                    writer.put(chunk);
+                }
+                Ok(())
+            }
+            .await;
+            match streamed {
+                Ok(()) => {
+                    writer.finish().await.map_err(&write_error)?;
+                    Ok(hasher.finish())
+                }
+                Err(e) => {
+                    let _ = writer.abort().await;
+                    Err(e)
+                }
+            }
+        })?
+    }
+}
+
+/// Runs `future` to completion on quiver's I/O runtime (two worker threads, made once).
+fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
+    static RUNTIME: OnceLock<std::result::Result<Runtime, String>> = OnceLock::new();
+    let runtime = RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("quiver-io")
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())
+    });
+    match runtime {
+        Ok(runtime) => Ok(runtime.block_on(future)),
+        Err(message) => Err(Error::Runtime(message.clone())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Location::local_dir(&dir.path().join("x")).unwrap();
+        assert!(root.list().unwrap().is_empty());
+        assert_eq!(root.read("a/b.json").unwrap(), None);
+        root.put("a/b.json", b"{}".to_vec()).unwrap();
+        assert!(!root.put_if_absent("a/b.json", b"[]".to_vec()).unwrap());
+        assert!(root.put_if_absent("a/c%2F.json", b"[]".to_vec()).unwrap());
+        assert!(dir.path().join("x/a/c%2F.json").exists());
+        let big: Vec<u8> = (0..PART_BYTES * 2 + 17).map(|i| (i * 7) as u8).collect();
+        root.put("big", big.clone()).unwrap();
+        let other = Location::parse(&format!("file://{}/y", dir.path().display())).unwrap();
+        let copied = root.copy_to("big", &other, "d/big").unwrap();
+        assert_eq!(copied.bytes, big.len() as u64);
+        assert_eq!(other.digest("d/big").unwrap(), copied);
+        assert_eq!(crc32fast::hash(&big), copied.crc32);
+        let listed = root.list().unwrap();
+        assert_eq!(
+            listed.keys().collect::<Vec<_>>(),
+            ["a/b.json", "a/c%2F.json", "big"]
+        );
+        root.delete("big").unwrap();
+        root.delete("big").unwrap();
+        assert!(matches!(root.digest("big"), Err(Error::NotFound { .. })));
+    }
+
+    #[test]
+    fn s3_round_trip() {
+        let server = crate::test_server::S3TestServer::start();
+        let bucket = server.bucket("location-round-trip");
+        let root =
+            Location::parse_with(&format!("{bucket}/some/prefix"), &server.options()).unwrap();
+        assert_eq!(root.url(), "s3://location-round-trip/some/prefix");
+        assert!(root.list().unwrap().is_empty());
+        assert!(
+            root.put_if_absent("a/manifest.json", b"one".to_vec())
+                .unwrap()
+        );
+        assert!(
+            !root
+                .put_if_absent("a/manifest.json", b"two".to_vec())
+                .unwrap()
+        );
+        assert_eq!(
+            root.read("a/manifest.json").unwrap().unwrap().as_ref(),
+            b"one"
+        );
+        assert_eq!(root.read("a/none").unwrap(), None);
+
+        // A multipart upload there and a copy back.
+        let dir = tempfile::tempdir().unwrap();
+        let local = Location::local_dir(dir.path()).unwrap();
+        let big: Vec<u8> = (0..PART_BYTES * 2 + 5).map(|i| (i % 251) as u8).collect();
+        local.put("big", big.clone()).unwrap();
+        let up = local
+            .copy_to("big", &root, "b/data/t%2F.0.parquet")
+            .unwrap();
+        let down = root
+            .copy_to("b/data/t%2F.0.parquet", &local, "back")
+            .unwrap();
+        assert_eq!(up, down);
+        assert_eq!(std::fs::read(dir.path().join("back")).unwrap(), big);
+        let listed = root.list().unwrap();
+        assert_eq!(
+            listed.get("b/data/t%2F.0.parquet"),
+            Some(&(big.len() as u64))
+        );
+        root.delete("b/data/t%2F.0.parquet").unwrap();
+        assert!(matches!(
+            root.digest("b/data/t%2F.0.parquet"),
+            Err(Error::NotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn bad_urls_say_why() {
+        for (url, says) in [
+            ("ftp://x/y", "unsupported scheme"),
+            ("s3:///prefix", "bucket"),
+            ("file://host/x", "absolute path"),
+        ] {
+            let err = Location::parse(url).unwrap_err().to_string();
+            assert!(err.contains(says), "{url}: {err}");
+        }
+        let err = Location::parse_with("s3://b/p", &[("nonsense".into(), "1".into())])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown S3 option `nonsense`"), "{err}");
+    }
+}

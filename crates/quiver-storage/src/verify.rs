@@ -1,0 +1,279 @@
+//! Verifying a collection where it is stored: every file, every chain link, every manifest.
+
+use std::fmt;
+
+use quiver_catalog::{BackupKind, BackupManifest};
+use serde::Serialize;
+
+use crate::{Inventory, Location, Result};
+
+/// What is wrong with one thing at a location.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// `collection.json` is missing or unreadable.
+    Definition,
+    /// A manifest cannot be read or trusted.
+    Manifest,
+    /// A backup directory holds data but no manifest: an interrupted backup or copy, or a
+    /// lost manifest.
+    MissingManifest,
+    /// A data file named by a manifest is not there.
+    MissingFile,
+    /// A data file's size differs from its manifest's.
+    Size,
+    /// A data file's crc32 differs from its manifest's.
+    Checksum,
+    /// A chain cannot be followed back to its full backup.
+    Chain,
+    /// A table's stored shape changes within a chain.
+    Schema,
+    /// A file that belongs to no backup.
+    Leftover,
+}
+
+/// One fault found, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fault {
+    /// What kind of fault.
+    pub kind: FaultKind,
+    /// The backup it is in, if any.
+    pub backup: Option<String>,
+    /// The object's URL.
+    pub url: String,
+    /// What exactly is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.url, self.message)
+    }
+}
+
+/// What a verification read, and what it found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VerifyReport {
+    /// The location's URL.
+    pub url: String,
+    /// Backups whose files were checked, oldest first.
+    pub backups: Vec<String>,
+    /// Data files read.
+    pub files: usize,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Every fault, in the order found; empty when all is well.
+    pub faults: Vec<Fault>,
+}
+
+impl VerifyReport {
+    /// True when nothing is wrong.
+    pub fn is_ok(&self) -> bool {
+        self.faults.is_empty()
+    }
+}
+
+/// Progress of a verification: bytes read so far of the total to read.
+#[derive(Debug, Clone, Copy)]
+pub struct VerifyProgress {
+    /// Bytes read so far.
+    pub done: u64,
+    /// Bytes to read in all.
+    pub total: u64,
+}
+
+/// Checks the collection stored at `location`: with `at`, the chain of that backup; else every
+/// backup, and also that no file is left over. Faults are collected, not returned as errors:
+/// `Err` means the location itself could not be read.
+pub fn verify(
+    location: &Location,
+    at: Option<&str>,
+    progress: &mut dyn FnMut(VerifyProgress),
+) -> Result<VerifyReport> {
+    let inventory = Inventory::read(location)?;
+    let mut report = VerifyReport {
+        url: location.url().to_string(),
+        ..VerifyReport::default()
+    };
+    let fault = |kind, backup: Option<&str>, rel: &str, message: String| Fault {
+        kind,
+        backup: backup.map(str::to_string),
+        url: location.url_of(rel),
+        message,
+    };
+    match &inventory.definition {
+        None => report.faults.push(fault(
+            FaultKind::Definition,
+            None,
+            quiver_catalog::DEFINITION_FILE,
+            "the collection's definition is missing".into(),
+        )),
+        Some(Err(why)) => report.faults.push(fault(
+            FaultKind::Definition,
+            None,
+            quiver_catalog::DEFINITION_FILE,
+            format!("the collection's definition is unreadable: {why}"),
+        )),
+        Some(Ok(_)) => {}
+    }
+    // The backups to check: one chain, or all.
+    let selected: Vec<&BackupManifest> = match at {
+        Some(id) => match inventory.chain(id) {
+            Ok(chain) => chain,
+            Err(why) => {
+                report.faults.push(fault(
+                    FaultKind::Chain,
+                    Some(id),
+                    id,
+                    format!("the chain of backup `{id}` is broken: {why}"),
+                ));
+                inventory.manifest(id).map(|m| vec![m]).unwrap_or_default()
+            }
+        },
+        None => {
+            for backup in &inventory.backups {
+                let manifest_rel = format!("{}/{}", backup.id, quiver_catalog::MANIFEST_FILE);
+                match &backup.manifest {
+                    Some(Err(why)) => report.faults.push(fault(
+                        FaultKind::Manifest,
+                        Some(&backup.id),
+                        &manifest_rel,
+                        format!("the manifest cannot be used: {why}"),
+                    )),
+                    None => report.faults.push(fault(
+                        FaultKind::MissingManifest,
+                        Some(&backup.id),
+                        &manifest_rel,
+                        "the backup has files but no manifest (an interrupted backup or copy, or a lost manifest)".into(),
+                    )),
+                    Some(Ok(m)) if m.kind == BackupKind::Incremental => {
+                        if let Err(why) = inventory.chain(&m.id) {
+                            report.faults.push(fault(
+                                FaultKind::Chain,
+                                Some(&m.id),
+                                &manifest_rel,
+                                format!("the chain is broken: {why}"),
+                            ));
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                }
+            }
+            inventory.committed().collect()
+        }
+    };
+    check_schemas(&inventory, &selected, &mut |backup, table, message| {
+        report.faults.push(fault(
+            FaultKind::Schema,
+            Some(backup),
+            &format!("{backup}/{}", quiver_catalog::MANIFEST_FILE),
+            format!("table `{table}`: {message}"),
+        ))
+    });
+    // Files: presence and size from the listing (cheap), then crc32 of the rest (one read each).
+    let mut to_read = Vec::new();
+    for manifest in &selected {
+        report.backups.push(manifest.id.clone());
+        for file in manifest.tables.iter().flat_map(|t| &t.files) {
+            let rel = format!("{}/{}", manifest.id, file.path);
+            match inventory.objects.get(&rel) {
+                None => report.faults.push(fault(
+                    FaultKind::MissingFile,
+                    Some(&manifest.id),
+                    &rel,
+                    "the data file is missing".into(),
+                )),
+                Some(&size) if size != file.bytes => report.faults.push(fault(
+                    FaultKind::Size,
+                    Some(&manifest.id),
+                    &rel,
+                    format!(
+                        "the data file has {size} bytes, its manifest says {}",
+                        file.bytes
+                    ),
+                )),
+                Some(_) => to_read.push((manifest.id.as_str(), rel, file.bytes, file.crc32)),
+            }
+        }
+    }
+    let total = to_read.iter().map(|(_, _, bytes, _)| bytes).sum();
+    for (backup, rel, bytes, crc32) in to_read {
+        match location.digest(&rel) {
+            Ok(digest) if digest.bytes != bytes => report.faults.push(fault(
+                FaultKind::Size,
+                Some(backup),
+                &rel,
+                format!(
+                    "the data file has {} bytes, its manifest says {bytes}",
+                    digest.bytes
+                ),
+            )),
+            Ok(digest) if digest.crc32 != crc32 => report.faults.push(fault(
+                FaultKind::Checksum,
+                Some(backup),
+                &rel,
+                format!(
+                    "the data file's crc32 is {:08x}, its manifest says {crc32:08x}: its bytes changed",
+                    digest.crc32
+                ),
+            )),
+            Ok(_) => {}
+            Err(crate::Error::NotFound { .. }) => report.faults.push(fault(
+                FaultKind::MissingFile,
+                Some(backup),
+                &rel,
+                "the data file is missing".into(),
+            )),
+            Err(e) => return Err(e),
+        }
+        report.files += 1;
+        report.bytes += bytes;
+        progress(VerifyProgress {
+            done: report.bytes,
+            total,
+        });
+    }
+    if at.is_none() {
+        // Files of backups without a manifest are reported once, as that backup's fault.
+        let incomplete: Vec<&str> = inventory.incomplete().collect();
+        for (rel, size) in inventory.leftovers() {
+            let first = rel.split('/').next().unwrap_or_default();
+            if !incomplete.contains(&first) {
+                report.faults.push(fault(
+                    FaultKind::Leftover,
+                    None,
+                    rel,
+                    format!("{size} bytes that belong to no backup (`quiver gc` removes them)"),
+                ));
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Reports each table whose stored shape differs from the previous backup of its chain.
+fn check_schemas(
+    inventory: &Inventory,
+    selected: &[&BackupManifest],
+    report: &mut dyn FnMut(&str, &str, String),
+) {
+    for manifest in selected {
+        if manifest.kind != BackupKind::Incremental {
+            continue;
+        }
+        let Some(parent) = manifest
+            .parent
+            .as_deref()
+            .and_then(|p| inventory.manifest(p))
+        else {
+            continue;
+        };
+        for table in &manifest.tables {
+            if let Some(previous) = parent.table(&table.schema.name)
+                && let Some(change) = table.schema.shape_change(&previous.schema)
+            {
+                report(&manifest.id, &table.schema.name, change);
+            }
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! What a repository holds, and moving it: SHOW, VERIFY, export, import, gc.
+//!
+//! These work on a [`Repository`] alone (no database needed), so that the CLI can run them
+//! against any repository, and the engine's SQL statements call the same functions.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, StringArray, UInt64Array};
+use arrow::datatypes::{DataType, Field, Schema};
+use arrow::record_batch::RecordBatch;
+use quiver_catalog::{BackupKind, Collection, Repository, StorageKind};
+use quiver_storage::{
+    CopyProgress, CopyReport, GcReport, Inventory, Location, VerifyProgress, VerifyReport,
+};
+use serde::Serialize;
+
+use crate::error::ExecError;
+use crate::outcome::QueryResult;
+
+/// One collection, as `SHOW BACKUP COLLECTIONS` and `quiver ls` list it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CollectionSummary {
+    /// The collection's name.
+    pub name: String,
+    /// Its tables, in order.
+    pub tables: Vec<String>,
+    /// `cluster` or the external URL.
+    pub storage: String,
+    /// Whether incremental backups are enabled.
+    pub incremental_backup_enabled: bool,
+    /// Committed backups.
+    pub backups: usize,
+    /// The latest committed backup's id.
+    pub latest: Option<String>,
+    /// Bytes of all committed backups' data files.
+    pub bytes: u64,
+}
+
+/// One backup, as `SHOW BACKUPS IN` and `quiver show` list it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BackupSummary {
+    /// The backup's id.
+    pub id: String,
+    /// `full` or `incremental`; empty when the manifest is missing or unreadable.
+    pub kind: String,
+    /// The previous backup of its chain (incremental backups).
+    pub parent: Option<String>,
+    /// When it was taken (RFC 3339, UTC).
+    pub time: String,
+    /// Tables in it.
+    pub tables: usize,
+    /// Rows in its files (for incremental backups: rows changed, tombstones included).
+    pub rows: u64,
+    /// Bytes of its data files.
+    pub bytes: u64,
+    /// `committed`; `incomplete` (no manifest: being written, or interrupted);
+    /// `broken chain: …`; `unreadable: …`. File contents are checked by VERIFY, not here.
+    pub status: String,
+}
+
+/// Every collection of `repo`, by name.
+pub fn collections(repo: &Repository) -> Result<Vec<CollectionSummary>, ExecError> {
+    let mut summaries = Vec::new();
+    for collection in repo.collections()? {
+        let backups = collection.backups()?;
+        let def = collection.def();
+        summaries.push(CollectionSummary {
+            name: def.name.clone(),
+            tables: def.tables.clone(),
+            storage: match &def.storage {
+                StorageKind::Cluster => "cluster".into(),
+                StorageKind::External(url) => url.clone(),
+            },
+            incremental_backup_enabled: def.incremental_backup_enabled,
+            backups: backups.len(),
+            latest: backups.last().map(|m| m.id.clone()),
+            bytes: backups.iter().map(|m| m.bytes()).sum(),
+        });
+    }
+    Ok(summaries)
+}
+
+/// Every backup directory of collection `name`, oldest first, with its status.
+pub fn backups(repo: &Repository, name: &str) -> Result<Vec<BackupSummary>, ExecError> {
+    let collection = repo.collection(name)?;
+    let inventory = Inventory::read(&location_of(&collection)?)?;
+    Ok(inventory
+        .backups
+        .iter()
+        .map(|entry| match &entry.manifest {
+            Some(Ok(m)) => BackupSummary {
+                id: m.id.clone(),
+                kind: m.kind.suffix().into(),
+                parent: m.parent.clone(),
+                time: m.created_at.clone(),
+                tables: m.tables.len(),
+                rows: m.rows(),
+                bytes: m.bytes(),
+                status: match (m.kind, inventory.chain(&m.id)) {
+                    (BackupKind::Incremental, Err(why)) => format!("broken chain: {why}"),
+                    _ => "committed".into(),
+                },
+            },
+            other => BackupSummary {
+                id: entry.id.clone(),
+                kind: String::new(),
+                parent: None,
+                time: String::new(),
+                tables: 0,
+                rows: 0,
+                bytes: 0,
+                status: match other {
+                    Some(Err(why)) => format!("unreadable: {why}"),
+                    _ => "incomplete".into(),
+                },
+            },
+        })
+        .collect())
+}
+
+/// The rows of `SHOW BACKUP COLLECTIONS`.
+pub fn collections_rows(summaries: &[CollectionSummary]) -> QueryResult {
+    let text = |f: &dyn Fn(&CollectionSummary) -> String| -> ArrayRef {
+        Arc::new(StringArray::from_iter_values(summaries.iter().map(f)))
+    };
+    let number = |f: &dyn Fn(&CollectionSummary) -> u64| -> ArrayRef {
+        Arc::new(UInt64Array::from_iter_values(summaries.iter().map(f)))
+    };
+    rows(vec![
+        ("name", text(&|s| s.name.clone())),
+        ("tables", text(&|s| s.tables.join(", "))),
+        ("storage", text(&|s| s.storage.clone())),
+        (
+            "incremental",
+            text(&|s| s.incremental_backup_enabled.to_string()),
+        ),
+        ("backups", number(&|s| s.backups as u64)),
+        ("latest", text(&|s| s.latest.clone().unwrap_or_default())),
+        ("bytes", number(&|s| s.bytes)),
+    ])
+}
+
+/// The rows of `SHOW BACKUPS IN`.
+pub fn backups_rows(summaries: &[BackupSummary]) -> QueryResult {
+    let text = |f: &dyn Fn(&BackupSummary) -> String| -> ArrayRef {
+        Arc::new(StringArray::from_iter_values(summaries.iter().map(f)))
+    };
+    let number = |f: &dyn Fn(&BackupSummary) -> u64| -> ArrayRef {
+        Arc::new(UInt64Array::from_iter_values(summaries.iter().map(f)))
+    };
+    rows(vec![
+        ("id", text(&|s| s.id.clone())),
+        ("kind", text(&|s| s.kind.clone())),
+        ("parent", text(&|s| s.parent.clone().unwrap_or_default())),
+        ("time", text(&|s| s.time.clone())),
+        ("tables", number(&|s| s.tables as u64)),
+        ("rows", number(&|s| s.rows)),
+        ("bytes", number(&|s| s.bytes)),
+        ("status", text(&|s| s.status.clone())),
+    ])
+}
+
+fn rows(columns: Vec<(&str, ArrayRef)>) -> QueryResult {
+    let schema = Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|(name, array)| Field::new(*name, array.data_type().clone(), false))
+            .collect::<Vec<_>>(),
+    ));
+    let arrays = columns.into_iter().map(|(_, array)| array).collect();
+    let batch = RecordBatch::try_new(schema.clone(), arrays).expect("columns of equal length");
+    debug_assert!(
+        schema
+            .fields()
+            .iter()
+            .all(|f| f.data_type() != &DataType::Null)
+    );
+    QueryResult {
+        schema,
+        batches: vec![batch],
+    }
+}
+
+/// The collection's directory, as a location.
+fn location_of(collection: &Collection) -> Result<Location, ExecError> {
+    Ok(Location::local_dir(collection.dir())?)
+}
+
+/// Verifies collection `name` of `repo` (with `at`, only that backup's chain). Holds the
+/// collection's lock, so no backup is half-written while it looks.
+pub fn verify(
+    repo: &Repository,
+    name: &str,
+    at: Option<&str>,
+    progress: &mut dyn FnMut(VerifyProgress),
+) -> Result<VerifyReport, ExecError> {
+    let collection = repo.collection(name)?;
+    let _lock = collection.lock()?;
+    if let Some(at) = at {
+        collection.backup(at)?;
+    }
+    Ok(quiver_storage::verify(
+        &location_of(&collection)?,
+        at,
+        progress,
+    )?)
+}
+
+/// Copies collection `name`'s backups (all, or the chain ending at `backup`) to `target`.
+pub fn export(
+    repo: &Repository,
+    name: &str,
+    target: &Location,
+    backup: Option<&str>,
+    progress: &mut dyn FnMut(&CopyProgress),
+) -> Result<CopyReport, ExecError> {
+    let collection = repo.collection(name)?;
+    let _lock = collection.lock()?;
+    let manifests = match backup {
+        Some(id) => collection.chain(collection.backup(id)?)?,
+        None => collection.backups()?,
+    };
+    if manifests.is_empty() {
+        return Err(ExecError::refused(
+            format!("backup collection `{name}` has no backups to export"),
+            Some(format!("take one first: BACKUP {name}")),
+        ));
+    }
+    Ok(quiver_storage::export(
+        &location_of(&collection)?,
+        collection.def(),
+        &manifests,
+        target,
+        progress,
+    )?)
+}
+
+/// Imports the collection exported to `source` as collection `name` of `repo` (all its
+/// backups, or the chain ending at `backup`).
+pub fn import(
+    repo: &Repository,
+    source: &Location,
+    name: &str,
+    backup: Option<&str>,
+    progress: &mut dyn FnMut(&CopyProgress),
+) -> Result<CopyReport, ExecError> {
+    Ok(quiver_storage::import(
+        source, repo, name, backup, progress,
+    )?)
+}
+
+/// Removes what belongs to no backup in collection `name` (leftovers of interrupted backups);
+/// with `dry_run`, only lists it. Holds the collection's lock.
+pub fn gc(repo: &Repository, name: &str, dry_run: bool) -> Result<GcReport, ExecError> {
+    let collection = repo.collection(name)?;
+    let lock = collection.lock()?;
+    let report = quiver_storage::gc(&location_of(&collection)?, dry_run)?;
+    if !dry_run {
+        // The directories the removed files were in.
+        collection.remove_incomplete(&lock)?;
+    }
+    Ok(report)
+}
