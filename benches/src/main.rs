@@ -155,7 +155,7 @@ fn bench_size(work: &Path, rows: u64, runs: usize) -> SizeResult {
         .unwrap();
     let (full_backup, backup_bytes) =
         best_of(runs, || match &engine.execute("BACKUP bench").unwrap()[0] {
-            quiver::Outcome::BackupTaken(manifest) => manifest.bytes(),
+            quiver::Outcome::BackupTaken { manifest, .. } => manifest.bytes(),
             other => panic!("unexpected outcome {other}"),
         });
 
@@ -253,7 +253,7 @@ fn bench_incremental(
             .unwrap()
             .remove(0)
         {
-            quiver::Outcome::BackupTaken(manifest) => manifest,
+            quiver::Outcome::BackupTaken { manifest, .. } => manifest,
             other => panic!("unexpected outcome {other}"),
         },
     );

@@ -35,6 +35,16 @@ impl Display {
             } => {
                 format!("BACKUP {collection}: {table}: {rows} rows read")
             }
+            Progress::Copy {
+                collection,
+                file,
+                done,
+                total,
+            } => format!(
+                "{collection}: copying {file}: {} of {}",
+                quiver::human_bytes(*done),
+                quiver::human_bytes(*total)
+            ),
             Progress::Restore { collection, step } => match step {
                 RestoreProgress::Verified { done, total } => {
                     format!("RESTORE {collection}: verified {done}/{total} files")

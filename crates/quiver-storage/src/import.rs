@@ -4,7 +4,8 @@ use std::fs::File;
 use std::io::BufWriter;
 
 use quiver_catalog::{
-    BackupId, BackupManifest, CollectionDef, PendingBackup, Repository, StorageKind,
+    BackupId, BackupManifest, Collection, CollectionDef, CollectionLock, PendingBackup, Repository,
+    StorageKind,
 };
 
 use crate::export::mismatch;
@@ -25,6 +26,50 @@ pub fn import(
     tip: Option<&str>,
     progress: &mut dyn FnMut(&CopyProgress),
 ) -> Result<CopyReport> {
+    let (inventory, def) = read_export(source)?;
+    let selected = select(&inventory, source, tip)?;
+    check_files(&inventory, source, &selected)?;
+    let (collection, created) = match repo.collection(name) {
+        Ok(collection) => (collection, false),
+        Err(quiver_catalog::Error::UnknownCollection(_)) => {
+            let local = CollectionDef {
+                name: name.to_string(),
+                storage: StorageKind::Cluster,
+                ..def.clone()
+            };
+            (repo.create_collection(&local)?, true)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let result = collection
+        .lock()
+        .map_err(Error::from)
+        .and_then(|lock| copy_in(source, &selected, &collection, &lock, progress));
+    if result.is_err() && created {
+        // The collection was made for this import: leave nothing behind.
+        let _ = repo.drop_collection(name);
+    }
+    result
+}
+
+/// Like [`import`], into an existing `collection` whose lock the caller holds: how a
+/// collection kept in external storage fetches the backups its repository lacks. With
+/// `tip`, only that backup's chain; else every backup at `source`.
+pub fn import_into(
+    source: &Location,
+    collection: &Collection,
+    lock: &CollectionLock,
+    tip: Option<&str>,
+    progress: &mut dyn FnMut(&CopyProgress),
+) -> Result<CopyReport> {
+    let (inventory, _) = read_export(source)?;
+    let selected = select(&inventory, source, tip)?;
+    check_files(&inventory, source, &selected)?;
+    copy_in(source, &selected, collection, lock, progress)
+}
+
+/// The inventory at `source`, which must hold a collection's definition.
+fn read_export(source: &Location) -> Result<(Inventory, CollectionDef)> {
     let inventory = Inventory::read(source)?;
     let not_export = |why: String| Error::Refused {
         message: format!("{} is not a quiver export: {why}", source.url()),
@@ -33,15 +78,21 @@ pub fn import(
         ),
     };
     let def = match &inventory.definition {
-        Some(Ok(def)) => def,
+        Some(Ok(def)) => def.clone(),
         Some(Err(why)) => return Err(not_export(format!("collection.json is unreadable: {why}"))),
         None => return Err(not_export("it has no collection.json".into())),
     };
-    let selected = select(&inventory, source, tip)?;
+    Ok((inventory, def))
+}
 
-    // Presence and size of every file, from the listing, before anything is copied.
+/// Presence and size of every file, from the listing, before anything is copied.
+fn check_files(
+    inventory: &Inventory,
+    source: &Location,
+    selected: &[&BackupManifest],
+) -> Result<()> {
     let mut faults = Vec::new();
-    for manifest in &selected {
+    for manifest in selected {
         for file in manifest.tables.iter().flat_map(|t| &t.files) {
             let rel = format!("{}/{}", manifest.id, file.path);
             let fault = |kind, message: String| Fault {
@@ -66,96 +117,89 @@ pub fn import(
             }
         }
     }
+    if faults.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Faults {
+            what: format!("the backups at {} are damaged", source.url()),
+            faults,
+        })
+    }
+}
+
+/// Copies the `selected` backups the collection lacks, checking each file's crc32, and
+/// commits them oldest first once all are in; on a fault, nothing is committed.
+fn copy_in(
+    source: &Location,
+    selected: &[&BackupManifest],
+    collection: &Collection,
+    lock: &CollectionLock,
+    progress: &mut dyn FnMut(&CopyProgress),
+) -> Result<CopyReport> {
+    let name = &collection.def().name;
+    let mut report = CopyReport {
+        url: collection.dir().display().to_string(),
+        ..CopyReport::default()
+    };
+    let mut pending: Vec<(&BackupManifest, PendingBackup)> = Vec::new();
+    let local = collection.backups()?;
+    for &manifest in selected {
+        match local.iter().find(|m| m.id == manifest.id) {
+            Some(there) if same_backup(there, manifest) => {
+                report.present.push(manifest.id.clone());
+            }
+            Some(_) => {
+                return Err(Error::Refused {
+                    message: format!(
+                        "collection `{name}` already holds a different backup `{}`",
+                        manifest.id
+                    ),
+                    hint: Some("import under another name (--as)".into()),
+                });
+            }
+            None => {
+                let id: BackupId = manifest.id.parse().map_err(|why: String| Error::Refused {
+                    message: why,
+                    hint: None,
+                })?;
+                pending.push((manifest, collection.begin_copy(id, lock)?));
+            }
+        }
+    }
+    let total = pending
+        .iter()
+        .flat_map(|(m, _)| m.tables.iter().flat_map(|t| &t.files))
+        .map(|f| f.bytes)
+        .sum();
+    let mut done = 0;
+    let mut faults = Vec::new();
+    for (manifest, backup) in &pending {
+        for file in manifest.tables.iter().flat_map(|t| &t.files) {
+            let rel = format!("{}/{}", manifest.id, file.path);
+            progress(&CopyProgress {
+                file: rel.clone(),
+                done,
+                total,
+            });
+            let digest = download(source, &rel, backup, &file.path)?;
+            faults.extend(mismatch(source, &rel, file.bytes, file.crc32, digest));
+            done += file.bytes;
+            report.files += 1;
+            report.bytes += file.bytes;
+        }
+    }
     if !faults.is_empty() {
+        // Dropping the pending backups removes everything copied.
         return Err(Error::Faults {
             what: format!("the backups at {} are damaged", source.url()),
             faults,
         });
     }
-
-    let (collection, created) = match repo.collection(name) {
-        Ok(collection) => (collection, false),
-        Err(quiver_catalog::Error::UnknownCollection(_)) => {
-            let local = CollectionDef {
-                name: name.to_string(),
-                storage: StorageKind::Cluster,
-                ..def.clone()
-            };
-            (repo.create_collection(&local)?, true)
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let result = (|| {
-        let lock = collection.lock()?;
-        let mut report = CopyReport {
-            url: collection.dir().display().to_string(),
-            ..CopyReport::default()
-        };
-        let mut pending: Vec<(&BackupManifest, PendingBackup)> = Vec::new();
-        let local = collection.backups()?;
-        for manifest in &selected {
-            match local.iter().find(|m| m.id == manifest.id) {
-                Some(there) if same_backup(there, manifest) => {
-                    report.present.push(manifest.id.clone());
-                }
-                Some(_) => {
-                    return Err(Error::Refused {
-                        message: format!(
-                            "collection `{name}` already holds a different backup `{}`",
-                            manifest.id
-                        ),
-                        hint: Some("import under another name (--as)".into()),
-                    });
-                }
-                None => {
-                    let id: BackupId =
-                        manifest.id.parse().map_err(|why: String| Error::Refused {
-                            message: why,
-                            hint: None,
-                        })?;
-                    pending.push((manifest, collection.begin_copy(id, &lock)?));
-                }
-            }
-        }
-        let total = pending
-            .iter()
-            .flat_map(|(m, _)| m.tables.iter().flat_map(|t| &t.files))
-            .map(|f| f.bytes)
-            .sum();
-        let mut done = 0;
-        for (manifest, backup) in &pending {
-            for file in manifest.tables.iter().flat_map(|t| &t.files) {
-                let rel = format!("{}/{}", manifest.id, file.path);
-                progress(&CopyProgress {
-                    file: rel.clone(),
-                    done,
-                    total,
-                });
-                let digest = download(source, &rel, backup, &file.path)?;
-                faults.extend(mismatch(source, &rel, file.bytes, file.crc32, digest));
-                done += file.bytes;
-                report.files += 1;
-                report.bytes += file.bytes;
-            }
-        }
-        if !faults.is_empty() {
-            // Dropping the pending backups removes everything copied.
-            return Err(Error::Faults {
-                what: format!("the backups at {} are damaged", source.url()),
-                faults,
-            });
-        }
-        for (manifest, backup) in pending {
-            backup.commit(manifest.parent.clone(), manifest.tables.clone())?;
-            report.copied.push(manifest.id.clone());
-        }
-        Ok(report)
-    })();
-    if result.is_err() && created {
-        // The collection was made for this import: leave nothing behind.
-        let _ = repo.drop_collection(name);
+    for (manifest, backup) in pending {
+        backup.commit(manifest.parent.clone(), manifest.tables.clone())?;
+        report.copied.push(manifest.id.clone());
     }
-    result
+    Ok(report)
 }
 
 /// The manifests to import, oldest first, with every chain checked.

@@ -3,13 +3,16 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::{Path, PathPart};
-use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, WriteMultipart};
+use object_store::{
+    ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, RetryConfig, WriteMultipart,
+};
 use tokio::runtime::Runtime;
 use url::Url;
 
@@ -109,7 +112,17 @@ impl Location {
                 if endpoint.is_some_and(|e| e.starts_with("http://")) {
                     builder = builder.with_allow_http(true);
                 }
-                let store = builder.build().map_err(|e| invalid(e.to_string()))?;
+                // Five retries (about 3 s of backoff) instead of ten over up to 3 minutes: a
+                // wrong endpoint should fail while the user still waits for it.
+                let retry = RetryConfig {
+                    max_retries: 5,
+                    retry_timeout: Duration::from_secs(60),
+                    ..RetryConfig::default()
+                };
+                let store = builder
+                    .with_retry(retry)
+                    .build()
+                    .map_err(|e| invalid(e.to_string()))?;
                 let prefix = Path::parse(parsed.path().trim_matches('/'))
                     .map_err(|e| invalid(e.to_string()))?;
                 let url = format!("s3://{bucket}/{prefix}")

@@ -15,7 +15,7 @@ use quiver_snapshot::{PipelinedWriter, SnapshotWriter, WriteOptions};
 use quiver_sqlite::{SqliteSource, SqliteTarget};
 
 use crate::error::ExecError;
-use crate::{Engine, Outcome, Progress};
+use crate::{Engine, Outcome, Progress, external};
 
 /// Runs `BACKUP name [INCREMENTAL]`.
 pub(crate) fn run(
@@ -28,6 +28,14 @@ pub(crate) fn run(
         check_incremental_allowed(&collection)?;
     }
     let lock = collection.lock()?;
+    let external = external::location(&collection)?;
+    if let Some(location) = &external {
+        // A newer backup at the URL than in the repository (taken from another machine, or
+        // the repository is new): the next backup builds on it.
+        external::fetch(&collection, &lock, location, None, &mut |p| {
+            engine.report(Progress::copy(name, p))
+        })?;
+    }
     let backups = collection.backups()?;
     // An incremental builds on the latest backup, whichever chain it ends.
     let chain = if incremental {
@@ -89,7 +97,32 @@ pub(crate) fn run(
     backed_up.sort_by_key(|(position, _)| *position);
     let parent = chain.map(|c| c.tip().id.clone());
     let manifest = pending.commit(parent, backed_up.into_iter().map(|(_, t)| t).collect())?;
-    Ok(Outcome::BackupTaken(manifest))
+    let stored_at = match &external {
+        None => None,
+        Some(location) => {
+            external::store(&collection, location, &mut |p| {
+                engine.report(Progress::copy(name, p))
+            })
+            .map_err(|e| {
+                ExecError::refused(
+                    format!(
+                        "backup {} is committed in the repository, but copying it to {} failed: {e}",
+                        manifest.id,
+                        location.url()
+                    ),
+                    Some(format!(
+                        "the next BACKUP copies it, or now: quiver export {name} --to {}",
+                        location.url()
+                    )),
+                )
+            })?;
+            Some(location.url().to_string())
+        }
+    };
+    Ok(Outcome::BackupTaken {
+        manifest,
+        stored_at,
+    })
 }
 
 /// One backup's tables, shared by the threads that read them.
@@ -422,7 +455,12 @@ pub(crate) fn restore(
             Some("COMMIT or ROLLBACK first".to_string()),
         ));
     }
-    let _lock = collection.lock()?;
+    let lock = collection.lock()?;
+    if let Some(location) = external::location(&collection)? {
+        external::fetch(&collection, &lock, &location, at, &mut |p| {
+            engine.report(Progress::copy(name, p))
+        })?;
+    }
     let mut target = SqliteTarget::open(&engine.db_path)?;
     let report = quiver_restore::restore(&collection, at, &mut target, &mut |step| {
         engine.report(Progress::Restore {

@@ -12,7 +12,7 @@ pub(crate) fn create(
     engine: &mut Engine,
     create: &CreateBackupCollection,
 ) -> Result<Outcome, ExecError> {
-    check_storage(create.settings.storage.as_ref())?;
+    let storage = storage_kind(create.settings.storage.as_ref())?.unwrap_or(StorageKind::Cluster);
     let mut tables: Vec<String> = Vec::with_capacity(create.tables.len());
     for table in &create.tables {
         let name = existing_table(engine, table)?;
@@ -25,28 +25,37 @@ pub(crate) fn create(
         tables.push(name);
     }
     let incremental = create.settings.incremental_backup_enabled.unwrap_or(false);
-    let def = CollectionDef::new(
-        create.name.clone(),
-        tables,
-        StorageKind::Cluster,
-        incremental,
-    );
+    let def = CollectionDef::new(create.name.clone(), tables, storage, incremental);
     engine.repo.create_collection(&def)?;
     Ok(Outcome::Done(format!(
-        "CREATE BACKUP COLLECTION {}: {} table(s), incremental backups {}",
+        "CREATE BACKUP COLLECTION {}: {} table(s), incremental backups {}{}",
         quote_ident(&def.name),
         def.tables.len(),
-        if incremental { "enabled" } else { "disabled" }
+        if incremental { "enabled" } else { "disabled" },
+        match &def.storage {
+            StorageKind::Cluster => String::new(),
+            StorageKind::External(url) => format!(", backups stored at {url}"),
+        }
     )))
 }
 
 /// Drops a collection with all its backups.
+///
+/// Backups in external storage are kept: a DROP never deletes what it cannot take back,
+/// elsewhere, and `quiver import` can still bring them back.
 pub(crate) fn drop(engine: &mut Engine, name: &str) -> Result<Outcome, ExecError> {
+    let storage = engine.repo.collection(name)?.def().storage.clone();
     engine.repo.drop_collection(name)?;
-    Ok(Outcome::Done(format!(
-        "DROP BACKUP COLLECTION {}: the collection and all its backups are removed",
-        quote_ident(name)
-    )))
+    Ok(Outcome::Done(match storage {
+        StorageKind::Cluster => format!(
+            "DROP BACKUP COLLECTION {}: the collection and all its backups are removed",
+            quote_ident(name)
+        ),
+        StorageKind::External(url) => format!(
+            "DROP BACKUP COLLECTION {}: the collection and the repository's copies of its backups are removed; the backups at {url} are kept (quiver import --from {url} brings them back)",
+            quote_ident(name)
+        ),
+    }))
 }
 
 /// Changes a collection's tables or settings.
@@ -100,7 +109,9 @@ pub(crate) fn alter(
             )
         }
         AlterAction::Set(settings) => {
-            check_storage(settings.storage.as_ref())?;
+            if let Some(storage) = storage_kind(settings.storage.as_ref())? {
+                def.storage = storage;
+            }
             if let Some(enabled) = settings.incremental_backup_enabled {
                 def.incremental_backup_enabled = enabled;
             }
@@ -124,13 +135,15 @@ pub(crate) fn alter(
     )))
 }
 
-fn check_storage(storage: Option<&Storage>) -> Result<(), ExecError> {
+/// The storage a `STORAGE = '…'` setting names, its URL checked (not yet reached).
+fn storage_kind(storage: Option<&Storage>) -> Result<Option<StorageKind>, ExecError> {
     match storage {
-        None | Some(Storage::Cluster) => Ok(()),
-        Some(Storage::External(url)) => Err(ExecError::refused(
-            format!("STORAGE = '{url}': external storage is not supported by this build yet"),
-            Some("use STORAGE = 'cluster' (the repository beside the database)".to_string()),
-        )),
+        None => Ok(None),
+        Some(Storage::Cluster) => Ok(Some(StorageKind::Cluster)),
+        Some(Storage::External(url)) => {
+            quiver_storage::Location::parse(url)?;
+            Ok(Some(StorageKind::External(url.clone())))
+        }
     }
 }
 

@@ -39,6 +39,7 @@ mod backup;
 mod collections;
 mod engine;
 mod error;
+mod external;
 mod outcome;
 mod progress;
 mod query;

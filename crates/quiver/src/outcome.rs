@@ -34,7 +34,12 @@ pub enum Outcome {
         rows: u64,
     },
     /// A backup was taken and committed.
-    BackupTaken(BackupManifest),
+    BackupTaken {
+        /// The new backup's manifest.
+        manifest: BackupManifest,
+        /// The external storage it was also copied to (and checked there).
+        stored_at: Option<String>,
+    },
     /// A collection was restored.
     Restored {
         /// The collection.
@@ -54,7 +59,10 @@ impl fmt::Display for Outcome {
         match self {
             Outcome::Rows(rows) => write!(f, "{} row(s)", rows.row_count()),
             Outcome::Changed { rows } => write!(f, "{rows} row(s) changed"),
-            Outcome::BackupTaken(m) if m.kind == BackupKind::Incremental => {
+            Outcome::BackupTaken {
+                manifest: m,
+                stored_at,
+            } if m.kind == BackupKind::Incremental => {
                 let changes = m.changes();
                 write!(
                     f,
@@ -65,18 +73,25 @@ impl fmt::Display for Outcome {
                     changes.upserts,
                     changes.deletes,
                     human_bytes(m.bytes())
-                )
+                )?;
+                stored(f, stored_at)
             }
-            Outcome::BackupTaken(m) => write!(
-                f,
-                "BACKUP {}: {} backup {} committed: {} table(s), {} row(s), {}",
-                m.collection,
-                m.kind.suffix(),
-                m.id,
-                m.tables.len(),
-                m.rows(),
-                human_bytes(m.bytes())
-            ),
+            Outcome::BackupTaken {
+                manifest: m,
+                stored_at,
+            } => {
+                write!(
+                    f,
+                    "BACKUP {}: {} backup {} committed: {} table(s), {} row(s), {}",
+                    m.collection,
+                    m.kind.suffix(),
+                    m.id,
+                    m.tables.len(),
+                    m.rows(),
+                    human_bytes(m.bytes())
+                )?;
+                stored(f, stored_at)
+            }
             Outcome::Restored { collection, report } => {
                 let tables: Vec<String> = report
                     .tables
@@ -99,6 +114,13 @@ impl fmt::Display for Outcome {
             ),
             Outcome::Done(message) => f.write_str(message),
         }
+    }
+}
+
+fn stored(f: &mut fmt::Formatter<'_>, stored_at: &Option<String>) -> fmt::Result {
+    match stored_at {
+        Some(url) => write!(f, "; stored at {url} (every file read back and checked)"),
+        None => Ok(()),
     }
 }
 

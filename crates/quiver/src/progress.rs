@@ -14,6 +14,17 @@ pub enum Progress {
         /// Rows read so far.
         rows: u64,
     },
+    /// Backups being copied to or from the collection's external storage.
+    Copy {
+        /// The collection.
+        collection: String,
+        /// The file being copied, relative to the collection.
+        file: String,
+        /// Bytes copied so far.
+        done: u64,
+        /// Bytes to copy in all.
+        total: u64,
+    },
     /// RESTORE progress.
     Restore {
         /// The collection.
@@ -21,4 +32,15 @@ pub enum Progress {
         /// The step.
         step: RestoreProgress,
     },
+}
+
+impl Progress {
+    pub(crate) fn copy(collection: &str, progress: &quiver_storage::CopyProgress) -> Progress {
+        Progress::Copy {
+            collection: collection.to_string(),
+            file: progress.file.clone(),
+            done: progress.done,
+            total: progress.total,
+        }
+    }
 }

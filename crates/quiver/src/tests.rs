@@ -273,7 +273,7 @@ proptest! {
                 apply(&mut engine, &names, &tables, change);
             }
             let statement = if i == 0 || step.full { "BACKUP c" } else { "BACKUP c INCREMENTAL" };
-            let Outcome::BackupTaken(manifest) = engine.execute(statement).unwrap().remove(0) else {
+            let Outcome::BackupTaken { manifest, .. } = engine.execute(statement).unwrap().remove(0) else {
                 panic!("a backup expected")
             };
             let state: Vec<Vec<String>> =

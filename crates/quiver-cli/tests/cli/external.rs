@@ -115,6 +115,21 @@ fn backups_export_to_s3_and_file_urls_and_import_into_a_new_repository_exactly()
                 "3 already there",
             ],
         );
+        // An export interrupted before its last manifest: the re-run checks the files
+        // already there, copies none of them again, and commits the manifest.
+        let location = Location::parse_with(url, &server.options()).unwrap();
+        location
+            .delete(&format!("{}/manifest.json", ids[2]))
+            .unwrap();
+        let out = export(url);
+        assert_mentions(
+            &out,
+            &[
+                "1 backup(s) copied",
+                "(0 data file(s), 0 B",
+                "2 already there",
+            ],
+        );
         let out = succeeded(quiver_s3(&server, &["verify", url]));
         assert_mentions(&out, &["3 backup(s)", "is sound"]);
         import_and_restore(&server, url, &expected);
@@ -283,6 +298,16 @@ fn every_kind_of_damage_is_named_by_verify_and_refused_by_import() {
                 "[]",
                 "{what} at {url}: an import refused left {listed}"
             );
+            if n == 3 {
+                // Without the full backup's manifest, the chain of the last backup has a gap.
+                let err = failed(quiver_s3(
+                    &server,
+                    &[
+                        "--db", tdb, "import", "--from", &url, "--as", "c", "--backup", &ids[2],
+                    ],
+                ));
+                assert_mentions(&err, &["would break a chain", "has no manifest"]);
+            }
         }
     }
 
@@ -347,4 +372,91 @@ fn gc_removes_what_interrupted_backups_left_and_verify_reports_it() {
         serde_json::from_str(&succeeded(s.quiver(&["ls", "--json"]))).unwrap();
     assert_eq!(listed[0]["name"], "c");
     assert_eq!(listed[0]["backups"], 1);
+}
+
+#[test]
+fn a_collection_stored_in_s3_backs_up_there_and_restores_from_there() {
+    let server = S3TestServer::start();
+    let bucket = server.bucket("stored");
+    let url = format!("{bucket}/app/orders");
+    let s = Scratch::new();
+    let db = s.db();
+    let db = db.to_str().unwrap();
+    let run = |sql: &str| succeeded(quiver_s3(&server, &["--db", db, sql]));
+    run(
+        "CREATE TABLE orders (id INTEGER PRIMARY KEY, item TEXT, qty INTEGER);
+         INSERT INTO orders VALUES (1, 'apple', 3), (2, 'pear', 1), (3, 'fig', 7)",
+    );
+    let out = run(&format!(
+        "CREATE BACKUP COLLECTION orders ( TABLE orders ) WITH ( STORAGE = '{url}', INCREMENTAL_BACKUP_ENABLED = 'true' )"
+    ));
+    assert_mentions(&out, &[&format!("backups stored at {url}")]);
+    let full = run("BACKUP orders");
+    assert_mentions(&full, &["full backup", &format!("stored at {url}")]);
+    run("UPDATE orders SET qty = 4 WHERE id = 1; DELETE FROM orders WHERE id = 2");
+    let incremental = run("BACKUP orders INCREMENTAL");
+    assert_mentions(
+        &incremental,
+        &[
+            "1 row(s) inserted or updated, 1 deleted",
+            &format!("stored at {url}"),
+        ],
+    );
+    let expected = s.fingerprint();
+    assert_mentions(
+        &succeeded(quiver_s3(&server, &["verify", &url])),
+        &["2 backup(s)", "is sound"],
+    );
+
+    // The repository loses its copies: RESTORE fetches the chain from S3, checked.
+    let collection_dir = s.repo().join("collections/orders");
+    for id in [backup_id(&full), backup_id(&incremental)] {
+        std::fs::remove_dir_all(collection_dir.join(id)).unwrap();
+    }
+    run("DROP TABLE orders");
+    assert_mentions(
+        &run("RESTORE orders"),
+        &["restored backup", &backup_id(&incremental)],
+    );
+    assert_eq!(s.fingerprint(), expected);
+
+    // The latest local copy lost again: the next incremental fetches it first, and builds on it.
+    std::fs::remove_dir_all(collection_dir.join(backup_id(&incremental))).unwrap();
+    run("INSERT INTO orders VALUES (9, 'kiwi', 2)");
+    let third = run("BACKUP orders INCREMENTAL");
+    assert_mentions(&third, &["1 row(s) inserted or updated, 0 deleted"]);
+    let shown: serde_json::Value =
+        serde_json::from_str(&succeeded(s.quiver(&["show", "orders", "--json"]))).unwrap();
+    assert_eq!(
+        shown[2]["parent"],
+        serde_json::json!(backup_id(&incremental))
+    );
+    assert_mentions(
+        &succeeded(quiver_s3(&server, &["verify", &url])),
+        &["3 backup(s)", "is sound"],
+    );
+
+    // Unreachable storage: BACKUP fails clearly before writing anything.
+    let files = s.repo_files();
+    let out = Command::new(env!("CARGO_BIN_EXE_quiver"))
+        .args(["--db", db, "BACKUP orders"])
+        .envs(server.env())
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_mentions(
+        &failed(out),
+        &["listing s3://stored/app/orders", "AWS_ENDPOINT_URL"],
+    );
+    assert_eq!(s.repo_files(), files);
+
+    // DROP keeps what is in external storage; an import brings it back.
+    assert_mentions(&run("DROP BACKUP COLLECTION orders"), &["are kept"]);
+    succeeded(quiver_s3(
+        &server,
+        &["--db", db, "import", "--from", &url, "--as", "orders"],
+    ));
+    run("DROP TABLE orders; RESTORE orders");
+    assert_mentions(&run("SELECT count(*) FROM orders WHERE id = 9"), &["| 1 "]);
 }
