@@ -181,6 +181,37 @@ impl TableSchema {
             .collect()
     }
 
+    /// The positions to read from a data file to get the columns at `extra` (file
+    /// positions) and the row key (with its raw side columns), in file order (a Parquet
+    /// projection yields columns in file order), and where the key is among them.
+    pub fn projection_with_key(
+        &self,
+        extra: impl IntoIterator<Item = usize>,
+    ) -> (Vec<usize>, Vec<KeyColumn>) {
+        let key = self.key_columns();
+        let mut columns: Vec<usize> = key
+            .iter()
+            .flat_map(|k| std::iter::once(k.value).chain(k.raw))
+            .chain(extra)
+            .collect();
+        columns.sort_unstable();
+        columns.dedup();
+        let at = |position: usize| {
+            columns
+                .iter()
+                .position(|&p| p == position)
+                .expect("key columns are read")
+        };
+        let key = key
+            .iter()
+            .map(|k| KeyColumn {
+                value: at(k.value),
+                raw: k.raw.map(at),
+            })
+            .collect();
+        (columns, key)
+    }
+
     /// How this table's stored shape differs from `previous`, if it does: a column added,
     /// dropped, retyped or moved, or another key. DDL that leaves the stored shape alone
     /// (indexes, triggers, constraints) is no difference here.

@@ -29,8 +29,10 @@ use quiver::{Engine, EngineOptions};
 ///   SHOW BACKUP COLLECTIONS;           every collection: tables, storage, backups, bytes
 ///   SHOW BACKUPS IN name;              its backups: id, kind, parent, time, tables, rows, bytes, status
 ///   VERIFY name [AT 'backup-id'];      read every file back: size, crc32, manifests, chain links
+///   QUERY [AT 'backup-id'] SELECT ...  query backups without restoring them: FROM collection.table,
+///                                      backup_at('c', 't', 'id'), changes('c', 't' [, 'since' [, 'until']])
 ///
-/// Subcommands (ls, show, verify, gc, export, import) work on the repository, or on external
+/// Subcommands (ls, show, query, verify, gc, export, import) work on the repository, or on external
 /// storage (file:///dir, s3://bucket/prefix), without a database; see quiver help <command>.
 ///
 /// Backups go to a repository beside the database (<db>.quiver/) unless --repo says otherwise.
@@ -116,6 +118,27 @@ enum Command {
         #[command(flatten)]
         remote: RemoteArgs,
     },
+    /// Query backups without restoring them (DataFusion SQL).
+    ///
+    /// Every table of every collection is <collection>.<table>, as of the collection's latest
+    /// backup (with --at, the collection holding that backup is seen as of it). Also:
+    ///   backup_at('collection', 'table', 'backup-id')      a table as of any backup
+    ///   changes('collection', 'table' [, 'since-id' [, 'until-id']])
+    ///       what the incremental backups after `since` (default: the chain's full backup)
+    ///       up to `until` (default: the latest) changed: _change ('upsert' | 'delete')
+    ///       and the row (deletes: the key alone)
+    ///
+    ///   quiver --db app.db query "SELECT count(*) FROM orders_svc.orders WHERE id < 100"
+    ///
+    /// In scripts and the shell: QUERY [AT 'backup-id'] SELECT ...
+    #[command(verbatim_doc_comment)]
+    Query {
+        /// The query.
+        sql: String,
+        /// See the collection holding this backup as of it.
+        #[arg(long, value_name = "BACKUP_ID")]
+        at: Option<String>,
+    },
     /// Copy a collection's backups to external storage, verified.
     ///
     /// Every committed backup goes (or, with --backup, the chain ending at that backup): data
@@ -195,6 +218,9 @@ fn run(cli: Cli) -> Result<(), String> {
     match &cli.command {
         Some(Command::Demo) => return demo::run(cli.db, cli.repo, cli.quiet),
         Some(Command::Ls { json }) => return repo_commands::ls(&repository()?, *json),
+        Some(Command::Query { sql, at }) => {
+            return repo_commands::query(&repository()?, sql, at.as_deref());
+        }
         Some(Command::Show { collection, json }) => {
             return repo_commands::show(&repository()?, collection, *json);
         }

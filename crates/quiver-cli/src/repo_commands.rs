@@ -79,6 +79,21 @@ pub(crate) fn ls(repo: &Repository, json: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// `quiver query [--at id] <sql>`
+pub(crate) fn query(repo: &Repository, sql: &str, at: Option<&str>) -> Result<(), String> {
+    let session = quiver::query::QuerySession::open(repo, at, 8192)
+        .map_err(|e| render(&ExecError::from(e)))?;
+    let out = session.sql(sql).map_err(|e| render(&ExecError::from(e)))?;
+    let rows = QueryResult {
+        schema: out.schema,
+        batches: out.batches,
+    };
+    print_rows(&rows);
+    let n = rows.row_count();
+    println!("({n} row{})", if n == 1 { "" } else { "s" });
+    Ok(())
+}
+
 /// `quiver show <collection>`
 pub(crate) fn show(repo: &Repository, name: &str, json: bool) -> Result<(), String> {
     let summaries = stored::backups(repo, name).map_err(|e| render(&e))?;

@@ -1298,3 +1298,6 @@ fn a_repository_or_database_that_cannot_be_written_fails_clearly_and_changes_not
 
 #[path = "cli/external.rs"]
 mod external;
+
+#[path = "cli/queries.rs"]
+mod queries;

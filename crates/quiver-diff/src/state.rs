@@ -25,27 +25,7 @@ impl StateColumns {
     pub fn of(table: &TableSchema) -> StateColumns {
         let file = table.file_schema(BackupKind::Incremental);
         let hash = table.value_column_count();
-        let key = table.key_columns();
-        let mut full: Vec<usize> = key
-            .iter()
-            .flat_map(|k| std::iter::once(k.value).chain(k.raw))
-            .chain(std::iter::once(hash))
-            .collect();
-        // A Parquet projection yields columns in file order, whatever order is asked.
-        full.sort_unstable();
-        full.dedup();
-        let at = |position: usize| {
-            full.iter()
-                .position(|&p| p == position)
-                .expect("key columns are in the state")
-        };
-        let state_key = key
-            .iter()
-            .map(|k| KeyColumn {
-                value: at(k.value),
-                raw: k.raw.map(at),
-            })
-            .collect();
+        let (full, state_key) = table.projection_with_key([hash]);
         let mut incremental = full.clone();
         incremental.push(hash + 1);
         let schema = Arc::new(Schema::new(

@@ -45,6 +45,14 @@ pub enum Statement {
         /// Only the chain of this backup; `None` means every backup.
         at: Option<String>,
     },
+    /// `QUERY [AT 'backup-id'] <select>`: a query over backups (`<collection>.<table>`),
+    /// run by DataFusion, not SQLite.
+    Query {
+        /// See the collection holding this backup as of it (others as of their latest).
+        at: Option<String>,
+        /// The query, exactly as written.
+        sql: String,
+    },
     /// Any other statement, handed through untouched: the exact source text
     /// from its first token to its last, without the terminating `;`.
     Sql(String),

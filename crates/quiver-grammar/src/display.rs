@@ -84,6 +84,13 @@ impl Display for Statement {
                 }
                 Ok(())
             }
+            Statement::Query { at, sql } => {
+                f.write_str("QUERY ")?;
+                if let Some(at) = at {
+                    write!(f, "AT {} ", quote_string(at))?;
+                }
+                f.write_str(sql)
+            }
             Statement::Sql(text) => f.write_str(text),
         }
     }

@@ -17,6 +17,7 @@ const USAGE_BACKUP: &str = "usage: BACKUP name [INCREMENTAL]";
 const USAGE_RESTORE: &str = "usage: RESTORE name [AT 'backup-id']";
 const USAGE_SHOW: &str = "usage: SHOW BACKUP COLLECTIONS | SHOW BACKUPS IN name";
 const USAGE_VERIFY: &str = "usage: VERIFY name [AT 'backup-id']";
+const USAGE_QUERY: &str = "usage: QUERY [AT 'backup-id'] SELECT ... FROM collection.table ...";
 const KNOWN_SETTINGS: &str = "the known settings are STORAGE and INCREMENTAL_BACKUP_ENABLED";
 const TABLE_HINT: &str = "each table in a collection is written `TABLE name`";
 
@@ -37,6 +38,7 @@ const STATEMENT_STARTS: &[&str] = &[
     "EXPLAIN",
     "INSERT",
     "PRAGMA",
+    "QUERY",
     "REINDEX",
     "RELEASE",
     "REPLACE",
@@ -61,6 +63,7 @@ enum Kind {
     Restore,
     Show,
     Verify,
+    Query,
 }
 
 /// Parses one statement's tokens as a backup statement.
@@ -92,6 +95,7 @@ pub(crate) fn parse_backup_statement(
         Kind::Restore => p.restore()?,
         Kind::Show => p.show()?,
         Kind::Verify => p.verify()?,
+        Kind::Query => p.query()?,
     };
     Ok(Some(stmt))
 }
@@ -129,6 +133,9 @@ impl<'a> Parser<'a> {
         }
         if kw(0, "VERIFY") {
             return Some(Kind::Verify);
+        }
+        if kw(0, "QUERY") {
+            return Some(Kind::Query);
         }
         None
     }
@@ -419,6 +426,37 @@ impl<'a> Parser<'a> {
         self.expect_kw("COLLECTIONS", USAGE_SHOW)?;
         self.end(None, USAGE_SHOW)?;
         Ok(Statement::ShowBackupCollections)
+    }
+
+    fn query(&mut self) -> Result<Statement> {
+        self.pos = 1;
+        let at = if self.eat_kw("AT") {
+            match self.peek() {
+                Some(Token {
+                    kind: TokenKind::Str(id),
+                    span,
+                }) => {
+                    if id.is_empty() {
+                        return Err(self.error_at(*span, "the backup id after `AT` is empty"));
+                    }
+                    let id = id.clone();
+                    self.pos += 1;
+                    Some(id)
+                }
+                _ => {
+                    return Err(self
+                        .expected("a backup id string after `AT`")
+                        .with_hint("the backup id is a string literal: AT 'backup-id'"));
+                }
+            }
+        } else {
+            None
+        };
+        let (Some(first), Some(last)) = (self.tokens.get(self.pos), self.tokens.last()) else {
+            return Err(self.expected("a query").with_hint(USAGE_QUERY));
+        };
+        let sql = self.src[first.span.start..last.span.end].to_string();
+        Ok(Statement::Query { at, sql })
     }
 
     fn verify(&mut self) -> Result<Statement> {

@@ -190,6 +190,20 @@ fn statement_forms() {
         ),
         ("show backup collections", Statement::ShowBackupCollections),
         (
+            "QUERY AT 'x' SELECT a FROM c.t WHERE b = ';' -- done",
+            Statement::Query {
+                at: Some("x".into()),
+                sql: "SELECT a FROM c.t WHERE b = ';'".into(),
+            },
+        ),
+        (
+            "query select 1",
+            Statement::Query {
+                at: None,
+                sql: "select 1".into(),
+            },
+        ),
+        (
             "SHOW BACKUPS IN `order service`",
             Statement::ShowBackups {
                 name: "order service".into(),
@@ -895,6 +909,10 @@ fn statement() -> impl Strategy<Value = Statement> {
         (ident(), prop::option::of(text_value()))
             .prop_map(|(name, at)| Statement::Restore { name, at }),
         Just(Statement::ShowBackupCollections),
+        (prop::option::of(text_value()), any::<u32>()).prop_map(|(at, n)| Statement::Query {
+            at,
+            sql: format!("SELECT {n} FROM c.t"),
+        }),
         ident().prop_map(|name| Statement::ShowBackups { name }),
         (ident(), prop::option::of(text_value()))
             .prop_map(|(name, at)| Statement::Verify { name, at }),

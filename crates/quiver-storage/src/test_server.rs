@@ -14,6 +14,9 @@ use std::io::{Read, Write};
 
 /// The moto release the tests run against (also installed by `.ci/run`).
 pub const MOTO_REQUIREMENT: &str = "moto[server]==5.2.5";
+/// pyarrow, the external reader that shows backup files are plain Parquet (also installed
+/// by `.ci/run`).
+pub const PYARROW_REQUIREMENT: &str = "pyarrow==22.0.0";
 
 /// Credentials moto accepts (any will do; these are its documented test values).
 const ACCESS_KEY: &str = "testing";
@@ -124,33 +127,49 @@ impl Drop for S3TestServer {
     }
 }
 
-/// `moto_server`: from `QUIVER_MOTO_SERVER`, the tools venv, or installed there now.
+/// `moto_server`: from `QUIVER_MOTO_SERVER`, or the tools venv.
 fn moto_server() -> PathBuf {
     if let Some(path) = std::env::var_os("QUIVER_MOTO_SERVER") {
         return path.into();
     }
+    tools_venv().join("bin/moto_server")
+}
+
+/// The Python of the test tools venv (with pyarrow), for tests that read backup files with
+/// an external reader.
+pub fn python() -> PathBuf {
+    tools_venv().join("bin/python")
+}
+
+/// `target/test-tools/moto`: a Python venv with moto and pyarrow, installed now if missing.
+fn tools_venv() -> PathBuf {
     let tools = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-tools");
     let venv = tools.join("moto");
-    let program = venv.join("bin/moto_server");
-    if program.exists() {
-        return program;
+    let installed = venv.join(".installed");
+    if installed.exists() {
+        return venv;
     }
     std::fs::create_dir_all(&tools).expect("target/test-tools can be created");
     // Test binaries run at once: one installs, the others wait on the lock.
     let lock = std::fs::File::create(tools.join(".install.lock")).expect("install lock file");
     lock.lock().expect("install lock");
-    if !program.exists() {
+    if !installed.exists() {
         let run = |command: &mut Command| {
             let status = command.status();
             assert!(
                 status.as_ref().is_ok_and(|s| s.success()),
-                "installing moto for the S3 tests failed ({status:?}): they need python3 with \
-                 venv and pip, and PyPI; or install it yourself (pip install '{MOTO_REQUIREMENT}') \
-                 and set QUIVER_MOTO_SERVER to its moto_server"
+                "installing the test tools failed ({status:?}): they need python3 with venv and \
+                 pip, and PyPI; or run .ci/run, which installs them"
             );
         };
         run(Command::new("python3").arg("-m").arg("venv").arg(&venv));
-        run(Command::new(venv.join("bin/pip")).args(["install", "-q", MOTO_REQUIREMENT]));
+        run(Command::new(venv.join("bin/pip")).args([
+            "install",
+            "-q",
+            MOTO_REQUIREMENT,
+            PYARROW_REQUIREMENT,
+        ]));
+        std::fs::write(&installed, b"").expect("install marker");
     }
-    program
+    venv
 }

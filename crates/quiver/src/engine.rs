@@ -7,7 +7,7 @@ use quiver_grammar::{Statement, parse_script};
 use rusqlite::Connection;
 
 use crate::error::ExecError;
-use crate::{Error, Outcome, Progress, Result, backup, collections, query, stored};
+use crate::{Error, Outcome, Progress, Result, backup, collections, plain_sql, stored};
 
 /// How an [`Engine`] is set up.
 #[derive(Debug, Clone, Default)]
@@ -112,7 +112,7 @@ impl Engine {
 
     fn run(&mut self, statement: &Statement) -> Result<Outcome, ExecError> {
         match statement {
-            Statement::Sql(sql) => query::run(&self.conn, sql),
+            Statement::Sql(sql) => plain_sql::run(&self.conn, sql),
             Statement::CreateBackupCollection(create) => collections::create(self, create),
             Statement::DropBackupCollection { name } => collections::drop(self, name),
             Statement::AlterBackupCollection { name, action } => {
@@ -126,6 +126,15 @@ impl Engine {
             Statement::ShowBackups { name } => Ok(Outcome::Rows(stored::backups_rows(
                 &stored::backups(&self.repo, name)?,
             ))),
+            Statement::Query { at, sql } => {
+                let session =
+                    quiver_query::QuerySession::open(&self.repo, at.as_deref(), self.batch_rows)?;
+                let out = session.sql(sql)?;
+                Ok(Outcome::Rows(crate::QueryResult {
+                    schema: out.schema,
+                    batches: out.batches,
+                }))
+            }
             Statement::Verify { name, at } => {
                 let report = stored::verify(&self.repo, name, at.as_deref(), &mut |_| {})?;
                 if report.is_ok() {

@@ -116,6 +116,9 @@ pub enum ExecError {
     /// The restore did not happen.
     #[error(transparent)]
     Restore(#[from] quiver_restore::Error),
+    /// A query over backups failed.
+    #[error(transparent)]
+    Query(#[from] quiver_query::Error),
     /// External storage, verify, export or import failed.
     #[error(transparent)]
     Storage(#[from] quiver_storage::Error),
@@ -148,6 +151,11 @@ impl ExecError {
         match self {
             ExecError::Refused { hint, .. } => hint.clone(),
             ExecError::Storage(e) => e.hint(),
+            ExecError::Query(quiver_query::Error::DataFusion(e))
+                if e.to_string().contains("not found") =>
+            {
+                Some("tables of backups are named <collection>.<table>; SHOW BACKUP COLLECTIONS lists them".into())
+            }
             ExecError::Catalog(quiver_catalog::Error::UnknownCollection(_)) => {
                 Some("create it first with CREATE BACKUP COLLECTION name ( TABLE t, ... )".into())
             }

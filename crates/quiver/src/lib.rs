@@ -31,7 +31,8 @@
 //! The crates behind the facade can be used on their own: [`grammar`] parses the
 //! statements, [`catalog`] manages the repository, [`snapshot`] writes and reads data files,
 //! [`diff`] computes incremental backups and merges chains, [`sqlite`] is the SQLite
-//! adapter and [`restore`] the restore path.
+//! adapter, [`restore`] the restore path, [`storage`] external storage (verify, export,
+//! import) and [`query`] SQL over backups (DataFusion).
 
 #![warn(missing_docs)]
 
@@ -41,8 +42,8 @@ mod engine;
 mod error;
 mod external;
 mod outcome;
+mod plain_sql;
 mod progress;
-mod query;
 pub mod stored;
 
 pub use engine::{Engine, EngineOptions};
@@ -53,6 +54,7 @@ pub use progress::Progress;
 pub use quiver_catalog as catalog;
 pub use quiver_diff as diff;
 pub use quiver_grammar as grammar;
+pub use quiver_query as query;
 pub use quiver_restore as restore;
 pub use quiver_snapshot as snapshot;
 pub use quiver_sqlite as sqlite;
