@@ -24,12 +24,14 @@ pub enum Statement {
         /// True for an incremental backup, false for a full one.
         incremental: bool,
     },
-    /// `RESTORE name [AT 'backup-id']`
+    /// `RESTORE name [AT 'backup-id'] [WITH ( TABLES = '…', TARGET_PREFIX = '…', … )]`
     Restore {
         /// The collection to restore.
         name: String,
         /// The backup to restore; `None` means the latest one.
         at: Option<String>,
+        /// What to restore, where, under which names; all empty for a whole restore.
+        options: RestoreOptions,
     },
     /// `SHOW BACKUP COLLECTIONS`: every collection, with its backups' totals.
     ShowBackupCollections,
@@ -56,6 +58,30 @@ pub enum Statement {
     /// Any other statement, handed through untouched: the exact source text
     /// from its first token to its last, without the terminating `;`.
     Sql(String),
+}
+
+/// The `WITH ( … )` options of RESTORE: a selective restore.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RestoreOptions {
+    /// `TABLES = 'a, b'`: only these tables of the collection.
+    pub tables: Option<Vec<String>>,
+    /// `TARGET_PREFIX = 'restored_'`: each table (and index) is restored under its name
+    /// with this prefix.
+    pub target_prefix: Option<String>,
+    /// `RENAME = 'a = x, b = y'`: these tables are restored under these names.
+    pub rename: Vec<(String, String)>,
+    /// `FILTER = 'customer_id = 42'`: only the rows for which this SQL predicate is true.
+    pub filter: Option<String>,
+    /// `DATABASE = 'other.db'`: restore into this SQLite database file instead.
+    pub database: Option<String>,
+}
+
+impl RestoreOptions {
+    /// True for a whole restore (no option given).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        *self == RestoreOptions::default()
+    }
 }
 
 /// `CREATE BACKUP COLLECTION name ( TABLE t, ... ) [WITH ( ... )]`

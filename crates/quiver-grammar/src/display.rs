@@ -2,7 +2,9 @@
 
 use std::fmt::{self, Display, Formatter};
 
-use crate::ast::{AlterAction, CreateBackupCollection, SettingKey, Settings, Statement, Storage};
+use crate::ast::{
+    AlterAction, CreateBackupCollection, RestoreOptions, SettingKey, Settings, Statement, Storage,
+};
 use crate::lexer::is_plain_ident;
 
 /// The words of the backup grammar; identifiers equal to one of them
@@ -51,6 +53,34 @@ pub(crate) fn quote_string(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
+impl Display for RestoreOptions {
+    /// The options as `KEY = 'value', …` (without the parentheses).
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(tables) = &self.tables {
+            parts.push(format!("TABLES = {}", quote_string(&tables.join(", "))));
+        }
+        if let Some(prefix) = &self.target_prefix {
+            parts.push(format!("TARGET_PREFIX = {}", quote_string(prefix)));
+        }
+        if !self.rename.is_empty() {
+            let pairs: Vec<String> = self
+                .rename
+                .iter()
+                .map(|(a, b)| format!("{a} = {b}"))
+                .collect();
+            parts.push(format!("RENAME = {}", quote_string(&pairs.join(", "))));
+        }
+        if let Some(filter) = &self.filter {
+            parts.push(format!("FILTER = {}", quote_string(filter)));
+        }
+        if let Some(database) = &self.database {
+            parts.push(format!("DATABASE = {}", quote_string(database)));
+        }
+        f.write_str(&parts.join(", "))
+    }
+}
+
 impl Display for Statement {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
@@ -68,10 +98,13 @@ impl Display for Statement {
                 }
                 Ok(())
             }
-            Statement::Restore { name, at } => {
+            Statement::Restore { name, at, options } => {
                 write!(f, "RESTORE {}", quote_ident(name))?;
                 if let Some(at) = at {
                     write!(f, " AT {}", quote_string(at))?;
+                }
+                if !options.is_empty() {
+                    write!(f, " WITH ( {options} )")?;
                 }
                 Ok(())
             }
@@ -217,13 +250,21 @@ mod tests {
                 Statement::Restore {
                     name: "x".into(),
                     at: Some("it's".into()),
+                    options: RestoreOptions {
+                        tables: Some(vec!["a".into(), "b c".into()]),
+                        target_prefix: Some("r_".into()),
+                        rename: vec![("a".into(), "x".into())],
+                        filter: Some("name = 'it''s'".into()),
+                        database: Some("o.db".into()),
+                    },
                 },
-                "RESTORE x AT 'it''s'",
+                "RESTORE x AT 'it''s' WITH ( TABLES = 'a, b c', TARGET_PREFIX = 'r_', RENAME = 'a = x', FILTER = 'name = ''it''''s''', DATABASE = 'o.db' )",
             ),
             (
                 Statement::Restore {
                     name: "x".into(),
                     at: None,
+                    options: RestoreOptions::default(),
                 },
                 "RESTORE x",
             ),

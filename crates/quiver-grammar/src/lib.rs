@@ -55,7 +55,9 @@ mod parser;
 mod script;
 mod span;
 
-pub use ast::{AlterAction, CreateBackupCollection, SettingKey, Settings, Statement, Storage};
+pub use ast::{
+    AlterAction, CreateBackupCollection, RestoreOptions, SettingKey, Settings, Statement, Storage,
+};
 pub use display::quote_ident;
 pub use error::{ParseError, Result};
 pub use script::{is_complete, parse_script, parse_statement};

@@ -2,7 +2,9 @@
 //!
 //! It works on the tokens of one statement, as cut by [`crate::script`].
 
-use crate::ast::{AlterAction, CreateBackupCollection, SettingKey, Settings, Statement, Storage};
+use crate::ast::{
+    AlterAction, CreateBackupCollection, RestoreOptions, SettingKey, Settings, Statement, Storage,
+};
 use crate::display::quote_string;
 use crate::error::{ParseError, Result, line_col};
 use crate::lexer::{Token, TokenKind};
@@ -14,7 +16,10 @@ const USAGE_DROP: &str = "usage: DROP BACKUP COLLECTION name";
 const USAGE_ALTER: &str = "usage: ALTER BACKUP COLLECTION name \
                            ADD TABLE t | DROP TABLE t | SET ( key = 'value', ... ) | RESET ( key, ... )";
 const USAGE_BACKUP: &str = "usage: BACKUP name [INCREMENTAL]";
-const USAGE_RESTORE: &str = "usage: RESTORE name [AT 'backup-id']";
+const USAGE_RESTORE: &str = "usage: RESTORE name [AT 'backup-id'] \
+                             [WITH ( TABLES = 'a, b', TARGET_PREFIX = 'p_', RENAME = 'a = x', FILTER = 'predicate', DATABASE = 'file' )]";
+const RESTORE_OPTIONS: &str =
+    "the restore options are TABLES, TARGET_PREFIX, RENAME, FILTER and DATABASE";
 const USAGE_SHOW: &str = "usage: SHOW BACKUP COLLECTIONS | SHOW BACKUPS IN name";
 const USAGE_VERIFY: &str = "usage: VERIFY name [AT 'backup-id']";
 const USAGE_QUERY: &str = "usage: QUERY [AT 'backup-id'] SELECT ... FROM collection.table ...";
@@ -385,27 +390,135 @@ impl<'a> Parser<'a> {
                 .expected("`AT`, `;` or end of input")
                 .with_hint("write RESTORE name, without COLLECTION"));
         }
-        let at = self.at_clause(USAGE_RESTORE)?;
-        Ok(Statement::Restore { name, at })
+        let at = if self.eat_kw("AT") {
+            Some(self.backup_id()?)
+        } else {
+            None
+        };
+        let options = if self.eat_kw("WITH") {
+            self.restore_options()?
+        } else {
+            RestoreOptions::default()
+        };
+        let also = match (&at, options.is_empty()) {
+            (None, true) => Some("`AT`, `WITH`"),
+            (Some(_), true) => Some("`WITH`"),
+            _ => None,
+        };
+        self.end(also, USAGE_RESTORE)?;
+        Ok(Statement::Restore { name, at, options })
+    }
+
+    /// The string after `AT`: a backup id.
+    fn backup_id(&mut self) -> Result<String> {
+        let Some(Token {
+            kind: TokenKind::Str(id),
+            span,
+        }) = self.peek()
+        else {
+            return Err(self
+                .expected("a backup id string after `AT`")
+                .with_hint("the backup id is a string literal: AT 'backup-id'"));
+        };
+        if id.is_empty() {
+            return Err(self.error_at(*span, "the backup id after `AT` is empty"));
+        }
+        self.pos += 1;
+        Ok(id.clone())
+    }
+
+    /// `( KEY = 'value' [, ...] )` after RESTORE … WITH.
+    fn restore_options(&mut self) -> Result<RestoreOptions> {
+        let open = self.expect_open(
+            "and the restore options",
+            "write the options as ( TABLES = 'orders', TARGET_PREFIX = 'restored_' )",
+        )?;
+        let mut options = RestoreOptions::default();
+        let mut seen: Vec<String> = Vec::new();
+        loop {
+            if !seen.is_empty() && self.eat(&TokenKind::RParen).is_some() {
+                break;
+            }
+            let Some(key_token) = self.peek().filter(|t| t.kind == TokenKind::Ident) else {
+                return Err(self.expected("a restore option").with_hint(RESTORE_OPTIONS));
+            };
+            let (key_span, key) = (
+                key_token.span,
+                key_token.text(self.src).to_ascii_uppercase(),
+            );
+            if seen.contains(&key) {
+                return Err(self.error_at(key_span, format!("option `{key}` is given twice")));
+            }
+            self.pos += 1;
+            if self.eat(&TokenKind::Eq).is_none() {
+                return Err(self.expected(&format!("`=` after `{key}`")));
+            }
+            let Some(Token {
+                kind: TokenKind::Str(value),
+                span: value_span,
+            }) = self.peek().cloned()
+            else {
+                return Err(self
+                    .expected(&format!("a string value for `{key}`"))
+                    .with_hint("values are string literals: TABLES = 'orders, payments'"));
+            };
+            self.pos += 1;
+            let list = |value: &str| -> Vec<String> {
+                value
+                    .split(',')
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .collect()
+            };
+            let bad = |message: String| self.error_at(value_span, message);
+            match key.as_str() {
+                "TABLES" => {
+                    let tables = list(&value);
+                    if tables.is_empty() {
+                        return Err(bad("TABLES names no table".into()));
+                    }
+                    options.tables = Some(tables);
+                }
+                "TARGET_PREFIX" if value.is_empty() => {
+                    return Err(bad("TARGET_PREFIX is empty".into()));
+                }
+                "TARGET_PREFIX" => options.target_prefix = Some(value),
+                "RENAME" => {
+                    for pair in list(&value) {
+                        let Some((from, to)) = pair
+                            .split_once('=')
+                            .map(|(a, b)| (a.trim(), b.trim()))
+                            .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+                        else {
+                            return Err(bad(format!(
+                                "`{pair}` is not `table = new_name` (RENAME = 'orders = orders_copy')"
+                            )));
+                        };
+                        options.rename.push((from.to_string(), to.to_string()));
+                    }
+                }
+                "FILTER" if value.trim().is_empty() => return Err(bad("FILTER is empty".into())),
+                "FILTER" => options.filter = Some(value),
+                "DATABASE" if value.is_empty() => return Err(bad("DATABASE is empty".into())),
+                "DATABASE" => options.database = Some(value),
+                _ => {
+                    return Err(self
+                        .error_at(key_span, format!("unknown restore option `{key}`"))
+                        .with_hint(RESTORE_OPTIONS));
+                }
+            }
+            seen.push(key);
+            if self.list_sep(open, "a restore option", RESTORE_OPTIONS)? {
+                break;
+            }
+        }
+        Ok(options)
     }
 
     /// `[AT 'backup-id']`, then the end of the statement.
     fn at_clause(&mut self, usage: &str) -> Result<Option<String>> {
         let at = if self.eat_kw("AT") {
-            let Some(Token {
-                kind: TokenKind::Str(id),
-                span,
-            }) = self.peek()
-            else {
-                return Err(self
-                    .expected("a backup id string after `AT`")
-                    .with_hint("the backup id is a string literal: AT 'backup-id'"));
-            };
-            if id.is_empty() {
-                return Err(self.error_at(*span, "the backup id after `AT` is empty"));
-            }
-            self.pos += 1;
-            Some(id.clone())
+            Some(self.backup_id()?)
         } else {
             self.end(Some("`AT`"), usage)?;
             None
@@ -431,24 +544,7 @@ impl<'a> Parser<'a> {
     fn query(&mut self) -> Result<Statement> {
         self.pos = 1;
         let at = if self.eat_kw("AT") {
-            match self.peek() {
-                Some(Token {
-                    kind: TokenKind::Str(id),
-                    span,
-                }) => {
-                    if id.is_empty() {
-                        return Err(self.error_at(*span, "the backup id after `AT` is empty"));
-                    }
-                    let id = id.clone();
-                    self.pos += 1;
-                    Some(id)
-                }
-                _ => {
-                    return Err(self
-                        .expected("a backup id string after `AT`")
-                        .with_hint("the backup id is a string literal: AT 'backup-id'"));
-                }
-            }
+            Some(self.backup_id()?)
         } else {
             None
         };

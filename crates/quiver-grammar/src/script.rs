@@ -152,7 +152,7 @@ pub fn parse_script(src: &str) -> Result<Vec<Located<Statement>>> {
 /// use quiver_grammar::{parse_statement, Statement};
 /// assert_eq!(
 ///     parse_statement("restore c at '2026-01-01';"),
-///     Ok(Statement::Restore { name: "c".into(), at: Some("2026-01-01".into()) })
+///     Ok(Statement::Restore { name: "c".into(), at: Some("2026-01-01".into()), options: Default::default() })
 /// );
 /// assert!(parse_statement("BACKUP a; BACKUP b").is_err());
 /// ```

@@ -3,8 +3,8 @@
 
 use proptest::prelude::*;
 use quiver_grammar::{
-    AlterAction, CreateBackupCollection, ParseError, SettingKey, Settings, Span, Statement,
-    Storage, is_complete, parse_script, parse_statement, quote_ident,
+    AlterAction, CreateBackupCollection, ParseError, RestoreOptions, SettingKey, Settings, Span,
+    Statement, Storage, is_complete, parse_script, parse_statement, quote_ident,
 };
 
 fn create(name: &str, tables: &[&str], settings: Settings) -> Statement {
@@ -67,6 +67,7 @@ DROP BACKUP COLLECTION user_service_backups;
         Statement::Restore {
             name: name.into(),
             at: None,
+            options: RestoreOptions::default(),
         },
         Statement::DropBackupCollection { name: name.into() },
     ];
@@ -186,9 +187,24 @@ fn statement_forms() {
             Statement::Restore {
                 name: "at".into(),
                 at: Some("it's 2026".into()),
+                options: RestoreOptions::default(),
             },
         ),
         ("show backup collections", Statement::ShowBackupCollections),
+        (
+            "RESTORE shop AT 'x' WITH ( tables = 'orders , payments', Target_Prefix = 'old_', RENAME = 'payments=pay', FILTER = 'customer = ''ann''', DATABASE = 'copy.db', )",
+            Statement::Restore {
+                name: "shop".into(),
+                at: Some("x".into()),
+                options: RestoreOptions {
+                    tables: Some(vec!["orders".into(), "payments".into()]),
+                    target_prefix: Some("old_".into()),
+                    rename: vec![("payments".into(), "pay".into())],
+                    filter: Some("customer = 'ann'".into()),
+                    database: Some("copy.db".into()),
+                },
+            },
+        ),
         (
             "QUERY AT 'x' SELECT a FROM c.t WHERE b = ';' -- done",
             Statement::Query {
@@ -228,6 +244,7 @@ fn statement_forms() {
             Statement::Restore {
                 name: "c".into(),
                 at: None,
+                options: RestoreOptions::default(),
             },
         ),
         (
@@ -454,7 +471,10 @@ fn error_garbage_after_statement() {
         "expected `WITH`, `;` or end of input, found `WTIH`"
     );
     let e = err("RESTORE c 'id'");
-    assert_eq!(e.message, "expected `AT`, `;` or end of input, found 'id'");
+    assert_eq!(
+        e.message,
+        "expected `AT`, `WITH`, `;` or end of input, found 'id'"
+    );
 }
 
 #[test]
@@ -645,7 +665,8 @@ fn other_errors() {
         parse_statement("RESTORE collection AT 'x'"),
         Ok(Statement::Restore {
             name: "collection".into(),
-            at: Some("x".into())
+            at: Some("x".into()),
+            options: RestoreOptions::default(),
         })
     );
 }
@@ -867,6 +888,26 @@ fn settings() -> impl Strategy<Value = Settings> {
     )
 }
 
+fn restore_options() -> impl Strategy<Value = RestoreOptions> {
+    let name = "[a-z][a-z0-9_]{0,6}";
+    (
+        prop::option::of(prop::collection::vec(name, 1..3)),
+        prop::option::of(name),
+        prop::collection::vec((name, name), 0..2),
+        prop::option::of("[a-z0-9 =<>']{1,12}".prop_filter("not blank", |f| !f.trim().is_empty())),
+        prop::option::of("[a-z./]{1,8}"),
+    )
+        .prop_map(
+            |(tables, target_prefix, rename, filter, database)| RestoreOptions {
+                tables,
+                target_prefix,
+                rename,
+                filter: filter.map(|f| f.trim().to_string()),
+                database,
+            },
+        )
+}
+
 fn unique(names: Vec<String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for n in names {
@@ -906,8 +947,8 @@ fn statement() -> impl Strategy<Value = Statement> {
             .prop_map(|(name, action)| Statement::AlterBackupCollection { name, action }),
         (ident(), any::<bool>())
             .prop_map(|(name, incremental)| Statement::Backup { name, incremental }),
-        (ident(), prop::option::of(text_value()))
-            .prop_map(|(name, at)| Statement::Restore { name, at }),
+        (ident(), prop::option::of(text_value()), restore_options())
+            .prop_map(|(name, at, options)| Statement::Restore { name, at, options }),
         Just(Statement::ShowBackupCollections),
         (prop::option::of(text_value()), any::<u32>()).prop_map(|(at, n)| Statement::Query {
             at,

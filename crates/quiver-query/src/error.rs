@@ -12,6 +12,9 @@ pub enum Error {
     /// Planning or running the query failed (SQL errors included).
     #[error("{0}")]
     DataFusion(#[from] datafusion::error::DataFusionError),
+    /// Arrow failed on a batch.
+    #[error(transparent)]
+    Arrow(#[from] arrow::error::ArrowError),
     /// No collection has a backup with this id.
     #[error("no backup collection has a backup `{0}`")]
     UnknownBackup(String),

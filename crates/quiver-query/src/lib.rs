@@ -26,11 +26,13 @@
 
 mod error;
 mod layout;
+mod predicate;
 mod provider;
 mod scan;
 mod session;
 
 pub use error::{Error, Result};
 pub use layout::CHANGE_COLUMN;
+pub use predicate::RowPredicate;
 pub use provider::BackupTable;
 pub use session::{QueryOutput, QuerySession};

@@ -60,6 +60,14 @@ pub enum Error {
     /// The target database refused (the transaction was rolled back).
     #[error("restore failed and was rolled back: {0}")]
     Target(AdapterError),
+    /// The selection of a selective restore cannot be carried out.
+    #[error("{message}")]
+    Selection {
+        /// What is wrong.
+        message: String,
+        /// What to do instead.
+        hint: Option<String>,
+    },
 }
 
 fn list(tables: &[String]) -> String {

@@ -18,4 +18,4 @@ mod restore;
 pub use chain::{Chain, Columns};
 pub use error::{Error, Result};
 pub use progress::RestoreProgress;
-pub use restore::{RestoreReport, restore, verify};
+pub use restore::{Rename, RestoreReport, RowFilter, Selection, restore, restore_selected, verify};

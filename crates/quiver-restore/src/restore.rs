@@ -1,6 +1,8 @@
 //! Resolve, verify, load.
 
-use quiver_catalog::{Collection, RestoreTarget};
+use arrow::array::BooleanArray;
+use arrow::record_batch::RecordBatch;
+use quiver_catalog::{Collection, RestoreTarget, TableBackup, TableSchema};
 use quiver_snapshot::verify_file;
 
 use crate::{Chain, Columns, Error, RestoreProgress, Result};
@@ -51,12 +53,54 @@ pub fn restore(
     target: &mut dyn RestoreTarget,
     progress: &mut dyn FnMut(RestoreProgress),
 ) -> Result<RestoreReport> {
+    restore_selected(collection, at, &Selection::default(), target, progress)
+}
+
+/// Gives a table the schema to create it under (a new name): see `quiver_sqlite::renamed`.
+pub type Rename<'a> = &'a dyn Fn(&TableSchema) -> std::result::Result<TableSchema, String>;
+
+/// Keeps the rows of a batch (of [`TableSchema::arrow_schema`]) for which it is true.
+pub type RowFilter<'a> =
+    &'a dyn Fn(&TableSchema, &RecordBatch) -> std::result::Result<BooleanArray, String>;
+
+/// What a selective restore restores: some tables, under other names, some rows.
+#[derive(Default, Clone)]
+pub struct Selection<'a> {
+    /// The tables to restore (matched ignoring case, as SQLite does); all when `None`.
+    pub tables: Option<Vec<String>>,
+    /// The schema each table is created under; the backup's own when `None`.
+    pub rename: Option<Rename<'a>>,
+    /// Only rows for which this is true are restored; all when `None`.
+    pub filter: Option<RowFilter<'a>>,
+}
+
+/// Like [`restore`], restoring only what `selection` selects. Every rule holds: every file
+/// of the chain is verified first, no target table may exist (under its target name), and
+/// it all happens in one transaction.
+pub fn restore_selected(
+    collection: &Collection,
+    at: Option<&str>,
+    selection: &Selection<'_>,
+    target: &mut dyn RestoreTarget,
+    progress: &mut dyn FnMut(RestoreProgress),
+) -> Result<RestoreReport> {
     let chain = Chain::resolve(collection, at)?;
-    verify(collection, &chain, progress)?;
     let tip = chain.tip();
+    let tables = selected_tables(collection, &tip.tables, selection.tables.as_deref())?;
+    let targets: Vec<TableSchema> = tables
+        .iter()
+        .map(|t| match selection.rename {
+            Some(rename) => rename(&t.schema).map_err(|message| Error::Selection {
+                message: format!("table `{}` cannot be renamed: {message}", t.schema.name),
+                hint: None,
+            }),
+            None => Ok(t.schema.clone()),
+        })
+        .collect::<Result<_>>()?;
+    verify(collection, &chain, progress)?;
 
     let mut tx = target.begin().map_err(Error::Target)?;
-    let names: Vec<String> = tip.tables.iter().map(|t| t.schema.name.clone()).collect();
+    let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
     let existing = tx.existing_tables(&names).map_err(Error::Target)?;
     if !existing.is_empty() {
         return Err(Error::TablesExist {
@@ -66,27 +110,72 @@ pub fn restore(
     }
     let mut report = RestoreReport {
         backup_id: tip.id.clone(),
-        tables: Vec::with_capacity(tip.tables.len()),
+        tables: Vec::with_capacity(tables.len()),
     };
-    for table in &tip.tables {
+    for (table, target_schema) in tables.iter().zip(&targets) {
         let schema = &table.schema;
-        tx.create_table(schema).map_err(Error::Target)?;
+        tx.create_table(target_schema).map_err(Error::Target)?;
         let mut rows = 0u64;
         for batch in chain.rows(collection, schema, Columns::Values, BATCH_ROWS)? {
-            let batch = batch.map_err(|source| Error::Read {
+            let mut batch = batch.map_err(|source| Error::Read {
                 backup: tip.id.clone(),
                 source,
             })?;
-            tx.insert(schema, &batch).map_err(Error::Target)?;
+            if let Some(filter) = selection.filter {
+                let keep = filter(schema, &batch).map_err(|message| Error::Selection {
+                    message: format!(
+                        "the row filter failed on table `{}`: {message}",
+                        schema.name
+                    ),
+                    hint: None,
+                })?;
+                batch = arrow::compute::filter_record_batch(&batch, &keep).map_err(|e| {
+                    Error::Selection {
+                        message: format!("filtering rows of `{}`: {e}", schema.name),
+                        hint: None,
+                    }
+                })?;
+            }
+            tx.insert(target_schema, &batch).map_err(Error::Target)?;
             rows += batch.num_rows() as u64;
             progress(RestoreProgress::Loading {
-                table: schema.name.clone(),
+                table: target_schema.name.clone(),
                 rows,
             });
         }
-        tx.finish_table(schema).map_err(Error::Target)?;
-        report.tables.push((schema.name.clone(), rows));
+        tx.finish_table(target_schema).map_err(Error::Target)?;
+        report.tables.push((target_schema.name.clone(), rows));
     }
     tx.commit().map_err(Error::Target)?;
     Ok(report)
+}
+
+/// The tables of the backup that `names` selects, in the backup's order.
+fn selected_tables<'a>(
+    collection: &Collection,
+    tables: &'a [TableBackup],
+    names: Option<&[String]>,
+) -> Result<Vec<&'a TableBackup>> {
+    let Some(names) = names else {
+        return Ok(tables.iter().collect());
+    };
+    for name in names {
+        if !tables
+            .iter()
+            .any(|t| t.schema.name.eq_ignore_ascii_case(name))
+        {
+            let all: Vec<&str> = tables.iter().map(|t| t.schema.name.as_str()).collect();
+            return Err(Error::Selection {
+                message: format!(
+                    "the backup of collection `{}` has no table `{name}`",
+                    collection.def().name
+                ),
+                hint: Some(format!("its tables are: {}", all.join(", "))),
+            });
+        }
+    }
+    Ok(tables
+        .iter()
+        .filter(|t| names.iter().any(|n| t.schema.name.eq_ignore_ascii_case(n)))
+        .collect())
 }

@@ -42,12 +42,14 @@ mod describe;
 mod error;
 mod load;
 mod raw;
+mod rename;
 mod scan;
 mod source;
 mod target;
 
 pub use affinity::column_type_for;
 pub use error::{Error, Result};
+pub use rename::renamed;
 pub use source::SqliteSource;
 pub use target::SqliteTarget;
 

@@ -12,7 +12,7 @@ use quiver_diff::{Batches, Differ, with_row_hashes};
 use quiver_grammar::quote_ident;
 use quiver_restore::{Chain, Columns};
 use quiver_snapshot::{PipelinedWriter, SnapshotWriter, WriteOptions};
-use quiver_sqlite::{SqliteSource, SqliteTarget};
+use quiver_sqlite::SqliteSource;
 
 use crate::error::ExecError;
 use crate::{Engine, Outcome, Progress, external};
@@ -438,38 +438,4 @@ fn base_chain(collection: &Collection, latest: Option<BackupManifest>) -> Result
         ))),
         other => other.map(|()| chain).map_err(ExecError::from),
     }
-}
-
-/// Runs `RESTORE name [AT 'id']`.
-pub(crate) fn restore(
-    engine: &mut Engine,
-    name: &str,
-    at: Option<&str>,
-) -> Result<Outcome, ExecError> {
-    let collection = engine.repo.collection(name)?;
-    if !engine.conn.is_autocommit() {
-        // The restore writes through a connection of its own, which would wait for this
-        // one's transaction, which waits for the restore.
-        return Err(ExecError::refused(
-            "RESTORE cannot run inside an open transaction",
-            Some("COMMIT or ROLLBACK first".to_string()),
-        ));
-    }
-    let lock = collection.lock()?;
-    if let Some(location) = external::location(&collection)? {
-        external::fetch(&collection, &lock, &location, at, &mut |p| {
-            engine.report(Progress::copy(name, p))
-        })?;
-    }
-    let mut target = SqliteTarget::open(&engine.db_path)?;
-    let report = quiver_restore::restore(&collection, at, &mut target, &mut |step| {
-        engine.report(Progress::Restore {
-            collection: name.to_string(),
-            step,
-        })
-    })?;
-    Ok(Outcome::Restored {
-        collection: name.to_string(),
-        report,
-    })
 }

@@ -7,7 +7,7 @@ use quiver_grammar::{Statement, parse_script};
 use rusqlite::Connection;
 
 use crate::error::ExecError;
-use crate::{Error, Outcome, Progress, Result, backup, collections, plain_sql, stored};
+use crate::{Error, Outcome, Progress, Result, backup, collections, plain_sql, restoring, stored};
 
 /// How an [`Engine`] is set up.
 #[derive(Debug, Clone, Default)]
@@ -119,7 +119,9 @@ impl Engine {
                 collections::alter(self, name, action)
             }
             Statement::Backup { name, incremental } => backup::run(self, name, *incremental),
-            Statement::Restore { name, at } => backup::restore(self, name, at.as_deref()),
+            Statement::Restore { name, at, options } => {
+                restoring::restore(self, name, at.as_deref(), options)
+            }
             Statement::ShowBackupCollections => Ok(Outcome::Rows(stored::collections_rows(
                 &stored::collections(&self.repo)?,
             ))),

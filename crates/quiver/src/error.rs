@@ -171,6 +171,7 @@ impl ExecError {
             ExecError::Restore(quiver_restore::Error::Target(e)) if is_storage_failure(e.as_ref()) => {
                 Some("check that the database's disk has free space and is writable".into())
             }
+            ExecError::Restore(quiver_restore::Error::Selection { hint, .. }) => hint.clone(),
             ExecError::Restore(quiver_restore::Error::Damaged { .. }) => {
                 Some("restore an earlier backup with RESTORE name AT '<backup id>', or take a new backup".into())
             }

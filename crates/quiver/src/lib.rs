@@ -44,6 +44,7 @@ mod external;
 mod outcome;
 mod plain_sql;
 mod progress;
+mod restoring;
 pub mod stored;
 
 pub use engine::{Engine, EngineOptions};
