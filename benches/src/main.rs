@@ -3,7 +3,8 @@
 //!
 //! Figures: full backup vs a bare scan of the same tables; restore vs a bare bulk insert of
 //! the same rows; peak RSS of a backup at each size (it must stay flat); incremental
-//! backups after 0.1%, 1% and 10% of the rows changed, vs the bare scan and the full backup.
+//! backups after 0.1%, 1% and 10% of the rows changed, vs the bare scan and the full backup;
+//! a point query on a backup vs the same query with its pushdown defeated.
 //! Results go to `target/bench/results.json` and `target/bench/results.md`; `--keep` keeps
 //! the generated databases and repositories (for profiling).
 
@@ -39,6 +40,13 @@ struct SizeResult {
     backup_peak_rss_bytes: Option<u64>,
     full_backup_vs_scan: f64,
     restore_vs_insert: f64,
+    /// `QUERY SELECT * FROM bench.orders WHERE id = <middle id>` over the full backup: the
+    /// key's statistics and page index skip all but one page.
+    point_query_s: f64,
+    /// The same rows found without pushdown (`WHERE id + 0 = <middle id>`): every row read.
+    scan_query_s: f64,
+    /// Point query time over the scan's.
+    point_vs_scan: f64,
     /// One entry per fraction of [`CHANGED_FRACTIONS`].
     incremental: Vec<IncrementalResult>,
 }
@@ -159,6 +167,8 @@ fn bench_size(work: &Path, rows: u64, runs: usize) -> SizeResult {
             other => panic!("unexpected outcome {other}"),
         });
 
+    let (point_query, scan_query) = bench_point_query(&mut engine, runs);
+
     let (restore, _) = best_of(runs, || {
         let target = dir.join("restored.db");
         let _ = std::fs::remove_file(&target);
@@ -196,8 +206,38 @@ fn bench_size(work: &Path, rows: u64, runs: usize) -> SizeResult {
         backup_peak_rss_bytes: child_peak_rss(&source, &repo),
         full_backup_vs_scan: secs(full_backup) / secs(bare_scan),
         restore_vs_insert: secs(restore) / secs(bare_insert),
+        point_query_s: secs(point_query),
+        scan_query_s: secs(scan_query),
+        point_vs_scan: secs(point_query) / secs(scan_query),
         incremental,
     }
+}
+
+/// Times a point query on the latest backup's `orders` against the same query with its
+/// pushdown defeated; both must find the same single row.
+fn bench_point_query(engine: &mut Engine, runs: usize) -> (Duration, Duration) {
+    let count = |engine: &mut Engine, sql: &str| -> usize {
+        match &engine.execute(sql).unwrap()[0] {
+            quiver::Outcome::Rows(rows) => rows.row_count(),
+            other => panic!("unexpected outcome {other}"),
+        }
+    };
+    let middle = match &engine
+        .execute("QUERY SELECT max(id) / 2 FROM bench.orders")
+        .unwrap()[0]
+    {
+        quiver::Outcome::Rows(rows) => arrow::array::AsArray::as_primitive::<
+            arrow::datatypes::Int64Type,
+        >(rows.batches[0].column(0).as_ref())
+        .value(0),
+        other => panic!("unexpected outcome {other}"),
+    };
+    let point = format!("QUERY SELECT * FROM bench.orders WHERE id = {middle}");
+    let scan = format!("QUERY SELECT * FROM bench.orders WHERE id + 0 = {middle}");
+    let (point_time, found) = best_of(runs, || count(engine, &point));
+    let (scan_time, scanned) = best_of(runs, || count(engine, &scan));
+    assert_eq!((found, scanned), (1, 1), "both queries find the one row");
+    (point_time, scan_time)
 }
 
 /// The collection's table list, for `CREATE BACKUP COLLECTION bench (...)`.
@@ -382,6 +422,16 @@ fn markdown(results: &[SizeResult]) -> String {
             human_bytes(r.database_bytes),
             human_bytes(r.backup_bytes),
             r.backup_peak_rss_bytes.map_or("n/a".into(), human_bytes),
+        ));
+    }
+    out.push_str(
+        "\n| rows | point query (`WHERE id = k`) | same row, pushdown defeated (`WHERE id + 0 = k`) | point / scan |\n\
+         |---:|---:|---:|---:|\n",
+    );
+    for r in results {
+        out.push_str(&format!(
+            "| {} | {:.4} s | {:.4} s | {:.3}x |\n",
+            r.rows, r.point_query_s, r.scan_query_s, r.point_vs_scan
         ));
     }
     out.push_str(
