@@ -17,7 +17,11 @@ fuzz_target!(|data: &[u8]| {
         }
         let _ = manifest.id.parse::<BackupId>();
     }
-    let _ = serde_json::from_slice::<CollectionDef>(data);
+    // The decoder every reader uses (repository, export, import): its checks must not panic.
+    if let Ok(manifest) = BackupManifest::decode(data, "20261125T000000.000Z_full") {
+        let _ = manifest.encode();
+    }
+    let _ = CollectionDef::decode(data);
     if let Ok(text) = std::str::from_utf8(data) {
         if let Ok(id) = text.parse::<BackupId>() {
             assert_eq!(id.to_string().parse::<BackupId>(), Ok(id));
