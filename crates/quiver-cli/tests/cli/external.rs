@@ -460,3 +460,73 @@ fn a_collection_stored_in_s3_backs_up_there_and_restores_from_there() {
     run("DROP TABLE orders; RESTORE orders");
     assert_mentions(&run("SELECT count(*) FROM orders WHERE id = 9"), &["| 1 "]);
 }
+
+#[test]
+fn killed_exports_commit_only_whole_backups_and_a_rerun_completes_them() {
+    let (s, _) = typed_chain();
+    // More data, so that an export takes long enough to be killed in the middle.
+    s.ok("CREATE TABLE big (id INTEGER PRIMARY KEY, payload BLOB);
+          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+          INSERT INTO big SELECT i, randomblob(200) FROM n;
+          ALTER BACKUP COLLECTION everything ADD TABLE big");
+    s.ok("BACKUP everything INCREMENTAL");
+    let expected = s.fingerprint();
+    let db = s.db();
+    let db = db.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // Kills before, during (10-50 ms: files copied, manifests missing) and after the export.
+    for (n, delay_ms) in [0u64, 10, 15, 20, 25, 30, 40, 50, 120]
+        .into_iter()
+        .enumerate()
+    {
+        let url = format!("file://{}/killed{n}", dir.path().display());
+        kill_after(
+            &["--db", db, "export", "everything", "--to", &url],
+            std::time::Duration::from_millis(delay_ms),
+        );
+        // Whatever was committed there is whole: the only faults allowed are files of
+        // backups whose manifest never came (and nothing at all, if killed early).
+        let report = quiver(&["verify", &url, "--json"]);
+        if let Ok(report) = serde_json::from_slice::<serde_json::Value>(&report.stdout) {
+            for fault in report["faults"].as_array().unwrap() {
+                let kind = fault["kind"].as_str().unwrap();
+                assert!(
+                    ["missing_manifest", "leftover", "definition"].contains(&kind),
+                    "killed after {delay_ms} ms: {fault}"
+                );
+            }
+        }
+        // A rerun completes the export; the copy verifies and restores exactly.
+        let out = quiver(&["--db", db, "export", "everything", "--to", &url]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = quiver(&["verify", &url]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    let url = format!("file://{}/killed8", dir.path().display());
+    let t = Scratch::new();
+    let tdb = t.db();
+    let out = quiver(&[
+        "--db",
+        tdb.to_str().unwrap(),
+        "import",
+        "--from",
+        &url,
+        "--as",
+        "everything",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    t.ok("RESTORE everything");
+    assert_eq!(t.fingerprint(), expected);
+}
