@@ -120,44 +120,48 @@ pub fn backups(repo: &Repository, name: &str) -> Result<Vec<BackupSummary>, Exec
 
 /// The rows of `SHOW BACKUP COLLECTIONS`.
 pub fn collections_rows(summaries: &[CollectionSummary]) -> QueryResult {
-    let text = |f: &dyn Fn(&CollectionSummary) -> String| -> ArrayRef {
-        Arc::new(StringArray::from_iter_values(summaries.iter().map(f)))
-    };
-    let number = |f: &dyn Fn(&CollectionSummary) -> u64| -> ArrayRef {
-        Arc::new(UInt64Array::from_iter_values(summaries.iter().map(f)))
-    };
     rows(vec![
-        ("name", text(&|s| s.name.clone())),
-        ("tables", text(&|s| s.tables.join(", "))),
-        ("storage", text(&|s| s.storage.clone())),
+        ("name", text(summaries, |s| s.name.clone())),
+        ("tables", text(summaries, |s| s.tables.join(", "))),
+        ("storage", text(summaries, |s| s.storage.clone())),
         (
             "incremental",
-            text(&|s| s.incremental_backup_enabled.to_string()),
+            text(summaries, |s| s.incremental_backup_enabled.to_string()),
         ),
-        ("backups", number(&|s| s.backups as u64)),
-        ("latest", text(&|s| s.latest.clone().unwrap_or_default())),
-        ("bytes", number(&|s| s.bytes)),
+        ("backups", number(summaries, |s| s.backups as u64)),
+        (
+            "latest",
+            text(summaries, |s| s.latest.clone().unwrap_or_default()),
+        ),
+        ("bytes", number(summaries, |s| s.bytes)),
     ])
 }
 
 /// The rows of `SHOW BACKUPS IN`.
 pub fn backups_rows(summaries: &[BackupSummary]) -> QueryResult {
-    let text = |f: &dyn Fn(&BackupSummary) -> String| -> ArrayRef {
-        Arc::new(StringArray::from_iter_values(summaries.iter().map(f)))
-    };
-    let number = |f: &dyn Fn(&BackupSummary) -> u64| -> ArrayRef {
-        Arc::new(UInt64Array::from_iter_values(summaries.iter().map(f)))
-    };
     rows(vec![
-        ("id", text(&|s| s.id.clone())),
-        ("kind", text(&|s| s.kind.clone())),
-        ("parent", text(&|s| s.parent.clone().unwrap_or_default())),
-        ("time", text(&|s| s.time.clone())),
-        ("tables", number(&|s| s.tables as u64)),
-        ("rows", number(&|s| s.rows)),
-        ("bytes", number(&|s| s.bytes)),
-        ("status", text(&|s| s.status.clone())),
+        ("id", text(summaries, |s| s.id.clone())),
+        ("kind", text(summaries, |s| s.kind.clone())),
+        (
+            "parent",
+            text(summaries, |s| s.parent.clone().unwrap_or_default()),
+        ),
+        ("time", text(summaries, |s| s.time.clone())),
+        ("tables", number(summaries, |s| s.tables as u64)),
+        ("rows", number(summaries, |s| s.rows)),
+        ("bytes", number(summaries, |s| s.bytes)),
+        ("status", text(summaries, |s| s.status.clone())),
     ])
+}
+
+/// A text column of one value per item.
+fn text<T>(items: &[T], value: impl Fn(&T) -> String) -> ArrayRef {
+    Arc::new(StringArray::from_iter_values(items.iter().map(value)))
+}
+
+/// A number column of one value per item.
+fn number<T>(items: &[T], value: impl Fn(&T) -> u64) -> ArrayRef {
+    Arc::new(UInt64Array::from_iter_values(items.iter().map(value)))
 }
 
 fn rows(columns: Vec<(&str, ArrayRef)>) -> QueryResult {
