@@ -166,3 +166,98 @@ impl Inventory {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use quiver_catalog::{MANIFEST_FORMAT_VERSION, StorageKind};
+
+    use super::*;
+    use crate::{FaultKind, verify};
+
+    fn manifest(id: &str, parent: Option<&str>) -> Vec<u8> {
+        let kind = if parent.is_some() {
+            BackupKind::Incremental
+        } else {
+            BackupKind::Full
+        };
+        BackupManifest {
+            format_version: MANIFEST_FORMAT_VERSION,
+            collection: "c".into(),
+            id: id.into(),
+            kind,
+            parent: parent.map(str::to_string),
+            created_at: String::new(),
+            tables: vec![],
+        }
+        .encode()
+    }
+
+    #[test]
+    fn chains_incomplete_backups_and_leftovers_are_told_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = Location::local_dir(dir.path()).unwrap();
+        let def = CollectionDef::new("c", vec!["t".into()], StorageKind::Cluster, true);
+        at.put(DEFINITION_FILE, def.encode()).unwrap();
+        let full = "20261125T100000.000Z_full";
+        let inc = "20261125T110000.000Z_incremental";
+        let orphan_parent = "20261125T115000.000Z_full";
+        let broken = "20261125T120000.000Z_incremental";
+        at.put(&format!("{full}/{MANIFEST_FILE}"), manifest(full, None))
+            .unwrap();
+        at.put(&format!("{inc}/{MANIFEST_FILE}"), manifest(inc, Some(full)))
+            .unwrap();
+        at.put(
+            &format!("{broken}/{MANIFEST_FILE}"),
+            manifest(broken, Some(orphan_parent)),
+        )
+        .unwrap();
+        // What an interrupted backup leaves: data, no manifest; and a stray file.
+        at.put(
+            &format!("{orphan_parent}/data/t.0.parquet"),
+            b"half".to_vec(),
+        )
+        .unwrap();
+        at.put("stray.tmp", b"x".to_vec()).unwrap();
+
+        let inventory = Inventory::read(&at).unwrap();
+        assert_eq!(inventory.committed().count(), 3);
+        let chain: Vec<&str> = inventory
+            .chain(inc)
+            .unwrap()
+            .iter()
+            .map(|m| m.id.as_str())
+            .collect();
+        assert_eq!(chain, [full, inc]);
+        let err = inventory.chain(broken).unwrap_err();
+        assert!(
+            err.contains(&format!("`{orphan_parent}`")) && err.contains("has no manifest"),
+            "{err}"
+        );
+        assert_eq!(inventory.incomplete().collect::<Vec<_>>(), [orphan_parent]);
+        let leftovers: Vec<&str> = inventory.leftovers().iter().map(|(p, _)| *p).collect();
+        assert_eq!(
+            leftovers,
+            [
+                format!("{orphan_parent}/data/t.0.parquet").as_str(),
+                "stray.tmp"
+            ]
+        );
+
+        // verify names each fault once: the broken link, the backup without a manifest (not
+        // its files again), the stray file.
+        let report = verify(&at, None, &mut |_| {}).unwrap();
+        let kinds: Vec<FaultKind> = report.faults.iter().map(|f| f.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                FaultKind::MissingManifest,
+                FaultKind::Chain,
+                FaultKind::Leftover
+            ],
+            "{:#?}",
+            report.faults
+        );
+        // The chain of a sound backup verifies on its own.
+        assert!(verify(&at, Some(inc), &mut |_| {}).unwrap().is_ok());
+    }
+}
