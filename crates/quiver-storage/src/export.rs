@@ -3,7 +3,8 @@
 use quiver_catalog::{BackupManifest, CollectionDef, DEFINITION_FILE, MANIFEST_FILE};
 use serde::Serialize;
 
-use crate::{Error, Fault, FaultKind, Inventory, Location, Result};
+use crate::check::mismatch;
+use crate::{Error, Inventory, Location, Result};
 
 /// Progress of a copy between locations.
 #[derive(Debug, Clone)]
@@ -180,39 +181,4 @@ pub fn export(
         report.copied.push(manifest.id.clone());
     }
     Ok(report)
-}
-
-/// A fault if `digest` (of the object at `rel` in `location`) is not what the manifest says.
-pub(crate) fn mismatch(
-    location: &Location,
-    rel: &str,
-    bytes: u64,
-    crc32: u32,
-    digest: crate::Digest,
-) -> Option<Fault> {
-    let backup = rel.split('/').next().map(str::to_string);
-    let url = location.url_of(rel);
-    if digest.bytes != bytes {
-        return Some(Fault {
-            kind: FaultKind::Size,
-            backup,
-            url,
-            message: format!(
-                "the data file has {} bytes, its manifest says {bytes}",
-                digest.bytes
-            ),
-        });
-    }
-    if digest.crc32 != crc32 {
-        return Some(Fault {
-            kind: FaultKind::Checksum,
-            backup,
-            url,
-            message: format!(
-                "the data file's crc32 is {:08x}, its manifest says {crc32:08x}: its bytes changed",
-                digest.crc32
-            ),
-        });
-    }
-    None
 }

@@ -8,7 +8,7 @@ use quiver_catalog::{
     StorageKind,
 };
 
-use crate::export::mismatch;
+use crate::check::{listed, mismatch};
 use crate::{CopyProgress, CopyReport, Error, Fault, FaultKind, Inventory, Location, Result};
 
 /// Imports the collection stored at `source` into `repo` as collection `name`: every backup,
@@ -95,26 +95,12 @@ fn check_files(
     for manifest in selected {
         for file in manifest.tables.iter().flat_map(|t| &t.files) {
             let rel = format!("{}/{}", manifest.id, file.path);
-            let fault = |kind, message: String| Fault {
-                kind,
-                backup: Some(manifest.id.clone()),
-                url: source.url_of(&rel),
-                message,
-            };
-            match inventory.objects.get(&rel) {
-                None => faults.push(fault(
-                    FaultKind::MissingFile,
-                    "the data file is missing".into(),
-                )),
-                Some(&size) if size != file.bytes => faults.push(fault(
-                    FaultKind::Size,
-                    format!(
-                        "the data file has {size} bytes, its manifest says {}",
-                        file.bytes
-                    ),
-                )),
-                Some(_) => {}
-            }
+            faults.extend(listed(
+                source,
+                &rel,
+                inventory.objects.get(&rel).copied(),
+                file.bytes,
+            ));
         }
     }
     if faults.is_empty() {

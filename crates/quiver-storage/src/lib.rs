@@ -12,6 +12,7 @@
 
 #![warn(missing_docs)]
 
+mod check;
 mod error;
 mod export;
 mod gc;

@@ -5,6 +5,7 @@ use std::fmt;
 use quiver_catalog::{BackupKind, BackupManifest};
 use serde::Serialize;
 
+use crate::check::{listed, mismatch, missing};
 use crate::{Inventory, Location, Result};
 
 /// What is wrong with one thing at a location.
@@ -176,54 +177,24 @@ pub fn verify(
         report.backups.push(manifest.id.clone());
         for file in manifest.tables.iter().flat_map(|t| &t.files) {
             let rel = format!("{}/{}", manifest.id, file.path);
-            match inventory.objects.get(&rel) {
-                None => report.faults.push(fault(
-                    FaultKind::MissingFile,
-                    Some(&manifest.id),
-                    &rel,
-                    "the data file is missing".into(),
-                )),
-                Some(&size) if size != file.bytes => report.faults.push(fault(
-                    FaultKind::Size,
-                    Some(&manifest.id),
-                    &rel,
-                    format!(
-                        "the data file has {size} bytes, its manifest says {}",
-                        file.bytes
-                    ),
-                )),
-                Some(_) => to_read.push((manifest.id.as_str(), rel, file.bytes, file.crc32)),
+            match listed(
+                location,
+                &rel,
+                inventory.objects.get(&rel).copied(),
+                file.bytes,
+            ) {
+                Some(fault) => report.faults.push(fault),
+                None => to_read.push((rel, file.bytes, file.crc32)),
             }
         }
     }
-    let total = to_read.iter().map(|(_, _, bytes, _)| bytes).sum();
-    for (backup, rel, bytes, crc32) in to_read {
+    let total = to_read.iter().map(|(_, bytes, _)| bytes).sum();
+    for (rel, bytes, crc32) in to_read {
         match location.digest(&rel) {
-            Ok(digest) if digest.bytes != bytes => report.faults.push(fault(
-                FaultKind::Size,
-                Some(backup),
-                &rel,
-                format!(
-                    "the data file has {} bytes, its manifest says {bytes}",
-                    digest.bytes
-                ),
-            )),
-            Ok(digest) if digest.crc32 != crc32 => report.faults.push(fault(
-                FaultKind::Checksum,
-                Some(backup),
-                &rel,
-                format!(
-                    "the data file's crc32 is {:08x}, its manifest says {crc32:08x}: its bytes changed",
-                    digest.crc32
-                ),
-            )),
-            Ok(_) => {}
-            Err(crate::Error::NotFound { .. }) => report.faults.push(fault(
-                FaultKind::MissingFile,
-                Some(backup),
-                &rel,
-                "the data file is missing".into(),
-            )),
+            Ok(digest) => report
+                .faults
+                .extend(mismatch(location, &rel, bytes, crc32, digest)),
+            Err(crate::Error::NotFound { .. }) => report.faults.push(missing(location, &rel)),
             Err(e) => return Err(e),
         }
         report.files += 1;
