@@ -18,8 +18,15 @@ fuzz_target!(|data: &[u8]| {
         let _ = manifest.id.parse::<BackupId>();
     }
     // The decoder every reader uses (repository, export, import): its checks must not panic.
-    if let Ok(manifest) = BackupManifest::decode(data, "20261125T000000.000Z_full") {
-        let _ = manifest.encode();
+    // It is given the id the manifest claims (as a reader given its directory's name would
+    // be), so that the checks past the id's are reached too.
+    let claimed = serde_json::from_slice::<serde_json::Value>(data)
+        .ok()
+        .and_then(|v| v.get("id").and_then(|id| id.as_str()).map(str::to_owned));
+    for id in [claimed.as_deref(), Some("20261125T000000.000Z_full")].into_iter().flatten() {
+        if let Ok(manifest) = BackupManifest::decode(data, id) {
+            let _ = manifest.encode();
+        }
     }
     let _ = CollectionDef::decode(data);
     if let Ok(text) = std::str::from_utf8(data) {

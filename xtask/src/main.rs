@@ -5,11 +5,15 @@
 //! - `ci`: format check, clippy with warnings denied, the test suite.
 //! - `bench [--rows N,N,...] [--runs R]`: the benchmarks in `benches/`, release build;
 //!   results in `target/bench/results.{json,md}`.
-//! - `fuzz <target> [--seconds N]`: run a cargo-fuzz target from `fuzz/` for N seconds
-//!   (default 60). Needs `cargo install cargo-fuzz`; works on a stable toolchain through
-//!   `RUSTC_BOOTSTRAP=1`, since the sanitizer flags it passes are nightly-only.
+//! - `fuzz <target>|all [--seconds N] [--seed S] [--quiet]`: build the libFuzzer targets of
+//!   `fuzz/` (stable toolchain, no cargo-fuzz needed), replay their committed regressions,
+//!   and fuzz for N seconds each (default 60); `--quiet` shows libFuzzer's output only on a
+//!   crash. See [`fuzz`].
+
+mod fuzz;
 
 use std::process::{Command, ExitCode};
+use std::time::Duration;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -18,8 +22,8 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz(&args[1..]),
         Some("bench") => bench(&args[1..]),
         _ => Err(format!(
-            "usage: cargo xtask <task>\n\ntasks:\n  ci                          fmt check, clippy -D warnings, tests\n  bench [--rows N,N] [--runs R] benchmarks vs their baselines (release build)\n  fuzz <target> [--seconds N] run a fuzz target (targets: {})",
-            FUZZ_TARGETS.join(", ")
+            "usage: cargo xtask <task>\n\ntasks:\n  ci                          fmt check, clippy -D warnings, tests\n  bench [--rows N,N] [--runs R] benchmarks vs their baselines (release build)\n  fuzz <target>|all [--seconds N] [--seed S] [--quiet]\n                              fuzz a target, or each (targets: {})",
+            fuzz::TARGETS.join(", ")
         )),
     };
     match result {
@@ -30,8 +34,6 @@ fn main() -> ExitCode {
         }
     }
 }
-
-const FUZZ_TARGETS: &[&str] = &["grammar", "manifest", "snapshot_file"];
 
 fn ci() -> Result<(), String> {
     run(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
@@ -60,28 +62,46 @@ fn bench(args: &[String]) -> Result<(), String> {
 }
 
 fn fuzz(args: &[String]) -> Result<(), String> {
-    let target = args
-        .first()
-        .filter(|t| FUZZ_TARGETS.contains(&t.as_str()))
-        .ok_or_else(|| format!("fuzz: name a target: {}", FUZZ_TARGETS.join(", ")))?;
-    let seconds = match args.get(1).map(String::as_str) {
-        None => 60,
-        Some("--seconds") => args
-            .get(2)
-            .and_then(|s| s.parse::<u64>().ok())
-            .ok_or("fuzz: --seconds takes a whole number")?,
-        Some(other) => return Err(format!("fuzz: unexpected argument `{other}`")),
+    let targets: Vec<&str> = match args.first().map(String::as_str) {
+        Some("all") => fuzz::TARGETS.to_vec(),
+        Some(target) if fuzz::TARGETS.contains(&target) => vec![target],
+        _ => {
+            return Err(format!(
+                "fuzz: name a target or `all`: {}",
+                fuzz::TARGETS.join(", ")
+            ));
+        }
     };
-    run(Command::new("cargo")
-        .current_dir(workspace_root().join("fuzz"))
-        .env("RUSTC_BOOTSTRAP", "1")
-        .args([
-            "fuzz",
-            "run",
-            target,
-            "--",
-            &format!("-max_total_time={seconds}"),
-        ]))
+    let mut session = fuzz::Session {
+        duration: Duration::from_secs(60),
+        seed: None,
+        output: fuzz::Output::Shown,
+    };
+    let mut rest = args[1..].iter();
+    while let Some(flag) = rest.next() {
+        let mut number = |what: &str| {
+            rest.next()
+                .and_then(|n| n.parse::<u64>().ok())
+                .ok_or(format!("fuzz: {what} takes a whole number"))
+        };
+        match flag.as_str() {
+            "--seconds" => session.duration = Duration::from_secs(number("--seconds")?),
+            "--seed" => {
+                session.seed = Some(
+                    u32::try_from(number("--seed")?).map_err(|_| "fuzz: --seed is too large")?,
+                )
+            }
+            "--quiet" => session.output = fuzz::Output::OnFailure,
+            other => return Err(format!("fuzz: unexpected argument `{other}`")),
+        }
+    }
+    let fuzz_dir = workspace_root().join("fuzz");
+    let bin_dir = fuzz::build(&fuzz_dir)?;
+    for target in targets {
+        let inputs = fuzz::Inputs::of(&fuzz_dir, target);
+        fuzz::run(&bin_dir, target, &inputs, session)?;
+    }
+    Ok(())
 }
 
 fn workspace_root() -> std::path::PathBuf {

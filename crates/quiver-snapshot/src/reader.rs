@@ -9,6 +9,7 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
 };
+use parquet::file::metadata::ParquetMetaData;
 
 use crate::{Error, Result};
 
@@ -48,9 +49,18 @@ impl SnapshotReader {
         // embedded copy: that decoder panics on damaged bytes, and for the types quiver
         // writes both give the same schema.
         let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
+        let file_len = file
+            .metadata()
+            .map_err(|source| Error::Io {
+                action: "reading the size of",
+                path: path.to_path_buf(),
+                source,
+            })?
+            .len();
         let (schema, inner) = guard(path, || {
             let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
                 .map_err(parquet)?;
+            check_column_chunks(path, builder.metadata(), file_len)?;
             let mut builder = builder.with_batch_size(batch_rows.max(1));
             if let Some(columns) = columns {
                 let fields = builder.schema().fields().len();
@@ -93,6 +103,34 @@ impl Iterator for SnapshotReader {
             Err(e) => Some(Err(e)),
         }
     }
+}
+
+/// Checks that every column chunk the footer lists lies inside the file. The Parquet reader
+/// asserts this (a panic) rather than returning an error; found by fuzzing.
+fn check_column_chunks(path: &Path, metadata: &ParquetMetaData, file_len: u64) -> Result<()> {
+    for (group, row_group) in metadata.row_groups().iter().enumerate() {
+        for column in row_group.columns() {
+            let start = column
+                .dictionary_page_offset()
+                .unwrap_or_else(|| column.data_page_offset());
+            let len = column.compressed_size();
+            let inside = u64::try_from(start)
+                .ok()
+                .zip(u64::try_from(len).ok())
+                .and_then(|(start, len)| start.checked_add(len))
+                .is_some_and(|end| end <= file_len);
+            if !inside {
+                return Err(Error::Malformed {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "its footer places column {} of row group {group} at {start}..+{len}, outside the file's {file_len} bytes",
+                        column.column_path()
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Runs `read`, turning a panic inside the Parquet decoder (it has some on malformed input)
