@@ -29,6 +29,14 @@ pub trait BackupSource {
             .pop()
             .ok_or_else(|| "the source opened no snapshot".into())
     }
+
+    /// A rough row count of `table`, cheap to get (no scan), or `None` when the source
+    /// cannot tell. Backups start the largest tables first, so that the last one to finish
+    /// is not a large one started late; this is what sizes them before any backup has.
+    fn estimated_rows(&mut self, table: &str) -> Option<u64> {
+        let _ = table;
+        None
+    }
 }
 
 /// A consistent read snapshot of a database.

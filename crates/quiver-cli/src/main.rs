@@ -202,6 +202,7 @@ struct RemoteArgs {
 }
 
 fn main() -> ExitCode {
+    quiver::allocator::keep_freed_buffers();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,10 +4,10 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
@@ -91,6 +91,16 @@ impl SnapshotWriter {
             .collect::<Vec<_>>();
         let level = ZstdLevel::try_new(options.zstd_level).unwrap_or_default();
         let mut properties = WriterProperties::builder();
+        for field in schema.fields() {
+            if field.data_type() == &DataType::Int64
+                && !options.random_columns.contains(field.name())
+            {
+                properties = properties.set_column_encoding(
+                    ColumnPath::from(field.name().as_str()),
+                    Encoding::DELTA_BINARY_PACKED,
+                );
+            }
+        }
         for column in &options.random_columns {
             let path = ColumnPath::from(column.as_str());
             properties = properties

@@ -349,3 +349,31 @@ fn parallel_snapshots_see_one_point_in_time_while_writers_write() {
         "the writer never let the backup align its snapshots"
     );
 }
+
+#[test]
+fn row_estimates_come_from_rowid_spans_and_are_absent_without_rowids() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("estimates.db");
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE big (a INTEGER, b INTEGER, PRIMARY KEY (a, b));
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000)
+             INSERT INTO big SELECT i, i FROM n;
+             DELETE FROM big WHERE a BETWEEN 10 AND 20;
+             CREATE TABLE aliased (id INTEGER PRIMARY KEY, rowid TEXT);
+             INSERT INTO aliased VALUES (7, 'x'), (42, 'y');
+             CREATE TABLE empty (v);
+             CREATE TABLE keyed (k TEXT PRIMARY KEY, v) WITHOUT ROWID;
+             INSERT INTO keyed VALUES ('a', 1);",
+        )
+        .unwrap();
+    let mut source = SqliteSource::open(&path).unwrap();
+    // The span of the rowids: deletes in the middle do not shrink it.
+    assert_eq!(source.estimated_rows("big"), Some(5000));
+    // A column named rowid does not hide the table's rowid (here the INTEGER PRIMARY KEY).
+    assert_eq!(source.estimated_rows("aliased"), Some(36));
+    assert_eq!(source.estimated_rows("empty"), Some(0));
+    assert_eq!(source.estimated_rows("keyed"), None);
+    assert_eq!(source.estimated_rows("missing"), None);
+}

@@ -51,6 +51,7 @@ pub(crate) fn run(
     let pending = collection.begin_backup(kind, &lock)?;
     let mut source = SqliteSource::open(&engine.db_path)?;
     let tables = &collection.def().tables;
+    let order = largest_first(&backups, tables, &mut source);
     // Tables are read in parallel, one read transaction per thread, all started at the
     // same instant: the backup is still one point in time.
     let threads = std::thread::available_parallelism()
@@ -64,7 +65,7 @@ pub(crate) fn run(
         tables,
         pending: &pending,
         batch_rows: engine.batch_rows,
-        order: largest_first(&backups, tables),
+        order,
         next: AtomicUsize::new(0),
         failed: AtomicBool::new(false),
     };
@@ -369,18 +370,25 @@ impl<'a> FileWriter<'a> {
     }
 }
 
-/// The positions of `tables`, largest first by their rows in the latest full backup (tables
-/// it lacks first: they may be large). Threads take tables in this order, so that the
-/// largest is not left to start last while the other threads sit idle.
-fn largest_first(backups: &[BackupManifest], tables: &[String]) -> Vec<usize> {
+/// The positions of `tables`, largest first by their rows in the latest full backup, or as
+/// the source estimates them for tables it lacks (first of all if it cannot tell: they may
+/// be large). Threads take tables in this order, so that the largest is not left to start
+/// last while the other threads sit idle.
+fn largest_first(
+    backups: &[BackupManifest],
+    tables: &[String],
+    source: &mut dyn BackupSource,
+) -> Vec<usize> {
     let last_full = backups.iter().rev().find(|b| b.kind == BackupKind::Full);
-    let rows = |name: &String| {
-        last_full
-            .and_then(|b| b.table(name))
-            .map_or(u64::MAX, |t| t.rows())
-    };
+    let rows: Vec<u64> = tables
+        .iter()
+        .map(|name| match last_full.and_then(|b| b.table(name)) {
+            Some(table) => table.rows(),
+            None => source.estimated_rows(name).unwrap_or(u64::MAX),
+        })
+        .collect();
     let mut order: Vec<usize> = (0..tables.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(rows(&tables[i])));
+    order.sort_by_key(|&i| std::cmp::Reverse(rows[i]));
     order
 }
 

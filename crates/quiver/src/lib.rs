@@ -36,6 +36,7 @@
 
 #![warn(missing_docs)]
 
+pub mod allocator;
 mod backup;
 mod collections;
 mod engine;
