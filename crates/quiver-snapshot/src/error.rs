@@ -45,6 +45,15 @@ pub enum Error {
         /// What the decoder said.
         message: String,
     },
+    /// The Parquet decoder panicked on the file (it asserts on some malformed input rather
+    /// than returning an error); the panic was caught, and nothing else was affected.
+    #[error("{path} is damaged: the Parquet decoder failed on it: {message}")]
+    DecoderPanic {
+        /// The file.
+        path: PathBuf,
+        /// The decoder's panic message.
+        message: String,
+    },
     /// The file's size is not the one recorded.
     #[error("{path} is damaged: it has {actual} bytes, the manifest says {expected}")]
     SizeMismatch {

@@ -133,18 +133,43 @@ fn check_column_chunks(path: &Path, metadata: &ParquetMetaData, file_len: u64) -
     Ok(())
 }
 
-/// Runs `read`, turning a panic inside the Parquet decoder (it has some on malformed input)
-/// into an error: a damaged file must never take the process down.
+/// Runs `read`, turning a panic inside the Parquet decoder (it has some on malformed input,
+/// found by fuzzing) into an error: a damaged file must never take the process down.
 fn guard<T>(path: &Path, read: impl FnOnce() -> Result<T>) -> Result<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
+    quiet_guarded_panics();
+    GUARDED.with(|guarded| guarded.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
+    GUARDED.with(|guarded| guarded.set(false));
+    result.unwrap_or_else(|panic| {
         let message = panic
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
             .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "the Parquet decoder failed".to_string());
-        Err(Error::Malformed {
+            .unwrap_or_else(|| "no message".to_string());
+        Err(Error::DecoderPanic {
             path: path.to_path_buf(),
             message,
         })
     })
+}
+
+thread_local! {
+    /// Whether this thread is inside [`guard`].
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Wraps the process's panic hook, once, so that a panic inside [`guard`] prints nothing:
+/// it becomes an error that says the same, and a user verifying a damaged file should not
+/// see a panic report for it. Every other panic goes to the hook as before (a hook the
+/// program sets later replaces this one, and then guarded panics print again; no harm).
+fn quiet_guarded_panics() {
+    static WRAPPED: std::sync::Once = std::sync::Once::new();
+    WRAPPED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !GUARDED.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
 }
