@@ -55,8 +55,32 @@ pub trait SourceSnapshot {
     ) -> Result<u64, AdapterError>;
 }
 
+/// A table's schema under a new name, and what the rewrite left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenamedTable {
+    /// The schema to create the copy with.
+    pub schema: TableSchema,
+    /// One line per foreign key dropped from the copy's DDL (it named a table that is not
+    /// restored with it), for the restore's output.
+    pub dropped_references: Vec<String>,
+}
+
 /// A database that backups are restored into.
 pub trait RestoreTarget {
+    /// Checks, before anything is restored, that `table`'s stored DDL is what this target
+    /// may run: a backup location is untrusted, and its DDL strings could be forged.
+    fn check_table(&self, table: &TableSchema) -> Result<(), AdapterError>;
+
+    /// `table` as it is created under a new name, in this target's dialect. `new_name`
+    /// gives the name of every table restored with it (its own included) and `None` for
+    /// the others: references to restored tables follow them, references to the others
+    /// are dropped from the copy, each with a line in [`RenamedTable::dropped_references`].
+    fn renamed(
+        &self,
+        table: &TableSchema,
+        new_name: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<RenamedTable, AdapterError>;
+
     /// Starts one write transaction: everything done through it becomes visible at
     /// [`TargetTransaction::commit`], or not at all.
     fn begin(&mut self) -> Result<Box<dyn TargetTransaction + '_>, AdapterError>;
@@ -72,6 +96,11 @@ pub trait TargetTransaction {
     fn insert(&mut self, table: &TableSchema, batch: &RecordBatch) -> Result<(), AdapterError>;
     /// Finishes `table` after its rows are in: indexes, triggers, AUTOINCREMENT counter.
     fn finish_table(&mut self, table: &TableSchema) -> Result<(), AdapterError>;
+    /// Checks the references (foreign keys) of the restored `tables` once every one of them
+    /// is loaded and finished. A reference among them that no restored row satisfies is an
+    /// error naming the table and row; references to tables outside `tables` that the
+    /// target cannot satisfy are returned as warnings, one line each.
+    fn check_references(&mut self, tables: &[TableSchema]) -> Result<Vec<String>, AdapterError>;
     /// Commits the transaction.
     fn commit(self: Box<Self>) -> Result<(), AdapterError>;
 }

@@ -26,17 +26,24 @@ const TIMESTAMP: &[time::format_description::BorrowedFormatItem<'static>] =
 
 impl BackupId {
     /// The id for a backup taken now: the current time, or 1 ms after `after` if the clock
-    /// has not moved past it (keeps ids unique and ordered).
-    pub fn next(kind: BackupKind, after: Option<&BackupId>) -> BackupId {
+    /// has not moved past it (keeps ids unique and ordered). Fails when no later id can be
+    /// written (`after` is the last millisecond of year 9999: a forged or broken id).
+    pub fn next(kind: BackupKind, after: Option<&BackupId>) -> Result<BackupId, String> {
         let now = OffsetDateTime::now_utc();
         let now = now
             .replace_nanosecond(now.millisecond() as u32 * 1_000_000)
             .unwrap_or(now);
         let taken_at = match after {
-            Some(prev) if prev.taken_at >= now => prev.taken_at + Duration::milliseconds(1),
+            Some(prev) if prev.taken_at >= now => prev
+                .taken_at
+                .checked_add(Duration::milliseconds(1))
+                .filter(|t| t.year() <= 9999)
+                .ok_or_else(|| {
+                    format!("backup `{prev}` is dated so far ahead that no later backup id exists")
+                })?,
             _ => now,
         };
-        BackupId { taken_at, kind }
+        Ok(BackupId { taken_at, kind })
     }
 }
 
@@ -70,15 +77,22 @@ mod tests {
 
     #[test]
     fn ids_round_trip_and_increase() {
-        let a = BackupId::next(BackupKind::Full, None);
-        let b = BackupId::next(BackupKind::Incremental, Some(&a));
-        let c = BackupId::next(BackupKind::Full, Some(&b));
+        let a = BackupId::next(BackupKind::Full, None).unwrap();
+        let b = BackupId::next(BackupKind::Incremental, Some(&a)).unwrap();
+        let c = BackupId::next(BackupKind::Full, Some(&b)).unwrap();
         assert!(a < b && b < c, "{a} {b} {c}");
         assert!(a.to_string() < b.to_string() && b.to_string() < c.to_string());
         for id in [a, b, c] {
             assert_eq!(id.to_string().parse::<BackupId>().unwrap(), id);
         }
         assert!(a.to_string().ends_with("Z_full"), "{a}");
+    }
+
+    #[test]
+    fn the_last_possible_id_has_no_successor_and_no_panic() {
+        let last: BackupId = "99991231T235959.999Z_full".parse().unwrap();
+        let err = BackupId::next(BackupKind::Full, Some(&last)).unwrap_err();
+        assert!(err.contains("no later backup id"), "{err}");
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::sealed::{seal, unseal};
 use crate::{
     BackupId, BackupKind, BackupManifest, CollectionLock, Error, MANIFEST_FORMAT_VERSION, Result,
     TableBackup, encode_path_segment, fsync_dir, write_atomic,
@@ -34,6 +35,11 @@ pub enum StorageKind {
 pub struct CollectionDef {
     /// The collection's name.
     pub name: String,
+    /// The collection's identity, given at CREATE and kept by every copy (export, import):
+    /// two collections of one name (production and staging, say) never mix their backups.
+    /// `None` only in definitions written before ids existed; the next backup gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// Its tables, in the order given.
     pub tables: Vec<String>,
     /// Where its backups go.
@@ -43,7 +49,7 @@ pub struct CollectionDef {
 }
 
 impl CollectionDef {
-    /// A definition with the given fields.
+    /// A definition with the given fields and a new, unique id.
     pub fn new(
         name: impl Into<String>,
         tables: Vec<String>,
@@ -52,21 +58,37 @@ impl CollectionDef {
     ) -> CollectionDef {
         CollectionDef {
             name: name.into(),
+            id: Some(new_collection_id()),
             tables,
             storage,
             incremental_backup_enabled,
         }
     }
 
-    /// Reads a definition from its JSON (`collection.json`).
+    /// Reads a definition from its JSON (`collection.json`), checking its checksum (which
+    /// only definitions from before collection ids may lack).
     pub fn decode(bytes: &[u8]) -> Result<CollectionDef, String> {
-        serde_json::from_slice(bytes).map_err(|e| e.to_string())
+        unseal(bytes, |def: &CollectionDef| def.id.is_some())
     }
 
-    /// The definition as JSON, as stored in `collection.json`.
+    /// The definition as JSON with its checksum, as stored in `collection.json`.
     pub fn encode(&self) -> Vec<u8> {
-        serde_json::to_vec_pretty(self).expect("definition serializes")
+        seal(self)
     }
+
+    /// Whether a manifest with `collection_id` may belong to this collection: ids agree, or
+    /// one side predates ids.
+    pub fn owns(&self, collection_id: Option<&str>) -> bool {
+        match (self.id.as_deref(), collection_id) {
+            (Some(mine), Some(theirs)) => mine == theirs,
+            _ => true,
+        }
+    }
+}
+
+/// A new collection id: a random (v4) UUID.
+pub fn new_collection_id() -> String {
+    uuid::Uuid::new_v4().to_string()
 }
 
 /// A collection of a repository, as read from its directory.
@@ -79,12 +101,12 @@ pub struct Collection {
 impl Collection {
     pub(crate) fn load(dir: PathBuf, name: &str) -> Result<Collection> {
         let path = dir.join(DEFINITION_FILE);
-        let bytes = match fs::read(&path) {
+        let bytes = match read_bounded(&path, MAX_MANIFEST_BYTES) {
             Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::UnknownCollection(name.to_string()));
             }
-            Err(e) => return Err(Error::io("reading", &path)(e)),
+            Err(e) => return Err(e),
         };
         let def = CollectionDef::decode(&bytes).map_err(|message| Error::Corrupt {
             what: "collection definition",
@@ -129,7 +151,7 @@ impl Collection {
             if !path.exists() {
                 continue;
             }
-            manifests.push(read_manifest(&path, &self.def.name, &id.to_string())?);
+            manifests.push(read_manifest(&path, &self.def, &id.to_string())?);
         }
         Ok(manifests)
     }
@@ -145,7 +167,7 @@ impl Collection {
         if !path.exists() {
             return Err(unknown());
         }
-        read_manifest(&path, &self.def.name, id)
+        read_manifest(&path, &self.def, id)
     }
 
     /// The chain that ends at `tip`, full backup first: the full backup `tip` builds on and
@@ -201,7 +223,21 @@ impl Collection {
 
     /// Starts a new backup: removes incomplete backups left by crashes, then creates the new
     /// backup's directory. Nothing is visible to readers until [`PendingBackup::commit`].
-    pub fn begin_backup(&self, kind: BackupKind, _lock: &CollectionLock) -> Result<PendingBackup> {
+    pub fn begin_backup(
+        &mut self,
+        kind: BackupKind,
+        lock: &CollectionLock,
+    ) -> Result<PendingBackup> {
+        if self.def.id.is_none() {
+            // A collection created before ids existed gets one with its first new backup:
+            // the id of backups imported into it, if any, else a new one.
+            let adopted = self.backups()?.into_iter().find_map(|m| m.collection_id);
+            let def = CollectionDef {
+                id: Some(adopted.unwrap_or_else(new_collection_id)),
+                ..self.def.clone()
+            };
+            self.save_def(def, lock)?;
+        }
         let dirs = self.backup_dirs()?;
         for (_, dir) in dirs
             .iter()
@@ -209,7 +245,14 @@ impl Collection {
         {
             fs::remove_dir_all(dir).map_err(Error::io("removing incomplete backup", dir))?;
         }
-        self.pending(BackupId::next(kind, dirs.last().map(|(id, _)| id)))
+        let id = BackupId::next(kind, dirs.last().map(|(id, _)| id)).map_err(|message| {
+            Error::Corrupt {
+                what: "backup directory name",
+                path: self.dir.clone(),
+                message,
+            }
+        })?;
+        self.pending(id)
     }
 
     /// Creates backup `id`'s directory, for a backup not yet committed.
@@ -218,6 +261,7 @@ impl Collection {
         fs::create_dir_all(dir.join(DATA_DIR)).map_err(Error::io("creating", &dir))?;
         Ok(PendingBackup {
             collection: self.def.name.clone(),
+            collection_id: self.def.id.clone(),
             id,
             dir,
             committed: false,
@@ -267,30 +311,45 @@ impl Collection {
     }
 }
 
-fn read_manifest(path: &Path, collection: &str, id: &str) -> Result<BackupManifest> {
-    let bytes = fs::read(path).map_err(Error::io("reading", path))?;
-    let manifest = BackupManifest::decode(&bytes, id).map_err(|message| Error::Corrupt {
+fn read_manifest(path: &Path, def: &CollectionDef, id: &str) -> Result<BackupManifest> {
+    let corrupt = |message: String| Error::Corrupt {
         what: "backup manifest",
         path: path.to_path_buf(),
         message,
-    })?;
-    if manifest.collection != collection {
+    };
+    let bytes = read_bounded(path, MAX_MANIFEST_BYTES)?;
+    let manifest = BackupManifest::decode(&bytes, id).map_err(corrupt)?;
+    manifest.check_owner(def).map_err(corrupt)?;
+    Ok(manifest)
+}
+
+/// The most bytes a manifest or definition may have: far more than any real one (a table
+/// takes a few kilobytes), little enough that a forged one cannot exhaust memory.
+pub const MAX_MANIFEST_BYTES: u64 = 64 << 20;
+
+/// Reads `path` whole, refusing a file larger than `limit` before reading it.
+pub(crate) fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let file = fs::File::open(path).map_err(Error::io("reading", path))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(Error::io("reading", path))?;
+    if bytes.len() as u64 > limit {
         return Err(Error::Corrupt {
-            what: "backup manifest",
+            what: "catalog file",
             path: path.to_path_buf(),
-            message: format!(
-                "it describes backup `{}` of `{}`, not of `{collection}`",
-                manifest.id, manifest.collection
-            ),
+            message: format!("it is larger than {} MiB", limit >> 20),
         });
     }
-    Ok(manifest)
+    Ok(bytes)
 }
 
 /// A backup being written. Dropped without [`PendingBackup::commit`], its directory is removed.
 #[derive(Debug)]
 pub struct PendingBackup {
     collection: String,
+    collection_id: Option<String>,
     id: BackupId,
     dir: PathBuf,
     committed: bool,
@@ -334,6 +393,7 @@ impl PendingBackup {
         let manifest = BackupManifest {
             format_version: MANIFEST_FORMAT_VERSION,
             collection: self.collection.clone(),
+            collection_id: self.collection_id.clone(),
             id: self.id.to_string(),
             kind: self.id.kind,
             parent,

@@ -43,13 +43,16 @@ mod naming;
 mod raw;
 mod repository;
 mod schema;
+mod sealed;
 
-pub use adapter::{AdapterError, BackupSource, RestoreTarget, SourceSnapshot, TargetTransaction};
+pub use adapter::{
+    AdapterError, BackupSource, RenamedTable, RestoreTarget, SourceSnapshot, TargetTransaction,
+};
 pub use atomic::{fsync_dir, write_atomic};
 pub use backup_id::BackupId;
 pub use collection::{
-    Collection, CollectionDef, DATA_DIR, DEFINITION_FILE, LOCK_FILE, MANIFEST_FILE, PendingBackup,
-    StorageKind,
+    Collection, CollectionDef, DATA_DIR, DEFINITION_FILE, LOCK_FILE, MANIFEST_FILE,
+    MAX_MANIFEST_BYTES, PendingBackup, StorageKind, new_collection_id,
 };
 pub use error::{Error, Result};
 pub use lock::CollectionLock;

@@ -2,10 +2,15 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::sealed::{seal, unseal};
 use crate::{BackupId, TableSchema};
 
 /// Version of the manifest format written by this build; readers refuse newer ones.
-pub const MANIFEST_FORMAT_VERSION: u32 = 2;
+/// Version 3 added the manifest's checksum and the collection's id; version 2 is still read.
+pub const MANIFEST_FORMAT_VERSION: u32 = 3;
+
+/// The oldest format version this build reads.
+const OLDEST_READABLE_VERSION: u32 = 2;
 
 /// Full or incremental.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -89,6 +94,9 @@ pub struct BackupManifest {
     pub format_version: u32,
     /// The collection's name.
     pub collection: String,
+    /// The collection's id ([`crate::CollectionDef::id`]); `None` only in format 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collection_id: Option<String>,
     /// The backup id (also its directory name).
     pub id: String,
     /// Full or incremental.
@@ -133,14 +141,17 @@ impl BackupManifest {
     /// another format version, a different id, ids or parents that are not backup ids, or a
     /// data file path that leaves the backup's directory.
     pub fn decode(bytes: &[u8], id: &str) -> Result<BackupManifest, String> {
-        let manifest: BackupManifest = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        let manifest: BackupManifest = unseal(bytes, |m: &BackupManifest| m.format_version >= 3)?;
+        if manifest.format_version >= 3 && manifest.collection_id.is_none() {
+            return Err("it names no collection id".into());
+        }
         if manifest.format_version > MANIFEST_FORMAT_VERSION {
             return Err(format!(
                 "format version {} is newer than this quiver supports ({MANIFEST_FORMAT_VERSION}); upgrade quiver",
                 manifest.format_version
             ));
         }
-        if manifest.format_version < MANIFEST_FORMAT_VERSION {
+        if manifest.format_version < OLDEST_READABLE_VERSION {
             // Version 1 (before incremental backups) stored no row hashes; nothing was released
             // with it, so it is not read.
             return Err(format!(
@@ -179,8 +190,28 @@ impl BackupManifest {
         Ok(manifest)
     }
 
-    /// The manifest as JSON, as stored in `manifest.json`.
+    /// The manifest as JSON with its checksum, as stored in `manifest.json`.
     pub fn encode(&self) -> Vec<u8> {
-        serde_json::to_vec_pretty(self).expect("manifest serializes")
+        seal(self)
+    }
+
+    /// Refuses a manifest that belongs to another collection than `def`: another name, or
+    /// another collection id.
+    pub fn check_owner(&self, def: &crate::CollectionDef) -> Result<(), String> {
+        if self.collection != def.name {
+            return Err(format!(
+                "it describes backup `{}` of `{}`, not of `{}`",
+                self.id, self.collection, def.name
+            ));
+        }
+        if !def.owns(self.collection_id.as_deref()) {
+            return Err(format!(
+                "it is a backup of another collection named `{}` (id {}, this one is {})",
+                self.collection,
+                self.collection_id.as_deref().unwrap_or("none"),
+                def.id.as_deref().unwrap_or("none")
+            ));
+        }
+        Ok(())
     }
 }

@@ -189,7 +189,7 @@ mod tests {
     fn uncommitted_backups_are_invisible_and_cleaned_up() {
         let dir = tempfile::tempdir().unwrap();
         let repo = Repository::open(dir.path()).unwrap();
-        let c = repo.create_collection(&def("c")).unwrap();
+        let mut c = repo.create_collection(&def("c")).unwrap();
         let lock = c.lock().unwrap();
         let pending = c.begin_backup(BackupKind::Full, &lock).unwrap();
         let (_, path) = pending.data_file("t", 0);
@@ -220,7 +220,7 @@ mod tests {
     fn manifests_with_paths_outside_the_backup_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let repo = Repository::open(dir.path()).unwrap();
-        let c = repo.create_collection(&def("c")).unwrap();
+        let mut c = repo.create_collection(&def("c")).unwrap();
         let lock = c.lock().unwrap();
         let file = |path: &str| crate::DataFile {
             path: path.into(),
@@ -264,7 +264,7 @@ mod tests {
     fn dropped_pending_backup_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let repo = Repository::open(dir.path()).unwrap();
-        let c = repo.create_collection(&def("c")).unwrap();
+        let mut c = repo.create_collection(&def("c")).unwrap();
         let lock = c.lock().unwrap();
         let pending = c.begin_backup(BackupKind::Full, &lock).unwrap();
         let backup_dir = c.backup_dir(&pending.id().to_string());

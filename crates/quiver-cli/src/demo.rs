@@ -23,13 +23,13 @@ pub(crate) fn run(db: Option<PathBuf>, repo: Option<PathBuf>, quiet: bool) -> Re
         }
     };
     let mut engine = crate::open(db.clone(), repo, quiet)?;
-    println!("quiver demo: database {}", db.display());
-    println!(
+    outln!("quiver demo: database {}", db.display());
+    outln!(
         "             backups  {}",
         engine.repository().root().display()
     );
     crate::print::run_script(&mut engine, DEMO_SQL, true)?;
-    println!(
+    outln!(
         "\nDone. Explore it with `quiver --db {0}` (or `cargo run -p quiver-cli -- --db {0}`):\n\
          add a statement to run it, or none for a shell.",
         db.display()

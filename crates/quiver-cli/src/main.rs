@@ -1,5 +1,22 @@
 //! `quiver`: run backup-collection SQL against a SQLite database.
 
+/// `println!` that never panics: when standard output is a closed pipe (`quiver ... | head`)
+/// the output is lost, not the work (an import or a backup still completes).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `eprint!` that never panics on a closed standard error.
+macro_rules! errprint {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod demo;
 mod print;
 mod progress;
@@ -207,7 +224,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprint!("{message}");
+            errprint!("{message}");
             ExitCode::FAILURE
         }
     }

@@ -17,7 +17,7 @@ pub(crate) fn run_script(engine: &mut Engine, script: &str, echo: bool) -> Resul
     let statements = parse_script(script).map_err(|e| e.render())?;
     for statement in statements {
         let text = &script[statement.span.start..statement.span.end];
-        println!("\nquiver> {};", text.replace('\n', "\n   ...> "));
+        outln!("\nquiver> {};", text.replace('\n', "\n   ...> "));
         // Run the statement at its place in a blanked copy of the script, so that errors
         // report the script's own line and column numbers.
         let blanked: String = script[..statement.span.start]

@@ -56,13 +56,13 @@ pub(crate) fn render(error: &ExecError) -> String {
 pub(crate) fn print_json(value: &impl Serialize) {
     let text =
         serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-    println!("{text}");
+    outln!("{text}");
 }
 
 pub(crate) fn print_rows(rows: &QueryResult) {
     match pretty_format_batches(&rows.batches) {
-        Ok(table) => println!("{table}"),
-        Err(e) => println!("(cannot display rows: {e})"),
+        Ok(table) => outln!("{table}"),
+        Err(e) => outln!("(cannot display rows: {e})"),
     }
 }
 
@@ -72,7 +72,7 @@ pub(crate) fn ls(repo: &Repository, json: bool) -> Result<(), String> {
     if json {
         print_json(&summaries);
     } else if summaries.is_empty() {
-        println!("no backup collections in {}", repo.root().display());
+        outln!("no backup collections in {}", repo.root().display());
     } else {
         print_rows(&stored::collections_rows(&summaries));
     }
@@ -90,7 +90,7 @@ pub(crate) fn query(repo: &Repository, sql: &str, at: Option<&str>) -> Result<()
     };
     print_rows(&rows);
     let n = rows.row_count();
-    println!("({n} row{})", if n == 1 { "" } else { "s" });
+    outln!("({n} row{})", if n == 1 { "" } else { "s" });
     Ok(())
 }
 
@@ -100,7 +100,7 @@ pub(crate) fn show(repo: &Repository, name: &str, json: bool) -> Result<(), Stri
     if json {
         print_json(&summaries);
     } else if summaries.is_empty() {
-        println!("backup collection `{name}` has no backups yet");
+        outln!("backup collection `{name}` has no backups yet");
     } else {
         print_rows(&stored::backups_rows(&summaries));
     }
@@ -119,8 +119,13 @@ pub(crate) fn verify(
     let mut meter = Meter::new("verify", quiet || json);
     let mut progress = |p: quiver::storage::VerifyProgress| meter.show("", p.done, p.total);
     let report = if is_url(target) {
-        quiver::storage::verify(&location(target, options)?, at, &mut progress)
-            .map_err(|e| render(&e.into()))?
+        quiver::storage::verify(
+            &location(target, options)?,
+            at,
+            &quiver::sqlite::check_table_ddl,
+            &mut progress,
+        )
+        .map_err(|e| render(&e.into()))?
     } else {
         stored::verify(&repo()?, target, at, &mut progress).map_err(|e| render(&e))?
     };
@@ -145,19 +150,19 @@ fn print_verify(report: &VerifyReport) {
         human_bytes(report.bytes)
     );
     if report.is_ok() {
-        println!(
+        outln!(
             "{}: {summary}: every size, crc32, manifest and chain link is sound",
             report.url
         );
         return;
     }
-    println!(
+    outln!(
         "{}: {summary}: {} fault(s):",
         report.url,
         report.faults.len()
     );
     for fault in &report.faults {
-        println!("  - {fault}");
+        outln!("  - {fault}");
     }
 }
 
@@ -180,9 +185,9 @@ pub(crate) fn gc(
     }
     let verb = if dry_run { "would remove" } else { "removed" };
     for (path, size) in &report.removed {
-        println!("{verb} {path} ({})", human_bytes(*size));
+        outln!("{verb} {path} ({})", human_bytes(*size));
     }
-    println!(
+    outln!(
         "{}: {verb} {} file(s), {}",
         report.url,
         report.removed.len(),
@@ -238,7 +243,7 @@ fn print_copy(verb: &str, name: &str, report: &CopyReport, json: bool) {
         print_json(report);
         return;
     }
-    println!(
+    outln!(
         "{verb} {name}: {} backup(s) copied to {} ({} data file(s), {}, every crc32 checked), {} already there",
         report.copied.len(),
         report.url,
@@ -247,10 +252,10 @@ fn print_copy(verb: &str, name: &str, report: &CopyReport, json: bool) {
         report.present.len()
     );
     for id in &report.copied {
-        println!("  copied  {id}");
+        outln!("  copied  {id}");
     }
     for id in &report.present {
-        println!("  present {id}");
+        outln!("  present {id}");
     }
 }
 

@@ -22,7 +22,7 @@ pub(crate) fn run(engine: &mut Engine) -> Result<(), String> {
     if let Some(path) = &history {
         let _ = editor.load_history(path);
     }
-    println!(
+    outln!(
         "quiver {} on {}. Type .help for help.",
         env!("CARGO_PKG_VERSION"),
         engine.database_path().display()
@@ -40,11 +40,11 @@ pub(crate) fn run(engine: &mut Engine) -> Result<(), String> {
                     match line.trim() {
                         ".quit" | ".exit" => break,
                         ".help" => {
-                            println!("{HELP}");
+                            outln!("{HELP}");
                             continue;
                         }
                         command if command.starts_with('.') => {
-                            println!("unknown command {command}; try .help");
+                            outln!("unknown command {command}; try .help");
                             continue;
                         }
                         _ => {}
@@ -61,7 +61,7 @@ pub(crate) fn run(engine: &mut Engine) -> Result<(), String> {
                 }
                 let _ = editor.add_history_entry(script.trim_end());
                 if let Err(message) = crate::print::run_script(engine, &script, false) {
-                    eprint!("{message}");
+                    errprint!("{message}");
                 }
             }
             Err(ReadlineError::Interrupted) => buffer.clear(),

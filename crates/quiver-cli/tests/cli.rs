@@ -1326,3 +1326,9 @@ mod external;
 
 #[path = "cli/queries.rs"]
 mod queries;
+
+#[path = "cli/schemas.rs"]
+mod schemas;
+
+#[path = "cli/untrusted.rs"]
+mod untrusted;

@@ -57,6 +57,14 @@ pub enum Error {
         /// The difference.
         reason: String,
     },
+    /// A backup's DDL is not what the target may run: the backup is damaged or forged.
+    #[error("backup `{backup}` cannot be restored: {message}; nothing was restored")]
+    UntrustedDdl {
+        /// The backup id.
+        backup: String,
+        /// Which statement, and why.
+        message: String,
+    },
     /// The target database refused (the transaction was rolled back).
     #[error("restore failed and was rolled back: {0}")]
     Target(AdapterError),

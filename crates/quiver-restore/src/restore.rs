@@ -2,7 +2,7 @@
 
 use arrow::array::BooleanArray;
 use arrow::record_batch::RecordBatch;
-use quiver_catalog::{Collection, RestoreTarget, TableBackup, TableSchema};
+use quiver_catalog::{AdapterError, Collection, RestoreTarget, TableBackup, TableSchema};
 use quiver_snapshot::verify_file;
 
 use crate::{Chain, Columns, Error, RestoreProgress, Result};
@@ -17,6 +17,9 @@ pub struct RestoreReport {
     pub backup_id: String,
     /// Each table restored with its row count.
     pub tables: Vec<(String, u64)>,
+    /// What the user should know of the result: foreign keys dropped from renamed copies,
+    /// references left dangling to tables that are not restored. One line each.
+    pub warnings: Vec<String>,
 }
 
 /// Checks every data file of `chain` against its recorded size and crc32.
@@ -56,8 +59,8 @@ pub fn restore(
     restore_selected(collection, at, &Selection::default(), target, progress)
 }
 
-/// Gives a table the schema to create it under (a new name): see `quiver_sqlite::renamed`.
-pub type Rename<'a> = &'a dyn Fn(&TableSchema) -> std::result::Result<TableSchema, String>;
+/// The name a table is restored under when it is not its own (`None`: its own name).
+pub type Rename<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// Keeps the rows of a batch (of [`TableSchema::arrow_schema`]) for which it is true.
 pub type RowFilter<'a> =
@@ -68,15 +71,16 @@ pub type RowFilter<'a> =
 pub struct Selection<'a> {
     /// The tables to restore (matched ignoring case, as SQLite does); all when `None`.
     pub tables: Option<Vec<String>>,
-    /// The schema each table is created under; the backup's own when `None`.
+    /// The names tables are restored under; their own when `None`. A renamed table's DDL
+    /// is rewritten by the target ([`RestoreTarget::renamed`]).
     pub rename: Option<Rename<'a>>,
     /// Only rows for which this is true are restored; all when `None`.
     pub filter: Option<RowFilter<'a>>,
 }
 
-/// Like [`restore`], restoring only what `selection` selects. Every rule holds: every file
-/// of the chain is verified first, no target table may exist (under its target name), and
-/// it all happens in one transaction.
+/// Like [`restore`], restoring only what `selection` selects. Every rule holds: every DDL
+/// string is checked and every file of the chain verified first, no target table may exist
+/// (under its target name), and it all happens in one transaction, references checked last.
 pub fn restore_selected(
     collection: &Collection,
     at: Option<&str>,
@@ -87,16 +91,8 @@ pub fn restore_selected(
     let chain = Chain::resolve(collection, at)?;
     let tip = chain.tip();
     let tables = selected_tables(collection, &tip.tables, selection.tables.as_deref())?;
-    let targets: Vec<TableSchema> = tables
-        .iter()
-        .map(|t| match selection.rename {
-            Some(rename) => rename(&t.schema).map_err(|message| Error::Selection {
-                message: format!("table `{}` cannot be renamed: {message}", t.schema.name),
-                hint: None,
-            }),
-            None => Ok(t.schema.clone()),
-        })
-        .collect::<Result<_>>()?;
+    let mut warnings = Vec::new();
+    let targets = target_schemas(&*target, tip, &tables, selection.rename, &mut warnings)?;
     verify(collection, &chain, progress)?;
 
     let mut tx = target.begin().map_err(Error::Target)?;
@@ -111,10 +107,14 @@ pub fn restore_selected(
     let mut report = RestoreReport {
         backup_id: tip.id.clone(),
         tables: Vec::with_capacity(tables.len()),
+        warnings: Vec::new(),
     };
+    // Every table exists before any row goes in: foreign keys may point either way.
+    for target_schema in &targets {
+        tx.create_table(target_schema).map_err(Error::Target)?;
+    }
     for (table, target_schema) in tables.iter().zip(&targets) {
         let schema = &table.schema;
-        tx.create_table(target_schema).map_err(Error::Target)?;
         let mut rows = 0u64;
         for batch in chain.rows(collection, schema, Columns::Values, BATCH_ROWS)? {
             let mut batch = batch.map_err(|source| Error::Read {
@@ -146,8 +146,54 @@ pub fn restore_selected(
         tx.finish_table(target_schema).map_err(Error::Target)?;
         report.tables.push((target_schema.name.clone(), rows));
     }
+    warnings.extend(tx.check_references(&targets).map_err(Error::Target)?);
     tx.commit().map_err(Error::Target)?;
+    report.warnings = warnings;
     Ok(report)
+}
+
+/// The schemas `tables` are created under, each checked by the target before anything is
+/// restored (the backup's own DDL, then its renamed copy's).
+fn target_schemas(
+    target: &dyn RestoreTarget,
+    tip: &quiver_catalog::BackupManifest,
+    tables: &[&TableBackup],
+    rename: Option<Rename<'_>>,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<TableSchema>> {
+    let untrusted = |message: AdapterError| Error::UntrustedDdl {
+        backup: tip.id.clone(),
+        message: message.to_string(),
+    };
+    // A restored table's name in the target: its new one, or its own.
+    let restored_as = |name: &str| -> Option<String> {
+        let table = tables
+            .iter()
+            .find(|t| t.schema.name.eq_ignore_ascii_case(name))?;
+        Some(
+            rename
+                .and_then(|r| r(&table.schema.name))
+                .unwrap_or_else(|| table.schema.name.clone()),
+        )
+    };
+    let mut targets = Vec::with_capacity(tables.len());
+    for table in tables {
+        target.check_table(&table.schema).map_err(untrusted)?;
+        let Some(_) = rename.and_then(|r| r(&table.schema.name)) else {
+            targets.push(table.schema.clone());
+            continue;
+        };
+        let copy = target
+            .renamed(&table.schema, &restored_as)
+            .map_err(|e| Error::Selection {
+                message: format!("table `{}` cannot be renamed: {e}", table.schema.name),
+                hint: None,
+            })?;
+        target.check_table(&copy.schema).map_err(untrusted)?;
+        warnings.extend(copy.dropped_references);
+        targets.push(copy.schema);
+    }
+    Ok(targets)
 }
 
 /// The tables of the backup that `names` selects, in the backup's order.

@@ -34,6 +34,21 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A backup's DDL is not what a restore may run (see [`crate::check_table_ddl`]).
+    #[error("{0}")]
+    RefusedDdl(String),
+    /// A restored row refers to a row that the restored tables do not have.
+    #[error(
+        "FOREIGN KEY violation: {row} of `{table}` refers to a row of `{parent}` that the restored tables do not have"
+    )]
+    ForeignKeyViolation {
+        /// The referring table.
+        table: String,
+        /// Which row, as far as SQLite can name it.
+        row: String,
+        /// The table referred to.
+        parent: String,
+    },
     /// Arrow failed building a batch.
     #[error("building a batch for `{table}`: {source}")]
     Arrow {

@@ -38,6 +38,7 @@
 #![warn(missing_docs)]
 
 mod affinity;
+mod ddl;
 mod describe;
 mod error;
 mod load;
@@ -46,8 +47,10 @@ mod rename;
 mod scan;
 mod source;
 mod target;
+mod tokens;
 
 pub use affinity::column_type_for;
+pub use ddl::check_table_ddl;
 pub use error::{Error, Result};
 pub use rename::renamed;
 pub use source::SqliteSource;

@@ -1,209 +1,208 @@
 //! Restoring a table under another name: its DDL rewritten to the new name.
 
-use quiver_catalog::TableSchema;
+use quiver_catalog::{RenamedTable, TableSchema};
 
-/// `table` as it would be created under `new_name`: `CREATE TABLE` names it, and each index
-/// is renamed `<new_name>_<index>` and made to point at it. Triggers are left out: their
-/// bodies may act on other tables, which a copy restored beside the live tables must not do.
-/// The AUTOINCREMENT counter follows the new name.
+use crate::ddl::{DdlKind, header};
+use crate::tokens::{Token, name_at, quoted, tokens};
+
+/// `table` as it would be created under a new name, given by `new_name` for every table
+/// restored with it (`new_name(&table.name)` must give the copy's own name):
+///
+/// - `CREATE TABLE` names the copy, and each foreign key either names the restored copy of
+///   its table, or, when that table is not restored, is dropped: a copy beside the live
+///   tables must never be tied to them (`ON DELETE CASCADE` would let deleting live rows
+///   delete the copy's).
+/// - Each index is renamed `<new name>_<index>` and made to point at the copy.
+/// - Triggers are left out: their bodies may act on other tables, which a copy restored
+///   beside the live tables must not do.
+///
+/// The AUTOINCREMENT counter follows the new name. The DDL is read by [`crate::check_table_ddl`]'s
+/// rules; anything it refuses is refused here too.
 ///
 /// ```
-/// # use quiver_catalog::TableSchema;
+/// # use quiver_catalog::{RenamedTable, TableSchema};
 /// let table = TableSchema {
 ///     name: "orders".into(),
 ///     columns: vec![],
 ///     primary_key: vec![],
 ///     stores_rowid: true,
-///     create_sql: "CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT)".into(),
+///     create_sql: "CREATE TABLE orders (id INTEGER PRIMARY KEY, customer INTEGER REFERENCES customers(id) ON DELETE CASCADE, emp REFERENCES emp)".into(),
 ///     index_sql: vec!["CREATE INDEX by_customer ON orders (customer)".into()],
 ///     trigger_sql: vec!["CREATE TRIGGER t AFTER INSERT ON orders BEGIN SELECT 1; END".into()],
 ///     autoincrement_seq: None,
 /// };
-/// let copy = quiver_sqlite::renamed(&table, "old orders").unwrap();
-/// assert_eq!(copy.create_sql, r#"CREATE TABLE "old orders" (id INTEGER PRIMARY KEY, customer TEXT)"#);
-/// assert_eq!(copy.index_sql, [r#"CREATE INDEX "old orders_by_customer" ON "old orders" (customer)"#]);
-/// assert!(copy.trigger_sql.is_empty());
+/// let names = |t: &str| match t {
+///     "orders" => Some("old orders".to_string()),
+///     "customers" => Some("old_customers".to_string()),
+///     _ => None,
+/// };
+/// let copy = quiver_sqlite::renamed(&table, &names).unwrap();
+/// assert_eq!(
+///     copy.schema.create_sql,
+///     r#"CREATE TABLE "old orders" (id INTEGER PRIMARY KEY, customer INTEGER REFERENCES "old_customers"(id) ON DELETE CASCADE, emp)"#
+/// );
+/// assert_eq!(copy.schema.index_sql, [r#"CREATE INDEX "old orders_by_customer" ON "old orders" (customer)"#]);
+/// assert!(copy.schema.trigger_sql.is_empty());
+/// assert_eq!(copy.dropped_references.len(), 1);
 /// ```
-pub fn renamed(table: &TableSchema, new_name: &str) -> Result<TableSchema, String> {
-    let create_sql = rewrite_create_table(&table.create_sql, new_name)
-        .ok_or_else(|| format!("cannot find the table name in `{}`", table.create_sql))?;
+pub fn renamed(
+    table: &TableSchema,
+    new_name: &dyn Fn(&str) -> Option<String>,
+) -> Result<RenamedTable, String> {
+    let own = new_name(&table.name)
+        .ok_or_else(|| format!("no new name is given for table `{}`", table.name))?;
+    let (create_sql, dropped_references) = rewrite_create_table(table, &own, new_name)?;
     let index_sql = table
         .index_sql
         .iter()
-        .map(|sql| {
-            rewrite_create_index(sql, new_name)
-                .ok_or_else(|| format!("cannot find the index and table names in `{sql}`"))
-        })
+        .map(|sql| rewrite_create_index(sql, &own))
         .collect::<Result<_, _>>()?;
-    Ok(TableSchema {
-        name: new_name.to_string(),
-        create_sql,
-        index_sql,
-        trigger_sql: Vec::new(),
-        ..table.clone()
+    Ok(RenamedTable {
+        schema: TableSchema {
+            name: own,
+            create_sql,
+            index_sql,
+            trigger_sql: Vec::new(),
+            ..table.clone()
+        },
+        dropped_references,
     })
 }
 
-/// A token of SQL text: its byte range, and the word if it is a bare word.
-#[derive(Debug, Clone, Copy)]
-struct Token<'a> {
-    start: usize,
-    end: usize,
-    text: &'a str,
-}
-
-impl Token<'_> {
-    fn is(&self, word: &str) -> bool {
-        self.text.eq_ignore_ascii_case(word)
-    }
-}
-
-/// The tokens of `sql`: words, quoted names, strings, single punctuation characters;
-/// whitespace and comments skipped.
-fn tokens(sql: &str) -> Vec<Token<'_>> {
-    let bytes = sql.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let start = i;
-        match bytes[i] {
-            b if b.is_ascii_whitespace() => {
-                i += 1;
-                continue;
-            }
-            b'-' if bytes.get(i + 1) == Some(&b'-') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i = sql[i + 2..]
-                    .find("*/")
-                    .map_or(bytes.len(), |e| i + 2 + e + 2);
-                continue;
-            }
-            quote @ (b'"' | b'`' | b'\'' | b'[') => {
-                let close = if quote == b'[' { b']' } else { quote };
-                i += 1;
-                while i < bytes.len() {
-                    if bytes[i] == close {
-                        // A doubled quote is an escaped one (not in [brackets]).
-                        if close != b']' && bytes.get(i + 1) == Some(&close) {
-                            i += 2;
-                            continue;
-                        }
-                        i += 1;
-                        break;
-                    }
-                    i += 1;
-                }
-            }
-            b if b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80 => {
-                while i < bytes.len()
-                    && (bytes[i].is_ascii_alphanumeric()
-                        || bytes[i] == b'_'
-                        || bytes[i] == b'$'
-                        || bytes[i] >= 0x80)
-                {
-                    i += 1;
-                }
-            }
-            _ => i += 1,
-        }
-        out.push(Token {
-            start,
-            end: i,
-            text: &sql[start..i],
-        });
+/// Byte ranges of `sql` replaced by new text, applied back to front.
+fn apply(sql: &str, mut edits: Vec<((usize, usize), String)>) -> String {
+    edits.sort_by_key(|((start, _), _)| std::cmp::Reverse(*start));
+    let mut out = sql.to_string();
+    for ((start, end), text) in edits {
+        out.replace_range(start..end, &text);
     }
     out
 }
 
-fn quoted(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+fn rewrite_create_table(
+    table: &TableSchema,
+    own: &str,
+    new_name: &dyn Fn(&str) -> Option<String>,
+) -> Result<(String, Vec<String>), String> {
+    let sql = &table.create_sql;
+    let head = header(sql).map_err(|why| format!("cannot read `{sql}`: {why}"))?;
+    if head.kind != DdlKind::Table {
+        return Err(format!("`{sql}` does not create a table"));
+    }
+    let tokens = tokens(sql);
+    let mut edits = vec![(head.name_range, quoted(own))];
+    let mut dropped = Vec::new();
+    for (at, token) in tokens.iter().enumerate() {
+        if !token.is("REFERENCES") {
+            continue;
+        }
+        let target = name_at(&tokens, at + 1)
+            .ok_or_else(|| format!("no table name follows REFERENCES in `{sql}`"))?;
+        match new_name(&target.name) {
+            Some(new) => edits.push((target.range, quoted(&new))),
+            None => {
+                let start = clause_start(&tokens, at);
+                let end = clause_end(&tokens, target.next);
+                let end_byte = tokens.get(end - 1).map_or(sql.len(), |t| t.end);
+                edits.push(((start, end_byte), String::new()));
+                dropped.push(format!(
+                    "`{own}` (a copy of `{}`) has no foreign key to `{}`: that table is not restored with it",
+                    table.name, target.name
+                ));
+            }
+        }
+    }
+    Ok((apply(sql, edits), dropped))
 }
 
-/// The unquoted form of a name token.
-fn unquoted(token: &str) -> String {
-    let inner = |q: char| token[1..token.len() - 1].replace(&format!("{q}{q}"), &q.to_string());
-    match token.chars().next() {
-        Some('"') if token.len() >= 2 => inner('"'),
-        Some('`') if token.len() >= 2 => inner('`'),
-        Some('[') if token.len() >= 2 => token[1..token.len() - 1].to_string(),
-        _ => token.to_string(),
+/// Where the foreign-key clause whose `REFERENCES` is token `at` starts, as a byte offset
+/// (after the token before it):
+/// a table constraint `, [CONSTRAINT n] FOREIGN KEY (...)` from its comma, a column
+/// constraint from its `CONSTRAINT n`, or `REFERENCES` itself.
+fn clause_start(tokens: &[Token], at: usize) -> usize {
+    let mut start = at;
+    if at > 0 && tokens[at - 1].text == ")" {
+        // FOREIGN KEY (columns) REFERENCES ...
+        let mut depth = 0usize;
+        let mut open = at - 1;
+        loop {
+            match tokens[open].text {
+                ")" => depth += 1,
+                "(" => depth -= 1,
+                _ => {}
+            }
+            if depth == 0 || open == 0 {
+                break;
+            }
+            open -= 1;
+        }
+        if open >= 2 && tokens[open - 1].is("KEY") && tokens[open - 2].is("FOREIGN") {
+            start = open - 2;
+            if start >= 2 && tokens[start - 2].is("CONSTRAINT") {
+                start -= 2;
+            }
+            if start >= 1 && tokens[start - 1].text == "," {
+                start -= 1;
+            }
+            return after_previous(tokens, start);
+        }
+    }
+    if start >= 2 && tokens[start - 2].is("CONSTRAINT") {
+        start -= 2;
+    }
+    after_previous(tokens, start)
+}
+
+/// The end of the token before `at` (so the space before a removed clause goes with it).
+fn after_previous(tokens: &[Token], at: usize) -> usize {
+    match at.checked_sub(1) {
+        Some(previous) => tokens[previous].end,
+        None => tokens[at].start,
     }
 }
 
-/// Skips `IF NOT EXISTS` at `at`; returns the position after it.
-fn skip_if_not_exists(tokens: &[Token], at: usize) -> usize {
+/// The token after the foreign-key clause whose table name ends before token `at`: an
+/// optional column list, then `ON DELETE|UPDATE <action>`, `MATCH <name>`,
+/// `[NOT] DEFERRABLE [INITIALLY DEFERRED|IMMEDIATE]` in any number.
+fn clause_end(tokens: &[Token], mut at: usize) -> usize {
     let is = |i: usize, word: &str| tokens.get(i).is_some_and(|t| t.is(word));
-    if is(at, "IF") && is(at + 1, "NOT") && is(at + 2, "EXISTS") {
-        at + 3
-    } else {
-        at
+    if tokens.get(at).is_some_and(|t| t.text == "(") {
+        while at < tokens.len() && tokens[at].text != ")" {
+            at += 1;
+        }
+        at = (at + 1).min(tokens.len());
+    }
+    loop {
+        if is(at, "ON") && (is(at + 1, "DELETE") || is(at + 1, "UPDATE")) {
+            at += 2;
+            at += if is(at, "SET") || is(at, "NO") { 2 } else { 1 };
+        } else if is(at, "MATCH") {
+            at += 2;
+        } else if (is(at, "NOT") && is(at + 1, "DEFERRABLE")) || is(at, "DEFERRABLE") {
+            at += if is(at, "NOT") { 2 } else { 1 };
+            if is(at, "INITIALLY") {
+                at += 2;
+            }
+        } else {
+            return at.min(tokens.len());
+        }
     }
 }
 
-/// The range of a (possibly `schema.`-qualified) name starting at token `at`, and the
-/// position after it.
-fn name_range(tokens: &[Token], at: usize) -> Option<((usize, usize), usize, String)> {
-    let first = tokens.get(at)?;
-    if tokens.get(at + 1).is_some_and(|t| t.text == ".") {
-        let last = tokens.get(at + 2)?;
-        return Some(((first.start, last.end), at + 3, unquoted(last.text)));
+fn rewrite_create_index(sql: &str, new_table: &str) -> Result<String, String> {
+    let head = header(sql).map_err(|why| format!("cannot read `{sql}`: {why}"))?;
+    if head.kind != DdlKind::Index {
+        return Err(format!("`{sql}` does not create an index"));
     }
-    Some(((first.start, first.end), at + 1, unquoted(first.text)))
-}
-
-fn rewrite_create_table(sql: &str, new_name: &str) -> Option<String> {
-    let tokens = tokens(sql);
-    let mut at = 0;
-    if !tokens.get(at)?.is("CREATE") {
-        return None;
-    }
-    at += 1;
-    if tokens.get(at)?.is("TEMP") || tokens.get(at)?.is("TEMPORARY") {
-        at += 1;
-    }
-    if !tokens.get(at)?.is("TABLE") {
-        return None;
-    }
-    let ((start, end), _, _) = name_range(&tokens, skip_if_not_exists(&tokens, at + 1))?;
-    Some(format!(
-        "{}{}{}",
-        &sql[..start],
-        quoted(new_name),
-        &sql[end..]
-    ))
-}
-
-fn rewrite_create_index(sql: &str, new_table: &str) -> Option<String> {
-    let tokens = tokens(sql);
-    let mut at = 0;
-    if !tokens.get(at)?.is("CREATE") {
-        return None;
-    }
-    at += 1;
-    if tokens.get(at)?.is("UNIQUE") {
-        at += 1;
-    }
-    if !tokens.get(at)?.is("INDEX") {
-        return None;
-    }
-    let ((index_start, index_end), after, index) =
-        name_range(&tokens, skip_if_not_exists(&tokens, at + 1))?;
-    if !tokens.get(after)?.is("ON") {
-        return None;
-    }
-    let ((table_start, table_end), _, _) = name_range(&tokens, after + 1)?;
-    Some(format!(
-        "{}{}{}{}{}",
-        &sql[..index_start],
-        quoted(&format!("{new_table}_{index}")),
-        &sql[index_end..table_start],
-        quoted(new_table),
-        &sql[table_end..]
+    Ok(apply(
+        sql,
+        vec![
+            (
+                head.name_range,
+                quoted(&format!("{new_table}_{}", head.name)),
+            ),
+            (head.table_range, quoted(new_table)),
+        ],
     ))
 }
 
@@ -211,34 +210,72 @@ fn rewrite_create_index(sql: &str, new_table: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    fn schema(create: &str) -> TableSchema {
+        TableSchema {
+            name: "t".into(),
+            columns: vec![],
+            primary_key: vec![],
+            stores_rowid: true,
+            create_sql: create.into(),
+            index_sql: vec![],
+            trigger_sql: vec![],
+            autoincrement_seq: None,
+        }
+    }
+
+    fn rename_to_n(create: &str) -> String {
+        let names = |t: &str| (t.eq_ignore_ascii_case("t")).then(|| "n".to_string());
+        renamed(&schema(create), &names).unwrap().schema.create_sql
+    }
+
     #[test]
     fn names_are_found_however_written() {
         for (sql, expected) in [
             ("create table t(a)", r#"create table "n"(a)"#),
             (
-                "CREATE TABLE IF NOT EXISTS main.\"we\"\"ird\" /* c */ (a)",
+                "CREATE TABLE IF NOT EXISTS main.\"t\" /* c */ (a)",
                 "CREATE TABLE IF NOT EXISTS \"n\" /* c */ (a)",
             ),
-            ("CREATE TEMP TABLE [x y](a)", r#"CREATE TEMP TABLE "n"(a)"#),
+            ("CREATE TABLE [t](a)", r#"CREATE TABLE "n"(a)"#),
             (
-                "CREATE TABLE `t`\n-- x\n(a)",
+                "CREATE TABLE `T`\n-- x\n(a)",
                 "CREATE TABLE \"n\"\n-- x\n(a)",
             ),
         ] {
-            assert_eq!(
-                rewrite_create_table(sql, "n").as_deref(),
-                Some(expected),
-                "{sql}"
-            );
+            assert_eq!(rename_to_n(sql), expected, "{sql}");
         }
         assert_eq!(
             rewrite_create_index(
                 "CREATE UNIQUE INDEX IF NOT EXISTS \"i\" ON t(a) WHERE a > 'ON'",
                 "n o"
             )
-            .as_deref(),
-            Some(r#"CREATE UNIQUE INDEX IF NOT EXISTS "n o_i" ON "n o"(a) WHERE a > 'ON'"#)
+            .unwrap(),
+            r#"CREATE UNIQUE INDEX IF NOT EXISTS "n o_i" ON "n o"(a) WHERE a > 'ON'"#
         );
-        assert_eq!(rewrite_create_table("CREATE VIEW v AS SELECT 1", "n"), None);
+        assert!(renamed(&schema("CREATE VIEW t AS SELECT 1"), &|_| Some("n".into())).is_err());
+    }
+
+    #[test]
+    fn references_to_tables_restored_elsewhere_follow_and_others_go() {
+        for (sql, expected) in [
+            (
+                "CREATE TABLE t(a REFERENCES t(a) ON DELETE CASCADE, b CONSTRAINT fk REFERENCES live(x) ON UPDATE SET NULL DEFERRABLE INITIALLY DEFERRED NOT NULL)",
+                r#"CREATE TABLE "n"(a REFERENCES "n"(a) ON DELETE CASCADE, b NOT NULL)"#,
+            ),
+            (
+                "CREATE TABLE t(a, b, CONSTRAINT c FOREIGN KEY (a, b) REFERENCES live (x, y) MATCH FULL, UNIQUE (a))",
+                r#"CREATE TABLE "n"(a, b, UNIQUE (a))"#,
+            ),
+            (
+                "CREATE TABLE t(a, FOREIGN KEY (a) REFERENCES T ON DELETE NO ACTION)",
+                r#"CREATE TABLE "n"(a, FOREIGN KEY (a) REFERENCES "n" ON DELETE NO ACTION)"#,
+            ),
+            (
+                "CREATE TABLE t(a, FOREIGN KEY (a) REFERENCES live)",
+                r#"CREATE TABLE "n"(a)"#,
+            ),
+        ] {
+            assert_eq!(rename_to_n(sql), expected, "{sql}");
+        }
     }
 }

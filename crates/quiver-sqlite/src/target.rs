@@ -4,12 +4,14 @@ use std::path::Path;
 use std::time::Duration;
 
 use arrow::record_batch::RecordBatch;
-use quiver_catalog::{AdapterError, RestoreTarget, TableSchema, TargetTransaction};
+use quiver_catalog::{AdapterError, RenamedTable, RestoreTarget, TableSchema, TargetTransaction};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
-use crate::Result;
+use crate::ddl::{check_table_ddl, run_one};
 use crate::error::sqlite;
 use crate::load::{insert_batch, insert_sql};
+use crate::tokens::same_name;
+use crate::{Error, Result};
 
 /// A SQLite database file that backups are restored into, through a connection of its own.
 pub struct SqliteTarget {
@@ -18,11 +20,20 @@ pub struct SqliteTarget {
 
 impl SqliteTarget {
     /// Opens (creating if needed) the database at `path`.
+    ///
+    /// The connection is the restore's own and loads with foreign keys off (a pragma that
+    /// only takes effect outside a transaction): tables come back in any order, self- and
+    /// cyclic references included, and [`TargetTransaction::check_references`] checks every
+    /// reference before the commit instead.
     pub fn open(path: &Path) -> Result<SqliteTarget> {
         let conn =
             Connection::open(path).map_err(sqlite(|| format!("opening {}", path.display())))?;
         conn.busy_timeout(Duration::from_secs(30))
             .map_err(sqlite(|| "setting busy timeout"))?;
+        conn.execute_batch("PRAGMA foreign_keys = OFF")
+            .map_err(sqlite(
+                || "turning foreign key enforcement off for the load",
+            ))?;
         Ok(SqliteTarget { conn })
     }
 }
@@ -33,6 +44,18 @@ struct SqliteLoad<'a> {
 }
 
 impl RestoreTarget for SqliteTarget {
+    fn check_table(&self, table: &TableSchema) -> Result<(), AdapterError> {
+        check_table_ddl(table).map_err(|message| Error::RefusedDdl(message).into())
+    }
+
+    fn renamed(
+        &self,
+        table: &TableSchema,
+        new_name: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<RenamedTable, AdapterError> {
+        crate::renamed(table, new_name).map_err(|message| Error::RefusedDdl(message).into())
+    }
+
     fn begin(&mut self) -> Result<Box<dyn TargetTransaction + '_>, AdapterError> {
         let tx = self
             .conn
@@ -60,8 +83,7 @@ impl TargetTransaction for SqliteLoad<'_> {
     }
 
     fn create_table(&mut self, table: &TableSchema) -> Result<(), AdapterError> {
-        self.tx
-            .execute_batch(&table.create_sql)
+        run_one(&self.tx, &table.create_sql)
             .map_err(sqlite(|| format!("recreating table `{}`", table.name)))?;
         Ok(())
     }
@@ -79,9 +101,7 @@ impl TargetTransaction for SqliteLoad<'_> {
         // Indexes after the data (one sort instead of per-row maintenance); triggers last so
         // that restoring rows does not fire them.
         for sql in table.index_sql.iter().chain(&table.trigger_sql) {
-            self.tx
-                .execute_batch(sql)
-                .map_err(sqlite(|| format!("recreating `{sql}`")))?;
+            run_one(&self.tx, sql).map_err(sqlite(|| format!("recreating `{sql}`")))?;
         }
         if let Some(seq) = table.autoincrement_seq {
             self.tx
@@ -100,6 +120,49 @@ impl TargetTransaction for SqliteLoad<'_> {
                 }))?;
         }
         Ok(())
+    }
+
+    fn check_references(&mut self, tables: &[TableSchema]) -> Result<Vec<String>, AdapterError> {
+        let restored = |name: &str| tables.iter().any(|t| same_name(&t.name, name));
+        let mut dangling: Vec<(String, String, u64)> = Vec::new();
+        for table in tables {
+            let context = || format!("checking the foreign keys of `{}`", table.name);
+            let mut stmt = self
+                .tx
+                .prepare("SELECT rowid, parent FROM pragma_foreign_key_check(?1, 'main')")
+                .map_err(sqlite(context))?;
+            let mut rows = stmt.query([&table.name]).map_err(sqlite(context))?;
+            while let Some(row) = rows.next().map_err(sqlite(context))? {
+                let rowid: Option<i64> = row.get(0).map_err(sqlite(context))?;
+                let parent: String = row.get(1).map_err(sqlite(context))?;
+                if restored(&parent) {
+                    return Err(Error::ForeignKeyViolation {
+                        table: table.name.clone(),
+                        row: rowid.map_or_else(
+                            || "a row (of a WITHOUT ROWID table)".to_string(),
+                            |r| format!("the row with rowid {r}"),
+                        ),
+                        parent,
+                    }
+                    .into());
+                }
+                match dangling
+                    .iter_mut()
+                    .find(|(t, p, _)| *t == table.name && same_name(p, &parent))
+                {
+                    Some((_, _, count)) => *count += 1,
+                    None => dangling.push((table.name.clone(), parent, 1)),
+                }
+            }
+        }
+        Ok(dangling
+            .into_iter()
+            .map(|(table, parent, rows)| {
+                format!(
+                    "{rows} row(s) of `{table}` refer to rows of `{parent}` that the database does not have: `{parent}` is not restored with it"
+                )
+            })
+            .collect())
     }
 
     fn commit(self: Box<Self>) -> Result<(), AdapterError> {

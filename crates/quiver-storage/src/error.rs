@@ -22,6 +22,17 @@ pub enum Error {
         /// The object's URL.
         url: String,
     },
+    /// A manifest or definition is larger than any quiver writes: damaged or forged, and
+    /// not read.
+    #[error("{url} is {size} bytes, more than a catalog file may have ({limit})")]
+    TooLarge {
+        /// The object's URL.
+        url: String,
+        /// Its size.
+        size: u64,
+        /// The most a manifest or definition may have.
+        limit: u64,
+    },
     /// The store refused or failed an operation.
     #[error("{action} {url}: {source}")]
     Store {

@@ -32,6 +32,14 @@ pub struct CopyReport {
     pub bytes: u64,
 }
 
+/// A collection for messages: its name, and its id where it has one.
+pub(crate) fn describe(def: &CollectionDef) -> String {
+    match &def.id {
+        Some(id) => format!("collection `{}` (id {id})", def.name),
+        None => format!("collection `{}`", def.name),
+    }
+}
+
 /// Copies `backups` (manifests of the collection `def`, oldest first, stored at `source`) to
 /// `target`. Data files of every backup go first, each checked against its manifest as it is
 /// read, then read back from the target and checked again; only then are the manifests put,
@@ -46,13 +54,13 @@ pub fn export(
 ) -> Result<CopyReport> {
     let existing = Inventory::read(target)?;
     match &existing.definition {
-        Some(Ok(there)) if there.name != def.name => {
+        Some(Ok(there)) if there.name != def.name || !def.owns(there.id.as_deref()) => {
             return Err(Error::Refused {
                 message: format!(
-                    "{} holds the backups of collection `{}`, not `{}`",
+                    "{} holds the backups of {}, not of {}",
                     target.url(),
-                    there.name,
-                    def.name
+                    describe(there),
+                    describe(def)
                 ),
                 hint: Some("export each collection to a location of its own".into()),
             });

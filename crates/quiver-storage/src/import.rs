@@ -30,7 +30,7 @@ pub fn import(
     let selected = select(&inventory, source, tip)?;
     check_files(&inventory, source, &selected)?;
     let (collection, created) = match repo.collection(name) {
-        Ok(collection) => (collection, false),
+        Ok(collection) => (adopt(collection, &def, source)?, false),
         Err(quiver_catalog::Error::UnknownCollection(_)) => {
             let local = CollectionDef {
                 name: name.to_string(),
@@ -62,10 +62,46 @@ pub fn import_into(
     tip: Option<&str>,
     progress: &mut dyn FnMut(&CopyProgress),
 ) -> Result<CopyReport> {
-    let (inventory, _) = read_export(source)?;
+    let (inventory, def) = read_export(source)?;
+    same_collection(collection.def(), &def, source)?;
     let selected = select(&inventory, source, tip)?;
     check_files(&inventory, source, &selected)?;
     copy_in(source, &selected, collection, lock, progress)
+}
+
+/// Refuses to bring backups of another collection (another id) into `local`.
+fn same_collection(local: &CollectionDef, there: &CollectionDef, source: &Location) -> Result<()> {
+    if local.owns(there.id.as_deref()) {
+        return Ok(());
+    }
+    Err(Error::Refused {
+        message: format!(
+            "{} holds the backups of {}, not of {}",
+            source.url(),
+            crate::export::describe(there),
+            crate::export::describe(local)
+        ),
+        hint: Some(
+            "import it under another name (`quiver import --from <url> --as <new name>`), or point this collection at its own location".into(),
+        ),
+    })
+}
+
+/// An existing collection that an import adds to: it must be the exported one (same id);
+/// one from before ids takes the exported id, so that the imported manifests are its own.
+fn adopt(collection: Collection, there: &CollectionDef, source: &Location) -> Result<Collection> {
+    same_collection(collection.def(), there, source)?;
+    if collection.def().id.is_some() || there.id.is_none() {
+        return Ok(collection);
+    }
+    let mut collection = collection;
+    let lock = collection.lock()?;
+    let def = CollectionDef {
+        id: there.id.clone(),
+        ..collection.def().clone()
+    };
+    collection.save_def(def, &lock)?;
+    Ok(collection)
 }
 
 /// The inventory at `source`, which must hold a collection's definition.

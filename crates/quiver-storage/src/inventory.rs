@@ -29,35 +29,43 @@ pub struct Inventory {
     pub backups: Vec<BackupEntry>,
 }
 
+/// Reads a manifest or definition: `Some(Err(why))` when it is too large to be one.
+fn read_catalog_file(
+    location: &Location,
+    rel: &str,
+) -> Result<Option<Result<bytes::Bytes, String>>> {
+    match location.read(rel) {
+        Ok(bytes) => Ok(bytes.map(Ok)),
+        Err(too_large @ crate::Error::TooLarge { .. }) => Ok(Some(Err(too_large.to_string()))),
+        Err(e) => Err(e),
+    }
+}
+
 impl Inventory {
     /// Lists `location` and reads its definition and manifests. A manifest of another
     /// collection than the definition names counts as unreadable.
     pub fn read(location: &Location) -> Result<Inventory> {
         let objects = location.list()?;
-        let definition = location
-            .read(DEFINITION_FILE)?
-            .map(|bytes| CollectionDef::decode(&bytes));
+        let definition = read_catalog_file(location, DEFINITION_FILE)?
+            .map(|bytes| CollectionDef::decode(&bytes?));
         let ids: BTreeSet<&str> = objects
             .keys()
             .filter_map(|path| path.split_once('/').map(|(first, _)| first))
             .filter(|first| first.parse::<BackupId>().is_ok())
             .collect();
-        let name = match &definition {
-            Some(Ok(def)) => Some(def.name.clone()),
+        let owner = match &definition {
+            Some(Ok(def)) => Some(def.clone()),
             _ => None,
         };
         let mut backups = Vec::new();
         for id in ids {
             let path = format!("{id}/{MANIFEST_FILE}");
             let manifest = if objects.contains_key(&path) {
-                location.read(&path)?.map(|bytes| {
-                    let manifest = BackupManifest::decode(&bytes, id)?;
-                    match &name {
-                        Some(name) if *name != manifest.collection => Err(format!(
-                            "it belongs to collection `{}`, the location holds `{name}`",
-                            manifest.collection
-                        )),
-                        _ => Ok(manifest),
+                read_catalog_file(location, &path)?.map(|bytes| {
+                    let manifest = BackupManifest::decode(&bytes?, id)?;
+                    match &owner {
+                        Some(def) => manifest.check_owner(def).map(|()| manifest),
+                        None => Ok(manifest),
                     }
                 })
             } else {
@@ -183,6 +191,7 @@ mod tests {
         BackupManifest {
             format_version: MANIFEST_FORMAT_VERSION,
             collection: "c".into(),
+            collection_id: Some("id-of-c".into()),
             id: id.into(),
             kind,
             parent: parent.map(str::to_string),
@@ -196,7 +205,10 @@ mod tests {
     fn chains_incomplete_backups_and_leftovers_are_told_apart() {
         let dir = tempfile::tempdir().unwrap();
         let at = Location::local_dir(dir.path()).unwrap();
-        let def = CollectionDef::new("c", vec!["t".into()], StorageKind::Cluster, true);
+        let def = CollectionDef {
+            id: Some("id-of-c".into()),
+            ..CollectionDef::new("c", vec!["t".into()], StorageKind::Cluster, true)
+        };
         at.put(DEFINITION_FILE, def.encode()).unwrap();
         let full = "20261125T100000.000Z_full";
         let inc = "20261125T110000.000Z_incremental";
@@ -245,7 +257,7 @@ mod tests {
 
         // verify names each fault once: the broken link, the backup without a manifest (not
         // its files again), the stray file.
-        let report = verify(&at, None, &mut |_| {}).unwrap();
+        let report = verify(&at, None, &|_| Ok(()), &mut |_| {}).unwrap();
         let kinds: Vec<FaultKind> = report.faults.iter().map(|f| f.kind).collect();
         assert_eq!(
             kinds,
@@ -258,6 +270,10 @@ mod tests {
             report.faults
         );
         // The chain of a sound backup verifies on its own.
-        assert!(verify(&at, Some(inc), &mut |_| {}).unwrap().is_ok());
+        assert!(
+            verify(&at, Some(inc), &|_| Ok(()), &mut |_| {})
+                .unwrap()
+                .is_ok()
+        );
     }
 }

@@ -30,4 +30,4 @@ pub use gc::{GcReport, gc};
 pub use import::{import, import_into};
 pub use inventory::{BackupEntry, Inventory};
 pub use location::{Digest, Location};
-pub use verify::{Fault, FaultKind, VerifyProgress, VerifyReport, verify};
+pub use verify::{DdlCheck, Fault, FaultKind, VerifyProgress, VerifyReport, verify};

@@ -228,11 +228,20 @@ impl Location {
     }
 
     /// The whole object at `rel` (for small objects: definitions, manifests), or `None`.
+    ///
+    /// It is for manifests and definitions: an object larger than
+    /// [`quiver_catalog::MAX_MANIFEST_BYTES`] is refused (`Error::TooLarge`) before it is read.
     pub fn read(&self, rel: &str) -> Result<Option<Bytes>> {
         let path = self.path(rel)?;
         let error = self.store_error("reading", rel);
+        let limit = quiver_catalog::MAX_MANIFEST_BYTES;
         block_on(async {
             match self.store.get(&path).await {
+                Ok(got) if got.meta.size > limit => Err(Error::TooLarge {
+                    url: self.url_of(rel),
+                    size: got.meta.size,
+                    limit,
+                }),
                 Ok(got) => got.bytes().await.map(Some).map_err(&error),
                 Err(object_store::Error::NotFound { .. }) => Ok(None),
                 Err(e) => Err(error(e)),

@@ -29,6 +29,8 @@ pub enum FaultKind {
     Chain,
     /// A table's stored shape changes within a chain.
     Schema,
+    /// A table's stored DDL is not what a restore may run (damaged or forged).
+    Ddl,
     /// A file that belongs to no backup.
     Leftover,
 }
@@ -83,12 +85,17 @@ pub struct VerifyProgress {
     pub total: u64,
 }
 
+/// Checks a table's stored DDL as a restore would before running it (the database adapter's
+/// rule, e.g. `quiver_sqlite::check_table_ddl`): `Err` says what is wrong.
+pub type DdlCheck<'a> = &'a dyn Fn(&quiver_catalog::TableSchema) -> Result<(), String>;
+
 /// Checks the collection stored at `location`: with `at`, the chain of that backup; else every
-/// backup, and also that no file is left over. Faults are collected, not returned as errors:
-/// `Err` means the location itself could not be read.
+/// backup, and also that no file is left over. Every table's DDL is checked by `ddl`. Faults
+/// are collected, not returned as errors: `Err` means the location itself could not be read.
 pub fn verify(
     location: &Location,
     at: Option<&str>,
+    ddl: DdlCheck<'_>,
     progress: &mut dyn FnMut(VerifyProgress),
 ) -> Result<VerifyReport> {
     let inventory = Inventory::read(location)?;
@@ -171,6 +178,18 @@ pub fn verify(
             format!("table `{table}`: {message}"),
         ))
     });
+    for manifest in &selected {
+        for table in &manifest.tables {
+            if let Err(why) = ddl(&table.schema) {
+                report.faults.push(fault(
+                    FaultKind::Ddl,
+                    Some(&manifest.id),
+                    &format!("{}/{}", manifest.id, quiver_catalog::MANIFEST_FILE),
+                    why,
+                ));
+            }
+        }
+    }
     // Files: presence and size from the listing (cheap), then crc32 of the rest (one read each).
     let mut to_read = Vec::new();
     for manifest in &selected {

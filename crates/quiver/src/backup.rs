@@ -23,7 +23,7 @@ pub(crate) fn run(
     name: &str,
     incremental: bool,
 ) -> Result<Outcome, ExecError> {
-    let collection = engine.repo.collection(name)?;
+    let mut collection = engine.repo.collection(name)?;
     if incremental {
         check_incremental_allowed(&collection)?;
     }

@@ -12,6 +12,7 @@ pub(crate) fn create(
     engine: &mut Engine,
     create: &CreateBackupCollection,
 ) -> Result<Outcome, ExecError> {
+    engine.outside_transaction("CREATE BACKUP COLLECTION")?;
     let storage = storage_kind(create.settings.storage.as_ref())?.unwrap_or(StorageKind::Cluster);
     let mut tables: Vec<String> = Vec::with_capacity(create.tables.len());
     for table in &create.tables {
@@ -69,6 +70,7 @@ pub(crate) fn alter(
     let mut def = collection.def().clone();
     let summary = match action {
         AlterAction::AddTable(table) => {
+            engine.outside_transaction("ALTER BACKUP COLLECTION ... ADD TABLE")?;
             let table = existing_table(engine, table)?;
             if def.tables.iter().any(|t| t.eq_ignore_ascii_case(&table)) {
                 return Err(ExecError::refused(

@@ -152,6 +152,22 @@ impl Engine {
         }
     }
 
+    /// Refuses `statement` while the engine's connection has a transaction open: quiver reads
+    /// and writes the database through connections of its own, which see only committed
+    /// tables and would wait for this one's locks.
+    pub(crate) fn outside_transaction(&self, statement: &str) -> Result<(), ExecError> {
+        if self.conn.is_autocommit() {
+            return Ok(());
+        }
+        Err(ExecError::refused(
+            format!("{statement} cannot run inside an open transaction"),
+            Some(
+                "COMMIT or ROLLBACK first: quiver works through connections of its own, which see only committed tables"
+                    .to_string(),
+            ),
+        ))
+    }
+
     pub(crate) fn report(&mut self, progress: Progress) {
         if let Some(report) = &mut self.progress {
             report(&progress);

@@ -103,7 +103,11 @@ impl fmt::Display for Outcome {
                     "RESTORE {collection}: restored backup {}: {}",
                     report.backup_id,
                     tables.join(", ")
-                )
+                )?;
+                for warning in &report.warnings {
+                    write!(f, "\nwarning: {warning}")?;
+                }
+                Ok(())
             }
             Outcome::Verified(report) => write!(
                 f,

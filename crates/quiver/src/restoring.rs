@@ -23,14 +23,9 @@ pub(crate) fn restore(
     options: &RestoreOptions,
 ) -> Result<Outcome, ExecError> {
     let collection = engine.repo.collection(name)?;
-    if !engine.conn.is_autocommit() {
-        // The restore writes through a connection of its own, which would wait for this
-        // one's transaction, which waits for the restore.
-        return Err(ExecError::refused(
-            "RESTORE cannot run inside an open transaction",
-            Some("COMMIT or ROLLBACK first".to_string()),
-        ));
-    }
+    // The restore writes through a connection of its own, which would wait for this
+    // one's transaction, which waits for the restore.
+    engine.outside_transaction("RESTORE")?;
     let lock = collection.lock()?;
     if let Some(location) = external::location(&collection)? {
         external::fetch(&collection, &lock, &location, at, &mut |p| {
@@ -38,12 +33,7 @@ pub(crate) fn restore(
         })?;
     }
     check_renames(options)?;
-    let rename = |table: &TableSchema| -> Result<TableSchema, String> {
-        match target_name(options, &table.name) {
-            Some(new) => quiver_sqlite::renamed(table, &new),
-            None => Ok(table.clone()),
-        }
-    };
+    let rename = |table: &str| target_name(options, table);
     // One compiled predicate per table, made when its first batch comes.
     let predicates: RefCell<HashMap<String, RowPredicate>> = RefCell::default();
     let filter = |table: &TableSchema, batch: &RecordBatch| -> Result<BooleanArray, String> {

@@ -206,6 +206,7 @@ pub fn verify(
     Ok(quiver_storage::verify(
         &location_of(&collection)?,
         at,
+        &quiver_sqlite::check_table_ddl,
         progress,
     )?)
 }

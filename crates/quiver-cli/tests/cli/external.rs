@@ -185,7 +185,10 @@ fn backups_export_to_s3_and_file_urls_and_import_into_a_new_repository_exactly()
     ));
     assert_mentions(
         &err,
-        &["holds the backups of collection `everything`, not `other_c`"],
+        &[
+            "holds the backups of collection `everything` (id",
+            ", not of collection `other_c` (id",
+        ],
     );
 }
 
@@ -241,13 +244,13 @@ const DAMAGES: [Damage; 5] = [
     (
         "a manifest that lies about a size",
         |at, ids| {
+            // Resealed, as anyone who can write there can: the checksum matches the lie.
             let rel = format!("{}/manifest.json", ids[1]);
-            let mut manifest: serde_json::Value =
-                serde_json::from_slice(&at.read(&rel).unwrap().unwrap()).unwrap();
-            let bytes = &mut manifest["tables"][0]["files"][0]["bytes"];
-            *bytes = serde_json::json!(bytes.as_u64().unwrap() + 1);
-            at.put(&rel, serde_json::to_vec(&manifest).unwrap())
-                .unwrap();
+            let mut manifest =
+                quiver::catalog::BackupManifest::decode(&at.read(&rel).unwrap().unwrap(), &ids[1])
+                    .unwrap();
+            manifest.tables[0].files[0].bytes += 1;
+            at.put(&rel, manifest.encode()).unwrap();
         },
         "bytes, its manifest says",
     ),

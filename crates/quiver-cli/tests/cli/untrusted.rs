@@ -1,0 +1,288 @@
+//! A backup location is untrusted input: forged DDL never runs, damaged catalog files are
+//! faults, another collection's backups are never taken for ours, nothing panics
+//! (issue 12, part B).
+
+use quiver::catalog::{BackupManifest, TableSchema};
+
+use super::*;
+
+/// The manifest of the only backup of collection `c` in `repo`.
+fn only_manifest(repo: &Path, collection: &str) -> (PathBuf, BackupManifest) {
+    let (ids, _) = committed_backups(repo, collection);
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let path = repo
+        .join("collections")
+        .join(collection)
+        .join(&ids[0])
+        .join("manifest.json");
+    let manifest = BackupManifest::decode(&std::fs::read(&path).unwrap(), &ids[0]).unwrap();
+    (path, manifest)
+}
+
+/// Rewrites a manifest as an attacker who can write to the location would: with a valid
+/// checksum, which anyone can compute.
+fn forge(path: &Path, manifest: &BackupManifest) {
+    std::fs::write(path, manifest.encode()).unwrap();
+}
+
+#[test]
+fn forged_ddl_is_refused_before_anything_runs_and_verify_names_it() {
+    let s = Scratch::new();
+    s.ok(
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a');
+          CREATE TABLE unrelated(x); INSERT INTO unrelated VALUES (42);
+          CREATE INDEX t_v ON t(v);
+          CREATE BACKUP COLLECTION c ( TABLE t )",
+    );
+    s.ok("BACKUP c");
+    let (path, original) = only_manifest(&s.repo(), "c");
+    let outside = s.dir.path().join("outside.db");
+    for (what, forged) in [
+        (
+            "table",
+            TableSchema {
+                create_sql: format!(
+                    "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); DROP TABLE unrelated; ATTACH '{}' AS x; CREATE TABLE x.y(a)",
+                    outside.display()
+                ),
+                ..original.tables[0].schema.clone()
+            },
+        ),
+        (
+            "index",
+            TableSchema {
+                index_sql: vec!["CREATE INDEX t_v ON unrelated(x)".into()],
+                ..original.tables[0].schema.clone()
+            },
+        ),
+        (
+            "trigger",
+            TableSchema {
+                trigger_sql: vec![
+                    "CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END; DELETE FROM unrelated"
+                        .into(),
+                ],
+                ..original.tables[0].schema.clone()
+            },
+        ),
+    ] {
+        let mut manifest = original.clone();
+        manifest.tables[0].schema = forged;
+        forge(&path, &manifest);
+        let out = s.quiver(&["verify", "c"]);
+        assert_eq!(out.status.code(), Some(1), "{what}");
+        assert_mentions(
+            &String::from_utf8_lossy(&out.stdout),
+            &[&format!("the {what} DDL of table `t` is refused")],
+        );
+        s.ok("DROP TABLE t");
+        let err = s.fails("RESTORE c");
+        assert_mentions(
+            &err,
+            &[
+                &format!("backup `{}` cannot be restored", manifest.id),
+                "refused",
+                "nothing was restored",
+            ],
+        );
+        let err = s.fails("RESTORE c WITH ( TARGET_PREFIX = 'p_' )");
+        assert_mentions(&err, &["refused"]);
+        let left: i64 = s
+            .conn()
+            .query_row("SELECT x FROM unrelated", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 42, "{what}: the unrelated table is untouched");
+        assert!(
+            !outside.exists(),
+            "{what}: no database file written outside"
+        );
+        s.ok("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)");
+    }
+}
+
+#[test]
+fn a_damaged_manifest_or_definition_is_a_fault_everywhere() {
+    let s = Scratch::new();
+    s.ok(
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a');
+          CREATE BACKUP COLLECTION c ( TABLE t )",
+    );
+    s.ok("BACKUP c");
+    let (path, _) = only_manifest(&s.repo(), "c");
+    // A change the JSON still parses: a row count.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let damaged = text.replacen("\"rows\": 1", "\"rows\": 2", 1);
+    assert_ne!(text, damaged);
+    std::fs::write(&path, &damaged).unwrap();
+    let out = s.quiver(&["verify", "c"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_mentions(
+        &String::from_utf8_lossy(&out.stdout),
+        &["checksum", "does not match"],
+    );
+    let export = s.dir.path().join("export");
+    std::fs::write(&path, &text).unwrap();
+    s.quiver(&["export", "c", "--to", export.to_str().unwrap()]);
+    std::fs::write(
+        export
+            .join(committed_backups(&s.repo(), "c").0[0].clone())
+            .join("manifest.json"),
+        &damaged,
+    )
+    .unwrap();
+    let t = Scratch::new();
+    let out = t.quiver(&["import", "--from", export.to_str().unwrap(), "--as", "c"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_mentions(&String::from_utf8_lossy(&out.stderr), &["checksum"]);
+
+    let definition = s.repo().join("collections/c/collection.json");
+    let text = std::fs::read_to_string(&definition).unwrap();
+    std::fs::write(&definition, text.replace("\"t\"", "\"other\"")).unwrap();
+    let err = s.fails("BACKUP c");
+    assert_mentions(&err, &["collection.json", "checksum"]);
+}
+
+#[test]
+fn two_collections_of_one_name_never_mix_their_backups() {
+    let production = Scratch::new();
+    let staging = Scratch::new();
+    let shared = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", shared.path().display());
+    for (s, rows) in [
+        (&production, "(1, 'production')"),
+        (&staging, "(1, 'staging')"),
+    ] {
+        s.ok(&format!(
+            "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES {rows}"
+        ));
+        s.ok(&format!(
+            "CREATE BACKUP COLLECTION c ( TABLE t ) WITH ( STORAGE = '{url}' )"
+        ));
+    }
+    production.ok("BACKUP c");
+    let definition = std::fs::read(shared.path().join("collection.json")).unwrap();
+    // Staging's BACKUP is refused: the URL holds another collection's backups.
+    let err = staging.fails("BACKUP c");
+    assert_mentions(
+        &err,
+        &[
+            "holds the backups of collection `c` (id",
+            ", not of collection `c` (id",
+        ],
+    );
+    assert_eq!(
+        std::fs::read(shared.path().join("collection.json")).unwrap(),
+        definition,
+        "the remote definition is not overwritten"
+    );
+    staging.ok("ALTER BACKUP COLLECTION c RESET (STORAGE); BACKUP c");
+    let err = String::from_utf8(staging.quiver(&["export", "c", "--to", &url]).stderr).unwrap();
+    assert_mentions(&err, &[", not of collection `c` (id"]);
+    // Production loses its repository: RESTORE fetches production's rows, never staging's.
+    std::fs::remove_dir_all(production.repo().join("collections/c")).unwrap();
+    production.ok(&format!(
+        "CREATE BACKUP COLLECTION c ( TABLE t ) WITH ( STORAGE = '{url}' )"
+    ));
+    let err = production.fails("DROP TABLE t; RESTORE c");
+    assert_mentions(&err, &["not of collection `c` (id"]);
+    // Import keeps the id: the imported collection restores from the URL.
+    production.ok("DROP BACKUP COLLECTION c");
+    let out = production.quiver(&["import", "--from", &url, "--as", "c"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    production.ok("RESTORE c");
+    let v: String = production
+        .conn()
+        .query_row("SELECT v FROM t", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, "production");
+    production.ok("INSERT INTO t VALUES (2, 'more')");
+    production.ok("BACKUP c");
+}
+
+/// Collection `c` of one table with an index, backed up once; its manifest.
+fn backed_up_once() -> (Scratch, PathBuf, BackupManifest) {
+    let s = Scratch::new();
+    s.ok(
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a');
+          CREATE INDEX t_v ON t(v);
+          CREATE BACKUP COLLECTION c ( TABLE t )",
+    );
+    s.ok("BACKUP c");
+    let (path, manifest) = only_manifest(&s.repo(), "c");
+    (s, path, manifest)
+}
+
+#[test]
+fn an_unterminated_quoted_name_in_stored_ddl_is_refused_not_a_panic() {
+    let (s, path, mut manifest) = backed_up_once();
+    // Ends inside a multi-byte character's quoted name.
+    manifest.tables[0].schema.index_sql = vec!["CREATE INDEX \"é".into()];
+    forge(&path, &manifest);
+    let err = s.fails("RESTORE c WITH ( TARGET_PREFIX = 'p_' )");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_mentions(&err, &["refused", "no index name"]);
+}
+
+#[test]
+fn a_backup_dated_at_the_end_of_time_is_an_error_not_a_panic() {
+    let (s, _, manifest) = backed_up_once();
+    let last = "99991231T235959.999Z_full";
+    let dir = s.repo().join("collections/c").join(last);
+    std::fs::create_dir_all(&dir).unwrap();
+    let future = BackupManifest {
+        id: last.into(),
+        ..manifest
+    };
+    std::fs::write(dir.join("manifest.json"), future.encode()).unwrap();
+    let err = s.fails("BACKUP c");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_mentions(&err, &[last, "no later backup id"]);
+}
+
+/// Runs quiver with `args`, its standard output a pipe closed before it writes; returns
+/// its exit status and standard error.
+fn with_closed_stdout(args: &[&str]) -> (std::process::ExitStatus, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quiver"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn output_into_a_closed_pipe_loses_the_output_not_the_work() {
+    let (s, _, _) = backed_up_once();
+    let export = s.dir.path().join("export");
+    let export = export.to_str().unwrap();
+    let db = s.db();
+    let (status, stderr) =
+        with_closed_stdout(&["--db", db.to_str().unwrap(), "export", "c", "--to", export]);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(status.success(), "{stderr}");
+    let t = Scratch::new();
+    let db = t.db();
+    let (status, stderr) = with_closed_stdout(&[
+        "--db",
+        db.to_str().unwrap(),
+        "import",
+        "--from",
+        export,
+        "--as",
+        "c",
+    ]);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(status.success(), "{stderr}");
+    t.ok("RESTORE c");
+}
