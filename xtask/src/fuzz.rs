@@ -20,7 +20,7 @@ use std::process::Command;
 use std::time::Duration;
 
 /// The targets of `fuzz/Cargo.toml`.
-pub const TARGETS: &[&str] = &["grammar", "manifest", "snapshot_file"];
+pub const TARGETS: &[&str] = &["grammar", "manifest", "snapshot_file", "restore_plan"];
 
 /// Rust flags of an instrumented build: cargo-fuzz's, minus the sanitizer.
 const RUSTFLAGS: &[&str] = &[

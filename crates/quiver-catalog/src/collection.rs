@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::sealed::{seal, unseal};
 use crate::{
     BackupId, BackupKind, BackupManifest, CollectionLock, Error, MANIFEST_FORMAT_VERSION, Result,
-    TableBackup, encode_path_segment, fsync_dir, write_atomic,
+    TableBackup, create_dir_durably, encode_path_segment, fsync_dir, write_atomic,
 };
 
 /// A collection's definition file, in its directory.
@@ -91,6 +91,36 @@ pub fn new_collection_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// A collection's committed backups, as [`Collection::backup_list`] reads them.
+#[derive(Debug, Default)]
+pub struct BackupList {
+    /// Backups whose manifest reads, oldest first.
+    pub committed: Vec<BackupManifest>,
+    /// Backups whose manifest cannot be read or trusted, oldest first.
+    pub unreadable: Vec<UnreadableBackup>,
+}
+
+impl BackupList {
+    /// The newest backup if its manifest cannot be read: what "the latest backup" would be,
+    /// and is not.
+    pub fn unreadable_latest(&self) -> Option<&UnreadableBackup> {
+        let newest = self.unreadable.last()?;
+        match self.committed.last() {
+            Some(readable) if readable.id > newest.id => None,
+            _ => Some(newest),
+        }
+    }
+}
+
+/// A committed backup whose manifest cannot be read or trusted.
+#[derive(Debug)]
+pub struct UnreadableBackup {
+    /// The backup's id (its directory name).
+    pub id: String,
+    /// Why its manifest cannot be used.
+    pub error: Error,
+}
+
 /// A collection of a repository, as read from its directory.
 #[derive(Debug, Clone)]
 pub struct Collection {
@@ -143,17 +173,39 @@ impl Collection {
         Ok(())
     }
 
-    /// Committed backups, oldest first. Incomplete backup directories are skipped.
+    /// Committed backups, oldest first. Incomplete backup directories are skipped; a
+    /// manifest that cannot be read or trusted fails the whole call (see
+    /// [`Collection::backup_list`] to read around it).
     pub fn backups(&self) -> Result<Vec<BackupManifest>> {
-        let mut manifests = Vec::new();
+        let list = self.backup_list()?;
+        match list.unreadable.into_iter().next() {
+            Some(unreadable) => Err(unreadable.error),
+            None => Ok(list.committed),
+        }
+    }
+
+    /// Every committed backup, oldest first: those whose manifest reads, and those whose
+    /// manifest cannot be read or trusted, apart, so that one damaged backup never hides
+    /// the others.
+    pub fn backup_list(&self) -> Result<BackupList> {
+        let mut list = BackupList::default();
         for (id, dir) in self.backup_dirs()? {
             let path = dir.join(MANIFEST_FILE);
             if !path.exists() {
                 continue;
             }
-            manifests.push(read_manifest(&path, &self.def, &id.to_string())?);
+            match read_manifest(&path, &self.def, &id.to_string()) {
+                Ok(manifest) => list.committed.push(manifest),
+                Err(error @ (Error::Corrupt { .. } | Error::Io { .. })) => {
+                    list.unreadable.push(UnreadableBackup {
+                        id: id.to_string(),
+                        error,
+                    });
+                }
+                Err(e) => return Err(e),
+            }
         }
-        Ok(manifests)
+        Ok(list)
     }
 
     /// The committed backup with this id.
@@ -231,7 +283,11 @@ impl Collection {
         if self.def.id.is_none() {
             // A collection created before ids existed gets one with its first new backup:
             // the id of backups imported into it, if any, else a new one.
-            let adopted = self.backups()?.into_iter().find_map(|m| m.collection_id);
+            let adopted = self
+                .backup_list()?
+                .committed
+                .into_iter()
+                .find_map(|m| m.collection_id);
             let def = CollectionDef {
                 id: Some(adopted.unwrap_or_else(new_collection_id)),
                 ..self.def.clone()
@@ -258,7 +314,9 @@ impl Collection {
     /// Creates backup `id`'s directory, for a backup not yet committed.
     fn pending(&self, id: BackupId) -> Result<PendingBackup> {
         let dir = self.dir.join(id.to_string());
-        fs::create_dir_all(dir.join(DATA_DIR)).map_err(Error::io("creating", &dir))?;
+        // Durably: the collection directory's entry for the backup must survive a crash
+        // once the manifest inside it does.
+        create_dir_durably(&dir.join(DATA_DIR))?;
         Ok(PendingBackup {
             collection: self.def.name.clone(),
             collection_id: self.def.id.clone(),

@@ -58,6 +58,17 @@ pub enum Error {
         /// The faulty link.
         reason: String,
     },
+    /// A collection name that differs from an existing one only in ASCII letter case:
+    /// unquoted SQL names (QUERY's `sales.t`) could not tell them apart.
+    #[error(
+        "backup collection `{name}` cannot be created: its name differs from that of collection `{existing}` only in letter case, and unquoted names could not tell them apart"
+    )]
+    CaseCollision {
+        /// The name given.
+        name: String,
+        /// The existing collection.
+        existing: String,
+    },
     /// A name that cannot be used.
     #[error("invalid name `{name}`: {reason}")]
     InvalidName {

@@ -48,20 +48,20 @@ mod sealed;
 pub use adapter::{
     AdapterError, BackupSource, RenamedTable, RestoreTarget, SourceSnapshot, TargetTransaction,
 };
-pub use atomic::{fsync_dir, write_atomic};
+pub use atomic::{create_dir_durably, fsync_dir, write_atomic, write_new};
 pub use backup_id::BackupId;
 pub use collection::{
-    Collection, CollectionDef, DATA_DIR, DEFINITION_FILE, LOCK_FILE, MANIFEST_FILE,
-    MAX_MANIFEST_BYTES, PendingBackup, StorageKind, new_collection_id,
+    BackupList, Collection, CollectionDef, DATA_DIR, DEFINITION_FILE, LOCK_FILE, MANIFEST_FILE,
+    MAX_MANIFEST_BYTES, PendingBackup, StorageKind, UnreadableBackup, new_collection_id,
 };
 pub use error::{Error, Result};
 pub use lock::CollectionLock;
 pub use manifest::{
     BackupKind, BackupManifest, ChangeCounts, DataFile, MANIFEST_FORMAT_VERSION, TableBackup,
 };
-pub use naming::encode_path_segment;
+pub use naming::{MAX_SEGMENT_BYTES, encode_path_segment};
 pub use raw::{SqlValue, decode_raw, encode_raw};
-pub use repository::Repository;
+pub use repository::{CollectionEntry, Repository};
 pub use schema::{
     ColumnSchema, ColumnType, DELETED_COLUMN, HASH_COLUMN, KeyColumn, RESERVED_PREFIX,
     ROWID_COLUMN, TableSchema, raw_column_name,

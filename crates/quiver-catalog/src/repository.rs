@@ -5,11 +5,30 @@ use std::path::{Path, PathBuf};
 
 use crate::collection::DEFINITION_FILE;
 use crate::{
-    Collection, CollectionDef, Error, Result, encode_path_segment, fsync_dir, write_atomic,
+    Collection, CollectionDef, Error, Result, create_dir_durably, encode_path_segment, fsync_dir,
+    write_new,
 };
 
 const COLLECTIONS_DIR: &str = "collections";
 const DROPPED_PREFIX: &str = ".dropped-";
+
+/// One directory of a repository's `collections/`.
+#[derive(Debug)]
+pub struct CollectionEntry {
+    /// The directory's name (the collection's name, encoded).
+    pub dir_name: String,
+    /// The collection, or why its definition cannot be read.
+    pub collection: Result<Collection>,
+}
+
+impl CollectionEntry {
+    fn sort_key(&self) -> &str {
+        match &self.collection {
+            Ok(c) => &c.def().name,
+            Err(_) => &self.dir_name,
+        }
+    }
+}
 
 /// A backup repository rooted at a directory (by default `<database file>.quiver/`).
 #[derive(Debug, Clone)]
@@ -46,22 +65,28 @@ impl Repository {
                 reason: "a collection name cannot be empty",
             });
         }
+        if let Some(existing) = self
+            .collections()?
+            .into_iter()
+            .map(|c| c.def().name.clone())
+            .find(|n| n != &def.name && n.eq_ignore_ascii_case(&def.name))
+        {
+            return Err(Error::CaseCollision {
+                name: def.name.clone(),
+                existing,
+            });
+        }
         let parent = self.collections_dir();
-        fs::create_dir_all(&parent).map_err(Error::io("creating", &parent))?;
+        create_dir_durably(&parent)?;
         self.remove_dropped();
         let dir = self.collection_dir(&def.name);
-        // create_dir is the atomic claim on the name; a directory without a definition is
-        // a CREATE that crashed half-way, and may be taken over.
-        match fs::create_dir(&dir) {
-            Ok(()) => fsync_dir(&parent)?,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                if dir.join(DEFINITION_FILE).exists() {
-                    return Err(Error::CollectionExists(def.name.clone()));
-                }
-            }
-            Err(e) => return Err(Error::io("creating", &dir)(e)),
+        // The directory may be there without a definition: a CREATE that crashed half-way,
+        // or one racing this one. The definition, written only where none is, is the claim
+        // on the name: of two CREATEs racing, one wins and the other is told it exists.
+        create_dir_durably(&dir)?;
+        if !write_new(&dir.join(DEFINITION_FILE), &def.encode())? {
+            return Err(Error::CollectionExists(def.name.clone()));
         }
-        write_atomic(&dir.join(DEFINITION_FILE), &def.encode())?;
         Collection::load(dir, &def.name)
     }
 
@@ -70,28 +95,44 @@ impl Repository {
         Collection::load(self.collection_dir(name), name)
     }
 
-    /// Every collection, sorted by name.
-    pub fn collections(&self) -> Result<Vec<Collection>> {
+    /// Every collection directory, sorted: its collection, or why its definition cannot be
+    /// read. One damaged collection is reported as such and never hides the others; entries
+    /// that are not collection directories (a stray file, a directory without a definition)
+    /// are skipped.
+    pub fn collection_entries(&self) -> Result<Vec<CollectionEntry>> {
         let dir = self.collections_dir();
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(Error::io("listing", &dir)(e)),
         };
-        let mut collections = Vec::new();
+        let mut found = Vec::new();
         for entry in entries {
             let entry = entry.map_err(Error::io("listing", &dir))?;
-            if entry.file_name().to_string_lossy().starts_with('.') {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || !entry.file_type().is_ok_and(|t| t.is_dir()) {
                 continue;
             }
-            match Collection::load(entry.path(), "") {
-                Ok(collection) => collections.push(collection),
+            match Collection::load(entry.path(), &name) {
                 Err(Error::UnknownCollection(_)) => continue,
-                Err(e) => return Err(e),
+                collection => found.push(CollectionEntry {
+                    dir_name: name,
+                    collection,
+                }),
             }
         }
-        collections.sort_by(|a, b| a.def().name.cmp(&b.def().name));
-        Ok(collections)
+        found.sort_by(|a, b| a.sort_key().cmp(b.sort_key()));
+        Ok(found)
+    }
+
+    /// Every collection whose definition reads, sorted by name (see
+    /// [`Repository::collection_entries`] for those that do not).
+    pub fn collections(&self) -> Result<Vec<Collection>> {
+        Ok(self
+            .collection_entries()?
+            .into_iter()
+            .filter_map(|e| e.collection.ok())
+            .collect())
     }
 
     /// Drops a collection and all its backups. Refused (`Error::Busy`) while a backup or
@@ -104,11 +145,10 @@ impl Repository {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or_default();
-        let trash = self.collections_dir().join(format!(
-            "{DROPPED_PREFIX}{}-{}-{unique}",
-            encode_path_segment(name),
-            std::process::id()
-        ));
+        // Not named after the collection: a long name would make it too long a file name.
+        let trash = self
+            .collections_dir()
+            .join(format!("{DROPPED_PREFIX}{}-{unique}", std::process::id()));
         fs::rename(collection.dir(), &trash).map_err(Error::io("removing", collection.dir()))?;
         fsync_dir(&self.collections_dir())?;
         drop(lock);
@@ -258,6 +298,84 @@ mod tests {
             assert!(err.contains("points outside the backup"), "{bad}: {err}");
             fs::remove_dir_all(c.backup_dir(&id)).unwrap();
         }
+    }
+
+    #[test]
+    fn of_concurrent_creates_of_one_name_exactly_one_succeeds() {
+        for round in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let repo = Repository::open(dir.path()).unwrap();
+            let barrier = std::sync::Barrier::new(8);
+            let created = std::thread::scope(|scope| {
+                let threads: Vec<_> = (0..8)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            barrier.wait();
+                            repo.create_collection(&def("c"))
+                        })
+                    })
+                    .collect();
+                threads
+                    .into_iter()
+                    .map(|t| t.join().unwrap())
+                    .collect::<Vec<_>>()
+            });
+            let won: Vec<_> = created.iter().filter_map(|r| r.as_ref().ok()).collect();
+            assert_eq!(won.len(), 1, "round {round}: {created:?}");
+            assert!(
+                created
+                    .iter()
+                    .filter(|r| r.is_err())
+                    .all(|r| matches!(r, Err(Error::CollectionExists(_))))
+            );
+            // The one definition on disk is the winner's.
+            let id = repo.collection("c").unwrap().def().id.clone();
+            assert_eq!(id, won[0].def().id);
+        }
+    }
+
+    #[test]
+    fn new_directories_are_made_durable_in_their_parents() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("fresh").join("repo");
+        let repo = Repository::open(&root).unwrap();
+        crate::atomic::SYNCED.with(|s| s.borrow_mut().clear());
+        let mut c = repo.create_collection(&def("c")).unwrap();
+        let synced = crate::atomic::SYNCED.with(|s| s.take());
+        for parent in [
+            dir.path().to_path_buf(),
+            dir.path().join("fresh"),
+            root.clone(),
+            root.join("collections"),
+        ] {
+            assert!(
+                synced.contains(&parent),
+                "{parent:?} not synced: {synced:?}"
+            );
+        }
+        let lock = c.lock().unwrap();
+        let pending = c.begin_backup(BackupKind::Full, &lock).unwrap();
+        let backup_dir = c.backup_dir(&pending.id().to_string());
+        let synced = crate::atomic::SYNCED.with(|s| s.take());
+        assert!(synced.contains(&c.dir().to_path_buf()), "{synced:?}");
+        assert!(synced.contains(&backup_dir), "{synced:?}");
+    }
+
+    #[test]
+    fn long_names_work_end_to_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::open(dir.path()).unwrap();
+        let name = "c".repeat(230);
+        let mut c = repo.create_collection(&def(&name)).unwrap();
+        let lock = c.lock().unwrap();
+        let pending = c.begin_backup(BackupKind::Full, &lock).unwrap();
+        let (_, path) = pending.data_file(&"表".repeat(30), 0);
+        fs::write(&path, b"x").unwrap();
+        pending.commit(None, vec![]).unwrap();
+        drop(lock);
+        assert_eq!(repo.collections().unwrap()[0].def().name, name);
+        repo.drop_collection(&name).unwrap();
+        assert!(repo.collections().unwrap().is_empty());
     }
 
     #[test]

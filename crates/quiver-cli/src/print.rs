@@ -50,6 +50,9 @@ pub(crate) fn print_outcome(outcome: &Outcome) {
             }
             let n = rows.row_count();
             let _ = writeln!(out, "({n} row{})", if n == 1 { "" } else { "s" });
+            for warning in &rows.warnings {
+                errprint!("warning: {warning}\n");
+            }
         }
         Outcome::Changed { .. } => {}
         other => {

@@ -84,9 +84,13 @@ pub(crate) fn query(repo: &Repository, sql: &str, at: Option<&str>) -> Result<()
     let session = quiver::query::QuerySession::open(repo, at, 8192)
         .map_err(|e| render(&ExecError::from(e)))?;
     let out = session.sql(sql).map_err(|e| render(&ExecError::from(e)))?;
+    for warning in session.warnings() {
+        errprint!("warning: {warning}\n");
+    }
     let rows = QueryResult {
         schema: out.schema,
         batches: out.batches,
+        warnings: Vec::new(),
     };
     print_rows(&rows);
     let n = rows.row_count();

@@ -1332,3 +1332,6 @@ mod schemas;
 
 #[path = "cli/untrusted.rs"]
 mod untrusted;
+
+#[path = "cli/blast.rs"]
+mod blast;

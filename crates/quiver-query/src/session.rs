@@ -33,10 +33,13 @@ pub struct QueryOutput {
 ///   latest backup) changed, one row per key changed: `_change` ('upsert' with the row as it
 ///   became, or 'delete' with the key alone), then the table's columns.
 ///
-/// Names are also registered in lower case, since SQL folds unquoted names to lower case.
+/// Names are also registered in ASCII lower case, since SQL folds unquoted names to it.
+/// A collection that cannot be read (its definition, its latest manifest, its chain) is left
+/// out, with a line in [`QuerySession::warnings`]: it never stops queries of the others.
 pub struct QuerySession {
     context: SessionContext,
     runtime: tokio::runtime::Runtime,
+    warnings: Vec<String>,
 }
 
 impl QuerySession {
@@ -52,38 +55,54 @@ impl QuerySession {
         let config = SessionConfig::new().with_batch_size(batch_rows.max(1));
         let context = SessionContext::new_with_config(config);
         let mut at_found = at.is_none();
-        for collection in repo.collections()? {
-            let backups = collection.backups()?;
-            let tip = match at {
-                Some(id) if backups.iter().any(|b| b.id == id) => {
-                    at_found = true;
-                    backups.into_iter().find(|b| b.id == id)
+        let mut warnings = Vec::new();
+        let entries = repo.collection_entries()?;
+        let names: Vec<&str> = entries
+            .iter()
+            .filter_map(|e| e.collection.as_ref().ok())
+            .map(|c| c.def().name.as_str())
+            .collect();
+        for entry in &entries {
+            // One damaged collection is left out, with a warning; the others are queried.
+            let collection = match &entry.collection {
+                Ok(collection) => collection,
+                Err(e) => {
+                    warnings.push(format!("left out `{}`: {e}", entry.dir_name));
+                    continue;
                 }
-                _ => backups.into_iter().last(),
             };
-            let Some(tip) = tip else { continue };
-            let chain = collection.chain(tip)?;
+            let name = &collection.def().name;
+            let chain = match Self::chain(collection, at, &mut at_found) {
+                Ok(Some(chain)) => chain,
+                Ok(None) => continue,
+                Err(why) => {
+                    warnings.push(format!(
+                        "left out collection `{name}`: {why}; VERIFY {name} names each fault"
+                    ));
+                    continue;
+                }
+            };
             let schema = Arc::new(MemorySchemaProvider::new());
-            let names: Vec<String> = chain
+            let tables: Vec<String> = chain
                 .last()
                 .map(|t| t.tables.iter().map(|t| t.schema.name.clone()).collect())
                 .unwrap_or_default();
-            for table in names {
+            for table in &tables {
                 let Some(provider) =
-                    BackupTable::state(collection.clone(), chain.clone(), &table, batch_rows)
+                    BackupTable::state(collection.clone(), chain.clone(), table, batch_rows)
                 else {
                     continue;
                 };
                 let provider: Arc<dyn TableProvider> = Arc::new(provider);
-                for name in aliases(&table) {
-                    schema.register_table(name, provider.clone())?;
+                for alias in aliases(table, &tables) {
+                    schema.register_table(alias, provider.clone())?;
                 }
             }
             let catalog = context
                 .catalog("datafusion")
                 .expect("the default catalog exists");
-            for name in aliases(&collection.def().name) {
-                catalog.register_schema(&name, schema.clone())?;
+            for alias in aliases(name, &names) {
+                catalog.register_schema(&alias, schema.clone())?;
             }
         }
         if let Some(id) = at.filter(|_| !at_found) {
@@ -100,7 +119,43 @@ impl QuerySession {
             }),
         );
         context.register_udtf("changes", Arc::new(Changes { functions }));
-        Ok(QuerySession { context, runtime })
+        Ok(QuerySession {
+            context,
+            runtime,
+            warnings,
+        })
+    }
+
+    /// The chain a collection is seen as of: that of backup `at` if the collection holds it,
+    /// else of its latest backup; `None` without backups. `Err` says why it cannot be read.
+    fn chain(
+        collection: &Collection,
+        at: Option<&str>,
+        at_found: &mut bool,
+    ) -> std::result::Result<Option<Vec<BackupManifest>>, String> {
+        let list = collection.backup_list().map_err(|e| e.to_string())?;
+        let tip = match at {
+            Some(id) if list.committed.iter().any(|b| b.id == id) => {
+                *at_found = true;
+                list.committed.into_iter().find(|b| b.id == id)
+            }
+            _ => {
+                if let Some(unreadable) = list.unreadable_latest() {
+                    return Err(format!(
+                        "its latest backup `{}` cannot be read: {}",
+                        unreadable.id, unreadable.error
+                    ));
+                }
+                list.committed.into_iter().last()
+            }
+        };
+        let Some(tip) = tip else { return Ok(None) };
+        collection.chain(tip).map(Some).map_err(|e| e.to_string())
+    }
+
+    /// What the session left out: one line per collection that could not be read.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Runs one SQL query and collects its rows.
@@ -119,11 +174,19 @@ impl QuerySession {
     }
 }
 
-/// `name`, and its lower-case form if that differs.
-fn aliases(name: &str) -> Vec<String> {
-    let lower = name.to_lowercase();
-    if lower == name {
-        vec![lower]
+/// The names `name` is registered under among `all` (its namespace): itself, and its ASCII
+/// lower-case form, which unquoted SQL names fold to (DataFusion folds ASCII only, as SQLite
+/// compares names), unless another name of `all` folds to it too: then only exact (quoted)
+/// names find either.
+fn aliases(name: &str, all: &[impl AsRef<str>]) -> Vec<String> {
+    let lower = name.to_ascii_lowercase();
+    let ambiguous = all
+        .iter()
+        .filter(|other| other.as_ref().to_ascii_lowercase() == lower)
+        .count()
+        > 1;
+    if lower == name || ambiguous {
+        vec![name.to_string()]
     } else {
         vec![name.to_string(), lower]
     }

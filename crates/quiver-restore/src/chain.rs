@@ -27,10 +27,22 @@ impl Chain {
     pub fn resolve(collection: &Collection, at: Option<&str>) -> Result<Chain> {
         let tip = match at {
             Some(id) => collection.backup(id)?,
-            None => collection
-                .backups()?
-                .pop()
-                .ok_or_else(|| Error::NothingToRestore(collection.def().name.clone()))?,
+            None => {
+                // The latest backup is the newest committed one: if its manifest cannot be
+                // read, restoring the one before it instead would be silently different.
+                let mut list = collection.backup_list()?;
+                if let Some(unreadable) = list.unreadable_latest() {
+                    return Err(Error::LatestUnreadable {
+                        collection: collection.def().name.clone(),
+                        backup: unreadable.id.clone(),
+                        why: unreadable.error.to_string(),
+                        readable: list.committed.last().map(|m| m.id.clone()),
+                    });
+                }
+                list.committed
+                    .pop()
+                    .ok_or_else(|| Error::NothingToRestore(collection.def().name.clone()))?
+            }
         };
         Chain::ending_at(collection, tip)
     }

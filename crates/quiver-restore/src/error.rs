@@ -16,6 +16,20 @@ pub enum Error {
         "nothing to restore: backup collection `{0}` has no backups yet (take one with BACKUP {0})"
     )]
     NothingToRestore(String),
+    /// The collection's latest backup has a manifest that cannot be read or trusted.
+    #[error(
+        "the latest backup `{backup}` of collection `{collection}` cannot be read, nothing was restored: {why}"
+    )]
+    LatestUnreadable {
+        /// The collection.
+        collection: String,
+        /// The backup id.
+        backup: String,
+        /// Why its manifest cannot be used.
+        why: String,
+        /// The newest backup whose manifest reads, if any: what RESTORE AT could restore.
+        readable: Option<String>,
+    },
     /// A file of the backup failed verification.
     #[error("backup `{backup}` failed verification, nothing was restored: {source}")]
     Damaged {
@@ -76,6 +90,32 @@ pub enum Error {
         /// What to do instead.
         hint: Option<String>,
     },
+}
+
+impl Error {
+    /// What to do next, where the error knows.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::LatestUnreadable {
+                collection,
+                readable,
+                ..
+            } => Some(match readable {
+                Some(id) => format!(
+                    "restore the newest readable backup with RESTORE {collection} AT '{id}'; VERIFY {collection} lists every fault; a copy elsewhere comes back with quiver import"
+                ),
+                None => format!(
+                    "VERIFY {collection} lists every fault; a copy elsewhere comes back with quiver import"
+                ),
+            }),
+            Error::Selection { hint, .. } => hint.clone(),
+            Error::Damaged { .. } => Some(
+                "restore an earlier backup with RESTORE name AT '<backup id>', or take a new backup"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
 }
 
 fn list(tables: &[String]) -> String {

@@ -18,4 +18,7 @@ mod restore;
 pub use chain::{Chain, Columns};
 pub use error::{Error, Result};
 pub use progress::RestoreProgress;
-pub use restore::{Rename, RestoreReport, RowFilter, Selection, restore, restore_selected, verify};
+pub use restore::{
+    Rename, RestorePlan, RestoreReport, RowFilter, Selection, plan, restore, restore_selected,
+    verify,
+};

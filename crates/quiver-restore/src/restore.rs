@@ -2,7 +2,9 @@
 
 use arrow::array::BooleanArray;
 use arrow::record_batch::RecordBatch;
-use quiver_catalog::{AdapterError, Collection, RestoreTarget, TableBackup, TableSchema};
+use quiver_catalog::{
+    AdapterError, BackupManifest, Collection, RestoreTarget, TableBackup, TableSchema,
+};
 use quiver_snapshot::verify_file;
 
 use crate::{Chain, Columns, Error, RestoreProgress, Result};
@@ -90,9 +92,11 @@ pub fn restore_selected(
 ) -> Result<RestoreReport> {
     let chain = Chain::resolve(collection, at)?;
     let tip = chain.tip();
-    let tables = selected_tables(collection, &tip.tables, selection.tables.as_deref())?;
-    let mut warnings = Vec::new();
-    let targets = target_schemas(&*target, tip, &tables, selection.rename, &mut warnings)?;
+    let RestorePlan {
+        tables,
+        targets,
+        mut warnings,
+    } = plan(tip, selection, &*target)?;
     verify(collection, &chain, progress)?;
 
     let mut tx = target.begin().map_err(Error::Target)?;
@@ -152,20 +156,37 @@ pub fn restore_selected(
     Ok(report)
 }
 
-/// The schemas `tables` are created under, each checked by the target before anything is
-/// restored (the backup's own DDL, then its renamed copy's).
-fn target_schemas(
+/// What a restore of one backup will create, worked out from its manifest alone.
+#[derive(Debug, Clone)]
+pub struct RestorePlan<'m> {
+    /// The backup's tables that are restored, in the backup's order.
+    pub tables: Vec<&'m TableBackup>,
+    /// The schema each is created under (its own, or its renamed copy's), checked by the target.
+    pub targets: Vec<TableSchema>,
+    /// What the plan leaves out (foreign keys dropped from renamed copies), one line each.
+    pub warnings: Vec<String>,
+}
+
+/// Plans the restore of backup `manifest` as `selection` selects: which tables, under which
+/// schemas. Every DDL string is checked by `target` before anything could run (the backup's
+/// own, then its renamed copy's), so that a forged manifest is refused here, naming the
+/// backup. Reads nothing but the manifest.
+pub fn plan<'m>(
+    manifest: &'m BackupManifest,
+    selection: &Selection<'_>,
     target: &dyn RestoreTarget,
-    tip: &quiver_catalog::BackupManifest,
-    tables: &[&TableBackup],
-    rename: Option<Rename<'_>>,
-    warnings: &mut Vec<String>,
-) -> Result<Vec<TableSchema>> {
+) -> Result<RestorePlan<'m>> {
+    let tables = selected_tables(
+        &manifest.collection,
+        &manifest.tables,
+        selection.tables.as_deref(),
+    )?;
     let untrusted = |message: AdapterError| Error::UntrustedDdl {
-        backup: tip.id.clone(),
+        backup: manifest.id.clone(),
         message: message.to_string(),
     };
     // A restored table's name in the target: its new one, or its own.
+    let rename = selection.rename;
     let restored_as = |name: &str| -> Option<String> {
         let table = tables
             .iter()
@@ -177,7 +198,8 @@ fn target_schemas(
         )
     };
     let mut targets = Vec::with_capacity(tables.len());
-    for table in tables {
+    let mut warnings = Vec::new();
+    for table in &tables {
         target.check_table(&table.schema).map_err(untrusted)?;
         let Some(_) = rename.and_then(|r| r(&table.schema.name)) else {
             targets.push(table.schema.clone());
@@ -193,12 +215,16 @@ fn target_schemas(
         warnings.extend(copy.dropped_references);
         targets.push(copy.schema);
     }
-    Ok(targets)
+    Ok(RestorePlan {
+        tables,
+        targets,
+        warnings,
+    })
 }
 
 /// The tables of the backup that `names` selects, in the backup's order.
 fn selected_tables<'a>(
-    collection: &Collection,
+    collection: &str,
     tables: &'a [TableBackup],
     names: Option<&[String]>,
 ) -> Result<Vec<&'a TableBackup>> {
@@ -212,10 +238,7 @@ fn selected_tables<'a>(
         {
             let all: Vec<&str> = tables.iter().map(|t| t.schema.name.as_str()).collect();
             return Err(Error::Selection {
-                message: format!(
-                    "the backup of collection `{}` has no table `{name}`",
-                    collection.def().name
-                ),
+                message: format!("the backup of collection `{collection}` has no table `{name}`"),
                 hint: Some(format!("its tables are: {}", all.join(", "))),
             });
         }

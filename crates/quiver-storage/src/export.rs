@@ -101,7 +101,13 @@ pub fn export(
             None => pending.push(manifest),
         }
     }
-    target.put(DEFINITION_FILE, def.encode())?;
+    // The copy's definition names no storage: where the source keeps its backups is the
+    // source's business (and an old definition's URL might hold credentials).
+    let copied = CollectionDef {
+        storage: quiver_catalog::StorageKind::Cluster,
+        ..def.clone()
+    };
+    target.put(DEFINITION_FILE, copied.encode())?;
 
     // Data first: copy what is missing, then read every file of the pending backups back.
     let files: Vec<(String, u64, u32)> = pending

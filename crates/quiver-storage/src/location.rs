@@ -53,6 +53,31 @@ impl Hasher {
     }
 }
 
+/// `url` with anything that may be a secret replaced by `***`: the user part of its
+/// authority (`s3://KEY:SECRET@bucket` becomes `s3://***@bucket`) and its query string.
+/// For showing a URL that came from a user or an old definition.
+///
+/// ```
+/// use quiver_storage::redacted;
+/// assert_eq!(redacted("s3://AKIA:s3cr3t@bucket/p"), "s3://***@bucket/p");
+/// assert_eq!(redacted("s3://bucket/p?token=x"), "s3://bucket/p?***");
+/// assert_eq!(redacted("file:///tmp/x"), "file:///tmp/x");
+/// ```
+pub fn redacted(url: &str) -> String {
+    let (url, query) = match url.split_once('?') {
+        Some((before, _)) => (before, "?***"),
+        None => (url, ""),
+    };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return format!("{url}{query}");
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***{}{query}", &rest[at..]),
+        None => format!("{scheme}://{rest}{query}"),
+    }
+}
+
 /// A root in a store: `file:///abs/dir` or `s3://bucket/prefix`. Paths below it are
 /// relative, `/`-separated (`<backup id>/data/<file>`). Every call blocks until done.
 #[derive(Debug, Clone)]
@@ -74,15 +99,29 @@ impl Location {
     /// Like [`Location::parse`], with S3 options (`endpoint`, `region`, `access_key_id`,
     /// `secret_access_key`, `allow_http`, …: object_store's `AmazonS3ConfigKey` names) that
     /// take precedence over the environment.
+    ///
+    /// A URL with credentials in it (`s3://KEY:SECRET@bucket/p`) or a query string is
+    /// refused: it would be stored in `collection.json` and shown by SHOW; credentials come
+    /// from the environment or `-o`. No error repeats what such a URL held.
     pub fn parse_with(url: &str, options: &[(String, String)]) -> Result<Location> {
         let invalid = |message: String| Error::InvalidUrl {
-            url: url.to_string(),
+            url: redacted(url),
             message,
         };
         if !url.contains("://") {
             return Location::local_dir(std::path::Path::new(url));
         }
         let parsed = Url::parse(url).map_err(|e| invalid(e.to_string()))?;
+        if !parsed.username().is_empty() || parsed.password().is_some() || redacted(url) != url {
+            return Err(invalid(
+                "credentials do not belong in a storage URL, which is stored and shown: give them in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) or as -o access_key_id=… -o secret_access_key=…".into(),
+            ));
+        }
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            return Err(invalid(
+                "a storage URL has no query string or fragment: give S3 settings in the environment (AWS_*) or with -o key=value".into(),
+            ));
+        }
         match parsed.scheme().to_ascii_lowercase().as_str() {
             "file" => {
                 let dir = parsed.to_file_path().map_err(|()| {

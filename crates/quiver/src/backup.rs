@@ -36,13 +36,26 @@ pub(crate) fn run(
             engine.report(Progress::copy(name, p))
         })?;
     }
-    let backups = collection.backups()?;
+    // A full backup needs nothing of the older ones: damaged manifests do not stop it.
+    let list = collection.backup_list()?;
     // An incremental builds on the latest backup, whichever chain it ends.
     let chain = if incremental {
-        Some(base_chain(&collection, backups.last().cloned())?)
+        if let Some(unreadable) = list.unreadable_latest() {
+            return Err(ExecError::refused(
+                format!(
+                    "cannot take an incremental backup of {}: its latest backup `{}` cannot be read: {} (nothing was written)",
+                    quote_ident(name),
+                    unreadable.id,
+                    unreadable.error
+                ),
+                new_chain_hint(name),
+            ));
+        }
+        Some(base_chain(&collection, list.committed.last().cloned())?)
     } else {
         None
     };
+    let backups = list.committed;
     let kind = if incremental {
         BackupKind::Incremental
     } else {

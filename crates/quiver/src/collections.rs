@@ -35,7 +35,9 @@ pub(crate) fn create(
         if incremental { "enabled" } else { "disabled" },
         match &def.storage {
             StorageKind::Cluster => String::new(),
-            StorageKind::External(url) => format!(", backups stored at {url}"),
+            StorageKind::External(url) => {
+                format!(", backups stored at {}", quiver_storage::redacted(url))
+            }
         }
     )))
 }
@@ -52,10 +54,13 @@ pub(crate) fn drop(engine: &mut Engine, name: &str) -> Result<Outcome, ExecError
             "DROP BACKUP COLLECTION {}: the collection and all its backups are removed",
             quote_ident(name)
         ),
-        StorageKind::External(url) => format!(
-            "DROP BACKUP COLLECTION {}: the collection and the repository's copies of its backups are removed; the backups at {url} are kept (quiver import --from {url} brings them back)",
-            quote_ident(name)
-        ),
+        StorageKind::External(url) => {
+            let url = quiver_storage::redacted(&url);
+            format!(
+                "DROP BACKUP COLLECTION {}: the collection and the repository's copies of its backups are removed; the backups at {url} are kept (quiver import --from {url} brings them back)",
+                quote_ident(name)
+            )
+        }
     }))
 }
 

@@ -135,6 +135,7 @@ impl Engine {
                 Ok(Outcome::Rows(crate::QueryResult {
                     schema: out.schema,
                     batches: out.batches,
+                    warnings: session.warnings().to_vec(),
                 }))
             }
             Statement::Verify { name, at } => {

@@ -156,14 +156,7 @@ impl ExecError {
             {
                 Some("tables of backups are named <collection>.<table>; SHOW BACKUP COLLECTIONS lists them".into())
             }
-            ExecError::Catalog(quiver_catalog::Error::UnknownCollection(_)) => {
-                Some("create it first with CREATE BACKUP COLLECTION name ( TABLE t, ... )".into())
-            }
-            ExecError::Catalog(quiver_catalog::Error::UnknownBackup { .. }) => {
-                Some("backup ids look like 20261125T151429.123Z_full; the directory names in the repository list them".into())
-            }
-            ExecError::Catalog(quiver_catalog::Error::Io { .. })
-            | ExecError::Snapshot(quiver_snapshot::Error::Io { .. })
+            ExecError::Snapshot(quiver_snapshot::Error::Io { .. })
             | ExecError::Snapshot(quiver_snapshot::Error::Parquet { .. }) => Some(
                 "check that the backup repository's disk has free space and is writable; nothing was committed"
                     .into(),
@@ -171,12 +164,35 @@ impl ExecError {
             ExecError::Restore(quiver_restore::Error::Target(e)) if is_storage_failure(e.as_ref()) => {
                 Some("check that the database's disk has free space and is writable".into())
             }
-            ExecError::Restore(quiver_restore::Error::Selection { hint, .. }) => hint.clone(),
-            ExecError::Restore(quiver_restore::Error::Damaged { .. }) => {
-                Some("restore an earlier backup with RESTORE name AT '<backup id>', or take a new backup".into())
+            ExecError::Restore(quiver_restore::Error::Catalog(e)) | ExecError::Catalog(e) => {
+                catalog_hint(e)
             }
+            ExecError::Restore(e) => e.hint(),
             _ => None,
         }
+    }
+}
+
+/// What to do about a repository error.
+fn catalog_hint(error: &quiver_catalog::Error) -> Option<String> {
+    use quiver_catalog::Error;
+    match error {
+        Error::UnknownCollection(_) => {
+            Some("create it first with CREATE BACKUP COLLECTION name ( TABLE t, ... )".into())
+        }
+        Error::UnknownBackup { .. } => Some(
+            "backup ids look like 20261125T151429.123Z_full; SHOW BACKUPS IN <collection> lists them"
+                .into(),
+        ),
+        Error::Io { .. } => Some(
+            "check that the backup repository's disk has free space and is writable; nothing was committed"
+                .into(),
+        ),
+        Error::Corrupt { .. } | Error::BrokenChain { .. } => Some(
+            "VERIFY <collection> lists every fault; RESTORE <collection> AT '<backup id>' restores an intact backup; BACKUP <collection> (full) starts a new chain; a copy elsewhere comes back with quiver import"
+                .into(),
+        ),
+        _ => None,
     }
 }
 

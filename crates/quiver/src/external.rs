@@ -29,7 +29,7 @@ pub(crate) fn fetch(
     at: Option<&str>,
     progress: &mut dyn FnMut(&CopyProgress),
 ) -> Result<Option<CopyReport>, ExecError> {
-    let local = collection.backups()?;
+    let local = collection.backup_list()?.committed;
     let has = |id: &str| local.iter().any(|m| m.id == id);
     let tip = match at {
         Some(id) if has(id) => return Ok(None),

@@ -14,6 +14,8 @@ pub struct QueryResult {
     pub schema: SchemaRef,
     /// The rows.
     pub batches: Vec<RecordBatch>,
+    /// What the result leaves out and why (a QUERY skips collections it cannot read).
+    pub warnings: Vec<String>,
 }
 
 impl QueryResult {

@@ -50,6 +50,7 @@ fn to_arrow(names: &[String], columns: Vec<Vec<Value>>) -> QueryResult {
     QueryResult {
         schema,
         batches: vec![batch],
+        warnings: Vec::new(),
     }
 }
 

@@ -32,8 +32,11 @@ pub struct CollectionSummary {
     pub backups: usize,
     /// The latest committed backup's id.
     pub latest: Option<String>,
-    /// Bytes of all committed backups' data files.
+    /// Bytes of all committed backups' data files (those whose manifest reads).
     pub bytes: u64,
+    /// `ok`, `damaged: …` (some backups' manifests cannot be read) or `unreadable: …` (the
+    /// definition cannot be read; `name` is then the directory's name).
+    pub status: String,
 }
 
 /// One backup, as `SHOW BACKUPS IN` and `quiver show` list it.
@@ -58,23 +61,69 @@ pub struct BackupSummary {
     pub status: String,
 }
 
-/// Every collection of `repo`, by name.
+/// Every collection of `repo`, by name. A collection that cannot be read is listed with
+/// its fault in `status`, and never hides the others.
 pub fn collections(repo: &Repository) -> Result<Vec<CollectionSummary>, ExecError> {
     let mut summaries = Vec::new();
-    for collection in repo.collections()? {
-        let backups = collection.backups()?;
+    for entry in repo.collection_entries()? {
+        let unreadable = |name: String, e: quiver_catalog::Error| CollectionSummary {
+            name,
+            tables: Vec::new(),
+            storage: String::new(),
+            incremental_backup_enabled: false,
+            backups: 0,
+            latest: None,
+            bytes: 0,
+            status: format!("unreadable: {e}"),
+        };
+        let collection = match entry.collection {
+            Ok(collection) => collection,
+            Err(e) => {
+                summaries.push(unreadable(entry.dir_name, e));
+                continue;
+            }
+        };
         let def = collection.def();
+        let list = match collection.backup_list() {
+            Ok(list) => list,
+            Err(e) => {
+                summaries.push(unreadable(def.name.clone(), e));
+                continue;
+            }
+        };
+        let broken = list
+            .committed
+            .last()
+            .and_then(|latest| collection.chain(latest.clone()).err());
+        let status = match list.unreadable.as_slice() {
+            [] => match broken {
+                None => "ok".to_string(),
+                Some(e) => format!("damaged: {e}; VERIFY {} names each fault", def.name),
+            },
+            damaged => format!(
+                "damaged: {} backup(s) cannot be read ({}); VERIFY {} names each fault",
+                damaged.len(),
+                damaged
+                    .iter()
+                    .map(|d| d.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                def.name
+            ),
+        };
+        let backups = list.committed;
         summaries.push(CollectionSummary {
             name: def.name.clone(),
             tables: def.tables.clone(),
             storage: match &def.storage {
                 StorageKind::Cluster => "cluster".into(),
-                StorageKind::External(url) => url.clone(),
+                StorageKind::External(url) => quiver_storage::redacted(url),
             },
             incremental_backup_enabled: def.incremental_backup_enabled,
             backups: backups.len(),
             latest: backups.last().map(|m| m.id.clone()),
             bytes: backups.iter().map(|m| m.bytes()).sum(),
+            status,
         });
     }
     Ok(summaries)
@@ -134,6 +183,7 @@ pub fn collections_rows(summaries: &[CollectionSummary]) -> QueryResult {
             text(summaries, |s| s.latest.clone().unwrap_or_default()),
         ),
         ("bytes", number(summaries, |s| s.bytes)),
+        ("status", text(summaries, |s| s.status.clone())),
     ])
 }
 
@@ -182,6 +232,7 @@ fn rows(columns: Vec<(&str, ArrayRef)>) -> QueryResult {
     QueryResult {
         schema,
         batches: vec![batch],
+        warnings: Vec::new(),
     }
 }
 

@@ -187,3 +187,37 @@ fn create_inside_an_open_transaction_says_why_it_cannot() {
     assert_mentions(&err, &["cannot run inside an open transaction", "COMMIT"]);
     assert!(!err.contains("does not exist"), "{err}");
 }
+
+#[test]
+fn every_name_sqlite_accepts_works_end_to_end_or_is_refused_at_create() {
+    let s = Scratch::new();
+    let cjk = "表".repeat(30);
+    let long = "c".repeat(230);
+    s.ok(&format!(
+        "CREATE TABLE \"{cjk}\"(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO \"{cjk}\" VALUES (1, 'x');
+         CREATE BACKUP COLLECTION {long} ( TABLE \"{cjk}\" )"
+    ));
+    s.ok(&format!("BACKUP {long}"));
+    let out = s.ok(&format!("QUERY SELECT v FROM {long}.\"{cjk}\""));
+    assert_mentions(&out, &["| x "]);
+    let before = s.fingerprint();
+    s.ok(&format!("DROP TABLE \"{cjk}\"; RESTORE {long}"));
+    assert_eq!(s.fingerprint(), before);
+    s.ok(&format!("DROP BACKUP COLLECTION {long}"));
+    assert!(!s.ok("SHOW BACKUP COLLECTIONS").contains(&long));
+
+    // Names that differ only in ASCII letter case are one name to SQL: refused.
+    s.ok("CREATE TABLE t(a); CREATE BACKUP COLLECTION SALES ( TABLE t )");
+    let err = s.fails("CREATE BACKUP COLLECTION Sales ( TABLE t )");
+    assert_mentions(&err, &["`SALES`", "only in letter case"]);
+
+    // SQLite tells `é` from `É` (it folds ASCII only), and so does QUERY.
+    s.ok(
+        "CREATE TABLE \"é\"(v TEXT); INSERT INTO \"é\" VALUES ('small');
+          CREATE TABLE \"É\"(v TEXT); INSERT INTO \"É\" VALUES ('capital');
+          CREATE BACKUP COLLECTION accents ( TABLE \"é\", TABLE \"É\" ); BACKUP accents",
+    );
+    assert_mentions(&s.ok("QUERY SELECT v FROM accents.\"É\""), &["capital"]);
+    assert_mentions(&s.ok("QUERY SELECT v FROM accents.é"), &["small"]);
+    assert_mentions(&s.ok("QUERY SELECT v FROM ACCENTS.\"é\""), &["small"]);
+}

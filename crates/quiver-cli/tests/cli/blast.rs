@@ -1,0 +1,116 @@
+//! One collection's fault stays in that collection (issue 12, part C).
+
+use super::*;
+
+/// Collections `a`, `b` and `c` of one table each, backed up: `a` once, `b` twice (its
+/// latest manifest then truncated), `c` full then incremental (its full backup then lost,
+/// breaking the chain); and a stray file in `collections/`. Returns the ids of `b`'s backups.
+fn three_collections_one_intact() -> (Scratch, Vec<String>) {
+    let s = Scratch::new();
+    for c in ["a", "b", "c"] {
+        s.ok(&format!(
+            "CREATE TABLE t_{c}(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t_{c} VALUES (1, '{c}');
+             CREATE BACKUP COLLECTION {c} ( TABLE t_{c} ) WITH ( INCREMENTAL_BACKUP_ENABLED = 'true' );
+             BACKUP {c}"
+        ));
+    }
+    s.ok("INSERT INTO t_b VALUES (2, 'b2'); BACKUP b; INSERT INTO t_c VALUES (2, 'c2'); BACKUP c INCREMENTAL");
+    let collections = s.repo().join("collections");
+    let (b, _) = committed_backups(&s.repo(), "b");
+    let manifest = collections.join("b").join(&b[1]).join("manifest.json");
+    let text = std::fs::read(&manifest).unwrap();
+    std::fs::write(&manifest, &text[..text.len() / 2]).unwrap();
+    let (c, _) = committed_backups(&s.repo(), "c");
+    std::fs::remove_dir_all(collections.join("c").join(&c[0])).unwrap();
+    std::fs::write(collections.join("notes.txt"), "not a collection").unwrap();
+    (s, b)
+}
+
+#[test]
+fn a_damaged_collection_is_listed_as_such_and_the_others_still_work() {
+    let (s, _) = three_collections_one_intact();
+    let out = s.ok("SHOW BACKUP COLLECTIONS");
+    assert_mentions(
+        &out,
+        &[
+            "| a ",
+            "| ok ",
+            "damaged: 1 backup(s) cannot be read",
+            "damaged: the chain of backup",
+        ],
+    );
+    let json = s.quiver(&["ls", "--json"]);
+    assert!(
+        json.status.success(),
+        "{}",
+        String::from_utf8_lossy(&json.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let statuses: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses.len(), 3, "{statuses:?}");
+    assert_eq!(statuses[0], "ok");
+
+    // QUERY reads `a` and leaves the damaged ones out, saying so.
+    let out = s.quiver(&["SELECT 1; QUERY SELECT v FROM a.t_a"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_mentions(&String::from_utf8_lossy(&out.stdout), &["| a "]);
+    assert_mentions(
+        &String::from_utf8_lossy(&out.stderr),
+        &[
+            "warning: left out collection `b`",
+            "warning: left out collection `c`",
+        ],
+    );
+    let out = s.quiver(&["query", "SELECT count(*) AS n FROM a.t_a"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // `a` backs up and restores as if nothing were wrong elsewhere.
+    s.ok("BACKUP a");
+    s.ok("DROP TABLE t_a; RESTORE a");
+}
+
+#[test]
+fn in_a_damaged_collection_a_full_backup_works_and_restores_say_what_to_do() {
+    let (s, b) = three_collections_one_intact();
+    // The latest backup is unreadable: no silent fallback to the one before.
+    let err = s.fails("DROP TABLE t_b; RESTORE b");
+    assert_mentions(
+        &err,
+        &[
+            &format!("the latest backup `{}`", b[1]),
+            "cannot be read",
+            &format!("RESTORE b AT '{}'", b[0]),
+        ],
+    );
+    s.ok(&format!("RESTORE b AT '{}'", b[0]));
+    let err = s.fails("BACKUP b INCREMENTAL");
+    assert_mentions(&err, &["cannot be read", "BACKUP b"]);
+    s.ok("INSERT INTO t_b VALUES (3, 'b3')");
+    s.ok("BACKUP b");
+    s.ok("DROP TABLE t_b; RESTORE b");
+    let n: i64 = s
+        .conn()
+        .query_row("SELECT count(*) FROM t_b", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 2);
+
+    // The broken chain: RESTORE names it and the way forward; a new full backup works.
+    let err = s.fails("DROP TABLE t_c; RESTORE c");
+    assert_mentions(&err, &["chain", "broken", "VERIFY"]);
+    s.ok("CREATE TABLE t_c(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t_c VALUES (9, 'new')");
+    s.ok("BACKUP c");
+    s.ok("DROP TABLE t_c; RESTORE c");
+}
