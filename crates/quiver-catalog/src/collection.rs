@@ -328,14 +328,20 @@ impl Collection {
 
     /// Starts writing a copy of an existing backup under its own `id` (import). Unlike
     /// [`Collection::begin_backup`] it removes nothing; `id` must not be taken, committed or not.
+    ///
+    /// A directory of that id without a manifest is what an interrupted copy (or backup)
+    /// left: the lock says nobody is writing it, so it is removed and the copy starts over.
     pub fn begin_copy(&self, id: BackupId, _lock: &CollectionLock) -> Result<PendingBackup> {
         let dir = self.dir.join(id.to_string());
-        if dir.exists() {
+        if dir.join(MANIFEST_FILE).exists() {
             return Err(Error::Io {
                 action: "creating",
                 path: dir.clone(),
                 source: std::io::ErrorKind::AlreadyExists.into(),
             });
+        }
+        if dir.exists() {
+            fs::remove_dir_all(&dir).map_err(Error::io("removing an interrupted copy", &dir))?;
         }
         self.pending(id)
     }

@@ -55,6 +55,11 @@ use quiver::{Engine, EngineOptions};
 /// Backups go to a repository beside the database (<db>.quiver/) unless --repo says otherwise.
 /// With neither SQL nor --file, quiver reads a script from standard input, or opens an
 /// interactive shell when standard input is a terminal.
+///
+/// Exit status: 0 when everything ran; 1 on an error (the failing statement changed
+/// nothing; the statements before it ran); 3 when a BACKUP was committed in the repository
+/// but could not be copied to its collection's external storage (the next BACKUP, or
+/// quiver export, copies it).
 #[derive(Debug, Parser)]
 #[command(
     name = "quiver",
@@ -222,7 +227,9 @@ fn main() -> ExitCode {
     quiver::allocator::keep_freed_buffers();
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(print::Finished::Done) => ExitCode::SUCCESS,
+        // Documented in --help: the backup is committed, its copy elsewhere is not.
+        Ok(print::Finished::CopyPending) => ExitCode::from(3),
         Err(message) => {
             errprint!("{message}");
             ExitCode::FAILURE
@@ -231,16 +238,22 @@ fn main() -> ExitCode {
 }
 
 /// Runs the command; the error is the text to print, already rendered.
-fn run(cli: Cli) -> Result<(), String> {
+fn run(cli: Cli) -> Result<print::Finished, String> {
+    use print::Finished;
     let repository = || repo_commands::repository(cli.db.clone(), cli.repo.clone());
     match &cli.command {
-        Some(Command::Demo) => return demo::run(cli.db, cli.repo, cli.quiet),
-        Some(Command::Ls { json }) => return repo_commands::ls(&repository()?, *json),
+        Some(Command::Demo) => {
+            return demo::run(cli.db, cli.repo, cli.quiet).map(|()| Finished::Done);
+        }
+        Some(Command::Ls { json }) => {
+            return repo_commands::ls(&repository()?, *json).map(|()| Finished::Done);
+        }
         Some(Command::Query { sql, at }) => {
-            return repo_commands::query(&repository()?, sql, at.as_deref());
+            return repo_commands::query(&repository()?, sql, at.as_deref())
+                .map(|()| Finished::Done);
         }
         Some(Command::Show { collection, json }) => {
-            return repo_commands::show(&repository()?, collection, *json);
+            return repo_commands::show(&repository()?, collection, *json).map(|()| Finished::Done);
         }
         Some(Command::Verify { target, at, remote }) => {
             return repo_commands::verify(
@@ -250,14 +263,16 @@ fn run(cli: Cli) -> Result<(), String> {
                 &remote.options,
                 remote.json,
                 cli.quiet,
-            );
+            )
+            .map(|()| Finished::Done);
         }
         Some(Command::Gc {
             target,
             dry_run,
             remote,
         }) => {
-            return repo_commands::gc(repository, target, &remote.options, *dry_run, remote.json);
+            return repo_commands::gc(repository, target, &remote.options, *dry_run, remote.json)
+                .map(|()| Finished::Done);
         }
         Some(Command::Export {
             collection,
@@ -273,7 +288,8 @@ fn run(cli: Cli) -> Result<(), String> {
                 &remote.options,
                 remote.json,
                 cli.quiet,
-            );
+            )
+            .map(|()| Finished::Done);
         }
         Some(Command::Import {
             from,
@@ -289,7 +305,8 @@ fn run(cli: Cli) -> Result<(), String> {
                 &remote.options,
                 remote.json,
                 cli.quiet,
-            );
+            )
+            .map(|()| Finished::Done);
         }
         None => {}
     }
@@ -301,7 +318,9 @@ fn run(cli: Cli) -> Result<(), String> {
         (Some(sql), _) => sql,
         (None, Some(file)) => std::fs::read_to_string(&file)
             .map_err(|e| format!("error: cannot read {}: {e}\n", file.display()))?,
-        (None, None) if std::io::stdin().is_terminal() => return shell::run(&mut engine),
+        (None, None) if std::io::stdin().is_terminal() => {
+            return shell::run(&mut engine).map(|()| Finished::Done);
+        }
         (None, None) => {
             let mut script = String::new();
             std::io::stdin()

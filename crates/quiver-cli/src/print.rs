@@ -6,13 +6,34 @@ use arrow::util::pretty::pretty_format_batches;
 use quiver::grammar::parse_script;
 use quiver::{Engine, Outcome};
 
+/// How a script that ran to its end went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Finished {
+    /// Everything done.
+    Done,
+    /// A backup is committed in the repository but its copy to external storage is pending.
+    CopyPending,
+}
+
 /// Runs `script`, printing each outcome; with `echo`, each statement first.
 /// Stops at the first error and returns it rendered.
-pub(crate) fn run_script(engine: &mut Engine, script: &str, echo: bool) -> Result<(), String> {
+pub(crate) fn run_script(
+    engine: &mut Engine,
+    script: &str,
+    echo: bool,
+) -> Result<Finished, String> {
+    let mut finished = Finished::Done;
+    let mut print = |outcome: &Outcome| {
+        if outcome.copy_pending() {
+            finished = Finished::CopyPending;
+        }
+        print_outcome(outcome);
+    };
     if !echo {
-        return engine
-            .execute_each(script, &mut |outcome| print_outcome(&outcome))
-            .map_err(|e| e.render());
+        engine
+            .execute_each(script, &mut |outcome| print(&outcome))
+            .map_err(|e| e.render())?;
+        return Ok(finished);
     }
     let statements = parse_script(script).map_err(|e| e.render())?;
     for statement in statements {
@@ -29,9 +50,9 @@ pub(crate) fn run_script(engine: &mut Engine, script: &str, echo: bool) -> Resul
         engine
             .execute_each(&blanked, &mut |o| outcomes.push(o))
             .map_err(|e| e.render())?;
-        outcomes.iter().for_each(print_outcome);
+        outcomes.iter().for_each(&mut print);
     }
-    Ok(())
+    Ok(finished)
 }
 
 /// Prints one outcome: a table for rows, a line for backup statements, nothing for plain

@@ -19,6 +19,11 @@ impl Display {
     }
 
     fn show(&mut self, progress: &Progress) {
+        if let Progress::Note(note) = progress {
+            // A line of its own, kept: it is not progress to be overwritten.
+            errprint!("\r\x1b[2Knote: {note}\n");
+            return;
+        }
         let now = Instant::now();
         if self
             .last
@@ -45,6 +50,7 @@ impl Display {
                 quiver::human_bytes(*done),
                 quiver::human_bytes(*total)
             ),
+            Progress::Note(_) => return,
             Progress::Restore { collection, step } => match step {
                 RestoreProgress::Verified { done, total } => {
                     format!("RESTORE {collection}: verified {done}/{total} files")

@@ -1335,3 +1335,6 @@ mod untrusted;
 
 #[path = "cli/blast.rs"]
 mod blast;
+
+#[path = "cli/durability.rs"]
+mod durability;

@@ -28,13 +28,26 @@ pub(crate) fn run(
         check_incremental_allowed(&collection)?;
     }
     let lock = collection.lock()?;
+    let mut warnings = Vec::new();
     let external = external::location(&collection)?;
     if let Some(location) = &external {
         // A newer backup at the URL than in the repository (taken from another machine, or
-        // the repository is new): the next backup builds on it.
-        external::fetch(&collection, &lock, location, None, &mut |p| {
+        // the repository is new): the next backup builds on it. Storage that cannot be
+        // reached does not stop the backup: it is taken locally, its copy left pending.
+        match external::fetch(&collection, &lock, location, None, &mut |p| {
             engine.report(Progress::copy(name, p))
-        })?;
+        }) {
+            Ok(_) => {}
+            Err(e) if external::unreachable(&e) => warnings.push(format!(
+                "could not look for newer backups at {} ({e}); this backup builds on the repository's",
+                location.url()
+            )),
+            Err(e) => return Err(e),
+        }
+    }
+    if let Some(note) = rollback_journal_note(engine) {
+        engine.report(Progress::Note(note.clone()));
+        warnings.push(note);
     }
     // A full backup needs nothing of the older ones: damaged manifests do not stop it.
     let list = collection.backup_list()?;
@@ -111,31 +124,41 @@ pub(crate) fn run(
     backed_up.sort_by_key(|(position, _)| *position);
     let parent = chain.map(|c| c.tip().id.clone());
     let manifest = pending.commit(parent, backed_up.into_iter().map(|(_, t)| t).collect())?;
-    let stored_at = match &external {
-        None => None,
-        Some(location) => {
-            external::store(&collection, location, &mut |p| {
-                engine.report(Progress::copy(name, p))
-            })
-            .map_err(|e| {
-                ExecError::refused(
-                    format!(
-                        "backup {} is committed in the repository, but copying it to {} failed: {e}",
-                        manifest.id,
-                        location.url()
-                    ),
-                    Some(format!(
-                        "the next BACKUP copies it, or now: quiver export {name} --to {}",
-                        location.url()
-                    )),
-                )
-            })?;
-            Some(location.url().to_string())
-        }
+    let (stored_at, copy_pending) = match &external {
+        None => (None, None),
+        Some(location) => match external::store(&collection, location, &mut |p| {
+            engine.report(Progress::copy(name, p))
+        }) {
+            Ok(_) => (Some(location.url().to_string()), None),
+            Err(e) => (
+                None,
+                Some(format!(
+                    "copying it to {} failed: {e}; the next BACKUP copies it, or now: quiver export {name} --to {}",
+                    location.url(),
+                    location.url()
+                )),
+            ),
+        },
     };
     Ok(Outcome::BackupTaken {
         manifest,
         stored_at,
+        copy_pending,
+        warnings,
+    })
+}
+
+/// A note for a database in rollback-journal mode: a backup's read transaction then blocks
+/// every writer's commit until the backup ends (in WAL mode writers go on).
+fn rollback_journal_note(engine: &Engine) -> Option<String> {
+    let mode: String = engine
+        .conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .ok()?;
+    (!mode.eq_ignore_ascii_case("wal")).then(|| {
+        format!(
+            "the database is in rollback-journal mode (journal_mode = {mode}): the backup's read lock makes writers wait until it ends; PRAGMA journal_mode = WAL lets them commit while backups read"
+        )
     })
 }
 

@@ -19,6 +19,15 @@ pub(crate) fn location(collection: &Collection) -> Result<Option<Location>, Exec
     }
 }
 
+/// Whether `error` means the location could not be reached or answered with an I/O fault
+/// (as opposed to refusing what it holds): the repository's own copies can then serve.
+pub(crate) fn unreachable(error: &ExecError) -> bool {
+    matches!(
+        error,
+        ExecError::Storage(quiver_storage::Error::Store { .. })
+    )
+}
+
 /// Fetches into the repository the chain of `at`, or (without `at`) of the latest backup
 /// at `location` if it is newer than the repository's latest. Nothing is fetched when the
 /// repository already holds that backup.

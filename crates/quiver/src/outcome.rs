@@ -41,6 +41,11 @@ pub enum Outcome {
         manifest: BackupManifest,
         /// The external storage it was also copied to (and checked there).
         stored_at: Option<String>,
+        /// Why its copy to the collection's external storage did not happen (the backup is
+        /// committed in the repository; the next BACKUP or `quiver export` copies it).
+        copy_pending: Option<String>,
+        /// What the user should know of the backup, one line each.
+        warnings: Vec<String>,
     },
     /// A collection was restored.
     Restored {
@@ -64,6 +69,8 @@ impl fmt::Display for Outcome {
             Outcome::BackupTaken {
                 manifest: m,
                 stored_at,
+                copy_pending,
+                warnings,
             } if m.kind == BackupKind::Incremental => {
                 let changes = m.changes();
                 write!(
@@ -76,11 +83,13 @@ impl fmt::Display for Outcome {
                     changes.deletes,
                     human_bytes(m.bytes())
                 )?;
-                stored(f, stored_at)
+                stored(f, stored_at, copy_pending, warnings)
             }
             Outcome::BackupTaken {
                 manifest: m,
                 stored_at,
+                copy_pending,
+                warnings,
             } => {
                 write!(
                     f,
@@ -92,7 +101,7 @@ impl fmt::Display for Outcome {
                     m.rows(),
                     human_bytes(m.bytes())
                 )?;
-                stored(f, stored_at)
+                stored(f, stored_at, copy_pending, warnings)
             }
             Outcome::Restored { collection, report } => {
                 let tables: Vec<String> = report
@@ -123,10 +132,40 @@ impl fmt::Display for Outcome {
     }
 }
 
-fn stored(f: &mut fmt::Formatter<'_>, stored_at: &Option<String>) -> fmt::Result {
-    match stored_at {
-        Some(url) => write!(f, "; stored at {url} (every file read back and checked)"),
-        None => Ok(()),
+/// The end of a backup's line: where it was also stored, or why its copy is pending, then
+/// its warnings.
+fn stored(
+    f: &mut fmt::Formatter<'_>,
+    stored_at: &Option<String>,
+    copy_pending: &Option<String>,
+    warnings: &[String],
+) -> fmt::Result {
+    if let Some(url) = stored_at {
+        write!(f, "; stored at {url} (every file read back and checked)")?;
+    }
+    for warning in warnings {
+        write!(f, "\nwarning: {warning}")?;
+    }
+    if let Some(why) = copy_pending {
+        write!(
+            f,
+            "\nwarning: the copy to external storage is pending: {why}"
+        )?;
+    }
+    Ok(())
+}
+
+impl Outcome {
+    /// Whether this is a backup committed in the repository whose copy to external storage
+    /// is pending: the CLI's exit status 3.
+    pub fn copy_pending(&self) -> bool {
+        matches!(
+            self,
+            Outcome::BackupTaken {
+                copy_pending: Some(_),
+                ..
+            }
+        )
     }
 }
 

@@ -25,6 +25,8 @@ pub enum Progress {
         /// Bytes to copy in all.
         total: u64,
     },
+    /// Something the user should know as the statement starts (shown on a line of its own).
+    Note(String),
     /// RESTORE progress.
     Restore {
         /// The collection.

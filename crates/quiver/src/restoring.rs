@@ -27,10 +27,20 @@ pub(crate) fn restore(
     // one's transaction, which waits for the restore.
     engine.outside_transaction("RESTORE")?;
     let lock = collection.lock()?;
+    let mut warnings = Vec::new();
     if let Some(location) = external::location(&collection)? {
-        external::fetch(&collection, &lock, &location, at, &mut |p| {
+        match external::fetch(&collection, &lock, &location, at, &mut |p| {
             engine.report(Progress::copy(name, p))
-        })?;
+        }) {
+            Ok(_) => {}
+            // The repository's own copies serve when the storage cannot be reached; RESTORE
+            // AT a backup only the storage holds still fails, below, naming it.
+            Err(e) if external::unreachable(&e) => warnings.push(format!(
+                "could not reach {} ({e}); restored from the repository's copies, which may lack newer backups taken elsewhere",
+                location.url()
+            )),
+            Err(e) => return Err(e),
+        }
     }
     check_renames(options)?;
     let rename = |table: &str| target_name(options, table);
@@ -61,13 +71,14 @@ pub(crate) fn restore(
         .as_ref()
         .map_or_else(|| engine.db_path.clone(), std::path::PathBuf::from);
     let mut target = SqliteTarget::open(&database)?;
-    let report =
+    let mut report =
         quiver_restore::restore_selected(&collection, at, &selection, &mut target, &mut |step| {
             engine.report(Progress::Restore {
                 collection: name.to_string(),
                 step,
             })
         })?;
+    report.warnings.splice(0..0, warnings);
     Ok(Outcome::Restored {
         collection: name.to_string(),
         report,

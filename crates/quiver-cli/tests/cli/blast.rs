@@ -114,3 +114,49 @@ fn in_a_damaged_collection_a_full_backup_works_and_restores_say_what_to_do() {
     s.ok("BACKUP c");
     s.ok("DROP TABLE t_c; RESTORE c");
 }
+
+#[test]
+fn an_interrupted_import_is_cleaned_up_by_its_rerun() {
+    let s = Scratch::new();
+    s.ok(
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a');
+          CREATE BACKUP COLLECTION c ( TABLE t ) WITH ( INCREMENTAL_BACKUP_ENABLED = 'true' );
+          BACKUP c; INSERT INTO t VALUES (2, 'b'); BACKUP c INCREMENTAL",
+    );
+    let export = s.dir.path().join("export");
+    let export = export.to_str().unwrap();
+    assert!(s.quiver(&["export", "c", "--to", export]).status.success());
+    let (ids, _) = committed_backups(&s.repo(), "c");
+
+    // Another machine imported the first backup, then was killed copying the second: its
+    // directory holds a data file and no manifest.
+    let t = Scratch::new();
+    let out = t.quiver(&["import", "--from", export, "--as", "c", "--backup", &ids[0]]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let leftover = t.repo().join("collections/c").join(&ids[1]).join("data");
+    std::fs::create_dir_all(&leftover).unwrap();
+    std::fs::write(leftover.join("t.0.parquet"), b"half a file").unwrap();
+
+    let out = t.quiver(&["import", "--from", export, "--as", "c"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    t.ok("RESTORE c");
+    let n: i64 = t
+        .conn()
+        .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 2);
+    let out = t.quiver(&["verify", "c"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -439,20 +439,55 @@ fn a_collection_stored_in_s3_backs_up_there_and_restores_from_there() {
         &["3 backup(s)", "is sound"],
     );
 
-    // Unreachable storage: BACKUP fails clearly before writing anything.
-    let files = s.repo_files();
-    let out = Command::new(env!("CARGO_BIN_EXE_quiver"))
-        .args(["--db", db, "BACKUP orders"])
-        .envs(server.env())
-        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert_mentions(
-        &failed(out),
-        &["listing s3://stored/app/orders", "AWS_ENDPOINT_URL"],
+    // Unreachable storage: the backup is still taken and committed in the repository, its
+    // copy reported pending with exit status 3; RESTORE falls back to the repository.
+    let unreachable = |sql: &str| {
+        Command::new(env!("CARGO_BIN_EXE_quiver"))
+            .args(["--db", db, sql])
+            .envs(server.env())
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    run("INSERT INTO orders VALUES (10, 'lime', 1)");
+    let out = unreachable("BACKUP orders INCREMENTAL");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(s.repo_files(), files);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_mentions(
+        &text,
+        &[
+            "incremental backup",
+            "committed",
+            "could not look for newer backups at s3://stored/app/orders",
+            "the copy to external storage is pending",
+            "quiver export orders --to s3://stored/app/orders",
+        ],
+    );
+    let pending = backup_id(&text);
+    assert!(committed_backups(&s.repo(), "orders").0.contains(&pending));
+    let out = unreachable("DROP TABLE orders; RESTORE orders");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_mentions(
+        &String::from_utf8_lossy(&out.stdout),
+        &[&pending, "warning: could not reach s3://stored/app/orders"],
+    );
+    assert_mentions(&run("SELECT count(*) FROM orders WHERE id = 10"), &["| 1 "]);
+    // Reachable again: the next BACKUP copies the pending one too.
+    run("BACKUP orders INCREMENTAL");
+    assert_mentions(
+        &succeeded(quiver_s3(&server, &["verify", &url])),
+        &["5 backup(s)", "is sound"],
+    );
 
     // DROP keeps what is in external storage; an import brings it back.
     assert_mentions(&run("DROP BACKUP COLLECTION orders"), &["are kept"]);
