@@ -137,6 +137,11 @@ enum Command {
         /// Only list what would be removed.
         #[arg(long)]
         dry_run: bool,
+        /// For a URL: keep leftovers written more recently than this (an export or BACKUP
+        /// copying there may be in flight): e.g. 30m, 2h, 1d, 0 [default: 1h]. A repository
+        /// collection needs none: its lock keeps writers out while gc runs.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        grace: Option<std::time::Duration>,
         #[command(flatten)]
         remote: RemoteArgs,
     },
@@ -237,6 +242,31 @@ fn main() -> ExitCode {
     }
 }
 
+/// A duration as `--grace` takes it: a number and a unit (s, m, h, d), or 0.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    if text == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration: e.g. 30m, 2h, 1d or 0"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return Err(format!("`{text}` has no unit: use s, m, h or d (e.g. 30m)")),
+    };
+    Ok(std::time::Duration::from_secs(
+        number.saturating_mul(seconds),
+    ))
+}
+
 /// Runs the command; the error is the text to print, already rendered.
 fn run(cli: Cli) -> Result<print::Finished, String> {
     use print::Finished;
@@ -269,9 +299,14 @@ fn run(cli: Cli) -> Result<print::Finished, String> {
         Some(Command::Gc {
             target,
             dry_run,
+            grace,
             remote,
         }) => {
-            return repo_commands::gc(repository, target, &remote.options, *dry_run, remote.json)
+            let options = quiver::storage::GcOptions {
+                dry_run: *dry_run,
+                grace: grace.unwrap_or(quiver::storage::DEFAULT_GRACE),
+            };
+            return repo_commands::gc(repository, target, &remote.options, options, remote.json)
                 .map(|()| Finished::Done);
         }
         Some(Command::Export {

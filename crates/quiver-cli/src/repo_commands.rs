@@ -147,6 +147,9 @@ pub(crate) fn verify(
 }
 
 fn print_verify(report: &VerifyReport) {
+    for foreign in &report.foreign {
+        outln!("note: {foreign} is not a file quiver writes: left alone");
+    }
     let summary = format!(
         "{} backup(s), {} data file(s), {} read",
         report.backups.len(),
@@ -175,11 +178,12 @@ pub(crate) fn gc(
     repo: impl FnOnce() -> Result<Repository, String>,
     target: &str,
     options: &[String],
-    dry_run: bool,
+    gc: quiver::storage::GcOptions,
     json: bool,
 ) -> Result<(), String> {
+    let dry_run = gc.dry_run;
     let report = if is_url(target) {
-        quiver::storage::gc(&location(target, options)?, dry_run).map_err(|e| render(&e.into()))?
+        quiver::storage::gc(&location(target, options)?, gc).map_err(|e| render(&e.into()))?
     } else {
         stored::gc(&repo()?, target, dry_run).map_err(|e| render(&e))?
     };
@@ -190,6 +194,9 @@ pub(crate) fn gc(
     let verb = if dry_run { "would remove" } else { "removed" };
     for (path, size) in &report.removed {
         outln!("{verb} {path} ({})", human_bytes(*size));
+    }
+    for (path, why) in &report.kept {
+        outln!("kept {path}: {why}");
     }
     outln!(
         "{}: {verb} {} file(s), {}",

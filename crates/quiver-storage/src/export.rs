@@ -133,7 +133,9 @@ pub fn export(
     let mut done = 0;
     let mut faults = Vec::new();
     for (rel, bytes, crc32) in &files {
-        if existing.objects.get(rel) == Some(bytes) {
+        // Write-once: an object already there is never replaced. Its copy from an earlier
+        // run is checked below with the others; another writer's is a fault there.
+        if existing.objects.contains_key(rel) {
             continue;
         }
         progress(&CopyProgress {
@@ -141,7 +143,11 @@ pub fn export(
             done,
             total,
         });
-        let read = source.copy_to(rel, target, rel)?;
+        let Some(read) = source.copy_to(rel, target, rel)? else {
+            // Another writer put it meanwhile: the read-back check below judges it.
+            done += bytes;
+            continue;
+        };
         if let Some(fault) = mismatch(source, rel, *bytes, *crc32, read) {
             // The source is damaged: what was copied of it must not stay behind.
             target.delete(rel)?;

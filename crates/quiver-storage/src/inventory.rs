@@ -3,7 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use quiver_catalog::{
-    BackupId, BackupKind, BackupManifest, CollectionDef, DEFINITION_FILE, LOCK_FILE, MANIFEST_FILE,
+    BackupId, BackupKind, BackupManifest, CollectionDef, DATA_DIR, DEFINITION_FILE, LOCK_FILE,
+    MANIFEST_FILE,
 };
 
 use crate::{Location, Result};
@@ -23,10 +24,28 @@ pub struct BackupEntry {
 pub struct Inventory {
     /// Every object, by path relative to the location, with its size.
     pub objects: BTreeMap<String, u64>,
+    /// When each object was last written.
+    pub modified: BTreeMap<String, std::time::SystemTime>,
     /// `collection.json`: `None` if absent, `Some(Err(why))` if unreadable.
     pub definition: Option<Result<CollectionDef, String>>,
     /// Every backup directory, in id (= time) order.
     pub backups: Vec<BackupEntry>,
+}
+
+/// Whether `rel` is named as quiver names what it writes in a collection's location: a
+/// backup's `data/<table>.<n>.parquet`, its manifest, or a temporary file of either.
+pub(crate) fn is_layout_name(rel: &str) -> bool {
+    let parts: Vec<&str> = rel.split('/').collect();
+    let temporary = |name: &str| name.starts_with('.') && name.ends_with(".tmp");
+    match parts.as_slice() {
+        [id, name] => id.parse::<BackupId>().is_ok() && (*name == MANIFEST_FILE || temporary(name)),
+        [id, data, file] => {
+            id.parse::<BackupId>().is_ok()
+                && *data == DATA_DIR
+                && (file.ends_with(".parquet") || temporary(file))
+        }
+        _ => false,
+    }
 }
 
 /// Reads a manifest or definition: `Some(Err(why))` when it is too large to be one.
@@ -45,7 +64,15 @@ impl Inventory {
     /// Lists `location` and reads its definition and manifests. A manifest of another
     /// collection than the definition names counts as unreadable.
     pub fn read(location: &Location) -> Result<Inventory> {
-        let objects = location.list()?;
+        let listing = location.list_with_times()?;
+        let objects: BTreeMap<String, u64> = listing
+            .iter()
+            .map(|(rel, (size, _))| (rel.clone(), *size))
+            .collect();
+        let modified = listing
+            .into_iter()
+            .map(|(rel, (_, at))| (rel, at))
+            .collect();
         let definition = read_catalog_file(location, DEFINITION_FILE)?
             .map(|bytes| CollectionDef::decode(&bytes?));
         let ids: BTreeSet<&str> = objects
@@ -79,6 +106,7 @@ impl Inventory {
         backups.sort_by_key(|b| b.id.parse::<BackupId>().ok());
         Ok(Inventory {
             objects,
+            modified,
             definition,
             backups,
         })
@@ -202,6 +230,28 @@ mod tests {
     }
 
     #[test]
+    fn only_quiver_names_are_layout_names() {
+        let id = "20261125T151429.123Z_full";
+        for ok in [
+            format!("{id}/manifest.json"),
+            format!("{id}/.manifest.json.12-0.tmp"),
+            format!("{id}/data/t.0.parquet"),
+        ] {
+            assert!(is_layout_name(&ok), "{ok}");
+        }
+        for not in [
+            "notes.txt".to_string(),
+            "collection.json".into(),
+            format!("{id}/data/evil.sh"),
+            format!("{id}/other/t.0.parquet"),
+            "photos/t.0.parquet".into(),
+            format!("{id}/data/deep/t.0.parquet"),
+        ] {
+            assert!(!is_layout_name(&not), "{not}");
+        }
+    }
+
+    #[test]
     fn chains_incomplete_backups_and_leftovers_are_told_apart() {
         let dir = tempfile::tempdir().unwrap();
         let at = Location::local_dir(dir.path()).unwrap();
@@ -230,6 +280,9 @@ mod tests {
         )
         .unwrap();
         at.put("stray.tmp", b"x".to_vec()).unwrap();
+        // A data file of a committed backup that its manifest does not claim.
+        at.put(&format!("{full}/data/old.0.parquet"), b"old".to_vec())
+            .unwrap();
 
         let inventory = Inventory::read(&at).unwrap();
         assert_eq!(inventory.committed().count(), 3);
@@ -250,13 +303,14 @@ mod tests {
         assert_eq!(
             leftovers,
             [
+                format!("{full}/data/old.0.parquet").as_str(),
                 format!("{orphan_parent}/data/t.0.parquet").as_str(),
                 "stray.tmp"
             ]
         );
 
         // verify names each fault once: the broken link, the backup without a manifest (not
-        // its files again), the stray file.
+        // its files again), the unclaimed data file; the stray file is not quiver's.
         let report = verify(&at, None, &|_| Ok(()), &mut |_| {}).unwrap();
         let kinds: Vec<FaultKind> = report.faults.iter().map(|f| f.kind).collect();
         assert_eq!(
@@ -269,6 +323,7 @@ mod tests {
             "{:#?}",
             report.faults
         );
+        assert_eq!(report.foreign, ["stray.tmp"]);
         // The chain of a sound backup verifies on its own.
         assert!(
             verify(&at, Some(inc), &|_| Ok(()), &mut |_| {})

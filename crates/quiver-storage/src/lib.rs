@@ -26,7 +26,7 @@ pub mod test_server;
 
 pub use error::{Error, Result};
 pub use export::{CopyProgress, CopyReport, export};
-pub use gc::{GcReport, gc};
+pub use gc::{DEFAULT_GRACE, GcOptions, GcReport, gc};
 pub use import::{import, import_into};
 pub use inventory::{BackupEntry, Inventory};
 pub use location::{Digest, Location, redacted};

@@ -243,6 +243,15 @@ impl Location {
 
     /// Every object below the location, by relative path, with its size.
     pub fn list(&self) -> Result<BTreeMap<String, u64>> {
+        Ok(self
+            .list_with_times()?
+            .into_iter()
+            .map(|(rel, (size, _))| (rel, size))
+            .collect())
+    }
+
+    /// Like [`Location::list`], with each object's last modification time.
+    pub fn list_with_times(&self) -> Result<BTreeMap<String, (u64, std::time::SystemTime)>> {
         let error = self.store_error("listing", "");
         block_on(async {
             let mut stream = self.store.list(Some(&self.prefix));
@@ -260,7 +269,8 @@ impl Location {
                     .skip(skip)
                     .map(|p| p.as_ref().to_string())
                     .collect();
-                objects.insert(rel.join("/"), meta.size);
+                let modified = std::time::SystemTime::from(meta.last_modified);
+                objects.insert(rel.join("/"), (meta.size, modified));
             }
             Ok(objects)
         })?
@@ -363,8 +373,17 @@ impl Location {
 
     /// Copies the object at `rel` to `target_rel` in `target`, streamed (one PUT when small,
     /// a multipart upload otherwise), returning the size and crc32 of what was read. The
-    /// target object appears whole or not at all.
-    pub fn copy_to(&self, rel: &str, target: &Location, target_rel: &str) -> Result<Digest> {
+    /// target object appears whole or not at all, and only where there was none: `None`
+    /// when an object is there already (it is left as it is, whoever wrote it). A small
+    /// object is put-if-absent, so two writers never both write it; a large one is checked
+    /// for absence just before its upload (object stores have no conditional multipart
+    /// upload), which leaves a race that the reader's check of every file closes.
+    pub fn copy_to(
+        &self,
+        rel: &str,
+        target: &Location,
+        target_rel: &str,
+    ) -> Result<Option<Digest>> {
         let path = self.path(rel)?;
         let target_path = target.path(target_rel)?;
         let read_error = self.store_error("reading", rel);
@@ -383,14 +402,26 @@ impl Location {
                         first.extend_from_slice(&chunk);
                     }
                     None => {
-                        target
+                        let create = PutOptions {
+                            mode: PutMode::Create,
+                            ..PutOptions::default()
+                        };
+                        return match target
                             .store
-                            .put(&target_path, PutPayload::from(first))
+                            .put_opts(&target_path, PutPayload::from(first), create)
                             .await
-                            .map_err(&write_error)?;
-                        return Ok(hasher.finish());
+                        {
+                            Ok(_) => Ok(Some(hasher.finish())),
+                            Err(object_store::Error::AlreadyExists { .. }) => Ok(None),
+                            Err(e) => Err(write_error(e)),
+                        };
                     }
                 }
+            }
+            match target.store.head(&target_path).await {
+                Ok(_) => return Ok(None),
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(write_error(e)),
             }
             let upload = target
                 .store
@@ -416,7 +447,7 @@ impl Location {
             match streamed {
                 Ok(()) => {
                     writer.finish().await.map_err(&write_error)?;
-                    Ok(hasher.finish())
+                    Ok(Some(hasher.finish()))
                 }
                 Err(e) => {
                     let _ = writer.abort().await;
@@ -461,7 +492,7 @@ mod tests {
         let big: Vec<u8> = (0..PART_BYTES * 2 + 17).map(|i| (i * 7) as u8).collect();
         root.put("big", big.clone()).unwrap();
         let other = Location::parse(&format!("file://{}/y", dir.path().display())).unwrap();
-        let copied = root.copy_to("big", &other, "d/big").unwrap();
+        let copied = root.copy_to("big", &other, "d/big").unwrap().unwrap();
         assert_eq!(copied.bytes, big.len() as u64);
         assert_eq!(other.digest("d/big").unwrap(), copied);
         assert_eq!(crc32fast::hash(&big), copied.crc32);
@@ -510,6 +541,20 @@ mod tests {
             .copy_to("b/data/t%2F.0.parquet", &local, "back")
             .unwrap();
         assert_eq!(up, down);
+        // Write-once: neither a large nor a small object is ever replaced.
+        local.put("other", b"other bytes".to_vec()).unwrap();
+        assert_eq!(
+            local
+                .copy_to("other", &root, "b/data/t%2F.0.parquet")
+                .unwrap(),
+            None
+        );
+        local.put("small", b"small".to_vec()).unwrap();
+        assert!(local.copy_to("small", &root, "b/small").unwrap().is_some());
+        assert_eq!(local.copy_to("other", &root, "b/small").unwrap(), None);
+        assert_eq!(root.digest("b/small").unwrap().bytes, 5);
+        assert_eq!(local.copy_to("big", &root, "b/small").unwrap(), None);
+        assert_eq!(root.digest("b/small").unwrap().bytes, 5);
         assert_eq!(std::fs::read(dir.path().join("back")).unwrap(), big);
         let listed = root.list().unwrap();
         assert_eq!(

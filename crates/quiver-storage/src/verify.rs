@@ -67,6 +67,9 @@ pub struct VerifyReport {
     pub bytes: u64,
     /// Every fault, in the order found; empty when all is well.
     pub faults: Vec<Fault>,
+    /// Objects that are not named as quiver names its files: someone else's, left alone
+    /// (by gc too), and no fault of the collection's.
+    pub foreign: Vec<String>,
 }
 
 impl VerifyReport {
@@ -228,7 +231,10 @@ pub fn verify(
         let incomplete: Vec<&str> = inventory.incomplete().collect();
         for (rel, size) in inventory.leftovers() {
             let first = rel.split('/').next().unwrap_or_default();
-            if !incomplete.contains(&first) {
+            if !crate::inventory::is_layout_name(rel) {
+                // Not a name quiver writes: not its to judge (or to remove).
+                report.foreign.push(rel.to_string());
+            } else if !incomplete.contains(&first) {
                 report.faults.push(fault(
                     FaultKind::Leftover,
                     None,

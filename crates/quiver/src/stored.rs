@@ -310,7 +310,12 @@ pub fn import(
 pub fn gc(repo: &Repository, name: &str, dry_run: bool) -> Result<GcReport, ExecError> {
     let collection = repo.collection(name)?;
     let lock = collection.lock()?;
-    let report = quiver_storage::gc(&location_of(&collection)?, dry_run)?;
+    // Under the collection's lock nothing can be writing here: no grace period is needed.
+    let options = quiver_storage::GcOptions {
+        dry_run,
+        grace: std::time::Duration::ZERO,
+    };
+    let report = quiver_storage::gc(&location_of(&collection)?, options)?;
     if !dry_run {
         // The directories the removed files were in.
         collection.remove_incomplete(&lock)?;

@@ -345,3 +345,112 @@ fn credentials_in_storage_urls_are_refused_and_never_shown() {
         assert!(!all.contains(secret), "{args:?}: {all}");
     }
 }
+
+#[test]
+fn gc_deletes_only_old_leftovers_of_quiver_layout_inside_a_collection_location() {
+    // A folder that is not a collection's: gc deletes nothing there.
+    let folder = tempfile::tempdir().unwrap();
+    for name in [
+        "a.txt",
+        "b.parquet",
+        "20261125T151429.123Z_full/data/t.0.parquet",
+    ] {
+        let path = folder.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, b"not quiver's").unwrap();
+    }
+    let folder_url = format!("file://{}", folder.path().display());
+    let out = quiver(&["gc", &folder_url, "--grace", "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_mentions(
+        &String::from_utf8_lossy(&out.stderr),
+        &["has no collection.json", "deletes nothing"],
+    );
+    assert!(folder.path().join("a.txt").exists() && folder.path().join("b.parquet").exists());
+    assert!(
+        folder
+            .path()
+            .join("20261125T151429.123Z_full/data/t.0.parquet")
+            .exists()
+    );
+
+    // An export: a leftover just written (an export in flight) is kept until the grace
+    // period is over; files not of quiver's layout are never removed.
+    let (s, _, _) = backed_up_once();
+    let export = s.dir.path().join("export");
+    assert!(
+        s.quiver(&["export", "c", "--to", export.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let in_flight = export.join("20270101T000000.000Z_full/data/t.0.parquet");
+    std::fs::create_dir_all(in_flight.parent().unwrap()).unwrap();
+    std::fs::write(&in_flight, b"being copied").unwrap();
+    let foreign = [
+        export.join("README.txt"),
+        export.join("20270101T000000.000Z_full/data/run.sh"),
+    ];
+    for f in &foreign {
+        std::fs::write(f, b"someone else's").unwrap();
+    }
+    let url = &format!("file://{}", export.display());
+    let out = quiver(&["gc", url]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_mentions(
+        &String::from_utf8_lossy(&out.stdout),
+        &["removed 0 file(s)", "within the grace period"],
+    );
+    assert!(in_flight.exists());
+    let out = quiver(&["gc", url, "--grace", "0"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_mentions(
+        &String::from_utf8_lossy(&out.stdout),
+        &["removed 1 file(s)", "not a name quiver gives its files"],
+    );
+    assert!(!in_flight.exists());
+    assert!(foreign.iter().all(|f| f.exists()));
+    // The committed backup is untouched.
+    let id = &committed_backups(&s.repo(), "c").0[0];
+    let t = Scratch::new();
+    let out = t.quiver(&["import", "--from", url, "--as", "c", "--backup", id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    t.ok("RESTORE c");
+}
+
+#[test]
+fn catalog_files_are_read_only_up_to_a_sane_size() {
+    let (s, path, _) = backed_up_once();
+    // A sparse 65 MiB "manifest": refused by its size, never read whole.
+    std::fs::File::create(&path)
+        .unwrap()
+        .set_len(65 << 20)
+        .unwrap();
+    let out = s.quiver(&["verify", "c"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_mentions(
+        &String::from_utf8_lossy(&out.stdout),
+        &["more than a catalog file may have"],
+    );
+    assert_mentions(&s.fails("DROP TABLE t; RESTORE c"), &["larger than 64 MiB"]);
+    let definition = s.repo().join("collections/c/collection.json");
+    std::fs::File::create(&definition)
+        .unwrap()
+        .set_len(65 << 20)
+        .unwrap();
+    assert_mentions(
+        &s.fails("BACKUP c"),
+        &["collection.json", "larger than 64 MiB"],
+    );
+}
