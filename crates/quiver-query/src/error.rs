@@ -15,6 +15,14 @@ pub enum Error {
     /// Arrow failed on a batch.
     #[error(transparent)]
     Arrow(#[from] arrow::error::ArrowError),
+    /// A row filter cannot be evaluated exactly on a column's values.
+    #[error("FILTER cannot be evaluated exactly on column `{column}`: {message}")]
+    InexactFilter {
+        /// The column.
+        column: String,
+        /// Why.
+        message: String,
+    },
     /// No collection has a backup with this id.
     #[error("no backup collection has a backup `{0}`")]
     UnknownBackup(String),

@@ -3,23 +3,28 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, BooleanArray};
+use arrow::array::{Array, AsArray, BooleanArray};
 use arrow::compute::prep_null_mask_filter;
 use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 use datafusion::common::DFSchema;
 use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_expr::utils::collect_columns;
 use datafusion::prelude::SessionContext;
-use quiver_catalog::TableSchema;
+use quiver_catalog::{SqlValue, TableSchema, decode_raw, raw_column_name};
 
-use crate::Result;
 use crate::layout::TableLayout;
+use crate::{Error, Result};
 
 /// A compiled SQL condition on a table's columns (as queries see them).
 #[derive(Debug)]
 pub struct RowPredicate {
     expr: Arc<dyn PhysicalExpr>,
     layout: TableLayout,
+    /// The raw side columns of the columns the condition reads, by column name and
+    /// position in [`TableSchema::arrow_schema`]: a value there is one the condition would
+    /// see as NULL.
+    raw_columns: Vec<(String, usize)>,
 }
 
 impl RowPredicate {
@@ -38,12 +43,56 @@ impl RowPredicate {
             ))
             .into());
         }
-        Ok(RowPredicate { expr, layout })
+        let file = table.arrow_schema();
+        let mut raw_columns: Vec<(String, usize)> = collect_columns(&expr)
+            .iter()
+            .filter_map(|c| table.columns.get(c.index()))
+            .filter(|c| c.has_raw)
+            .filter_map(|c| {
+                let raw = file.index_of(&raw_column_name(&c.name)).ok()?;
+                Some((c.name.clone(), raw))
+            })
+            .collect();
+        raw_columns.sort();
+        Ok(RowPredicate {
+            expr,
+            layout,
+            raw_columns,
+        })
     }
 
     /// Which rows of `batch` (of [`TableSchema::arrow_schema`]) satisfy the condition; a NULL
     /// result counts as false, as in SQL's WHERE.
+    ///
+    /// A row whose value in a column the condition reads is of another storage class than
+    /// the column's (`'abc'` in an INTEGER column: SQLite's dynamic typing) cannot be judged
+    /// exactly, since the condition would see NULL there: the evaluation is refused, naming
+    /// the column, rather than restore rows the user did not ask for.
     pub fn evaluate(&self, batch: &RecordBatch) -> Result<BooleanArray> {
+        for (name, raw) in &self.raw_columns {
+            let values = batch.column(*raw).as_binary::<i32>();
+            if let Some(row) = (0..values.len()).find(|&r| values.is_valid(r)) {
+                let class = match decode_raw(values.value(row)) {
+                    Some(SqlValue::Integer(_)) => "an integer",
+                    Some(SqlValue::Real(_)) => "a real",
+                    Some(SqlValue::Text(_)) => "text",
+                    Some(SqlValue::Blob(_)) => "a blob",
+                    Some(SqlValue::Null) | None => "a value",
+                };
+                return Err(Error::InexactFilter {
+                    column: name.clone(),
+                    message: format!(
+                        "it holds {class} where its declared type `{}` stores another storage class, which the condition would see as NULL",
+                        self.layout
+                            .table
+                            .columns
+                            .iter()
+                            .find(|c| &c.name == name)
+                            .map_or("", |c| c.declared_type.as_str())
+                    ),
+                });
+            }
+        }
         let visible = batch.project(&self.layout.positions)?;
         let rows = visible.num_rows();
         let result = self.expr.evaluate(&visible)?.into_array(rows)?;

@@ -1,7 +1,7 @@
 //! A table of a backup as a DataFusion table: its chain merged on read.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use arrow::datatypes::{Schema, SchemaRef};
 use async_trait::async_trait;
@@ -30,6 +30,9 @@ pub struct BackupTable {
     mode: Mode,
     schema: SchemaRef,
     batch_rows: usize,
+    /// Whether every file this table reads matched its manifest (size and crc32), checked
+    /// once, before the first scan reads anything: a query never answers from damaged data.
+    verified: OnceLock<std::result::Result<(), String>>,
 }
 
 impl BackupTable {
@@ -80,7 +83,30 @@ impl BackupTable {
             mode,
             schema,
             batch_rows: batch_rows.max(1),
+            verified: OnceLock::new(),
         })
+    }
+
+    /// Checks every file of [`BackupTable::parts`] against its manifest, once per table.
+    fn verify(&self) -> Result<()> {
+        let verified = self.verified.get_or_init(|| {
+            for (backup, table) in self.backups.iter().filter_map(|b| Some((b, b.table(&self.layout.table.name)?))) {
+                for file in &table.files {
+                    let path = self.collection.data_file_path(backup, &file.path);
+                    quiver_snapshot::verify_file(&path, file.bytes, file.crc32).map_err(|e| {
+                        format!(
+                            "backup `{}` of collection `{}` is damaged, nothing was read from it: {e}",
+                            backup.id,
+                            self.collection.def().name
+                        )
+                    })?;
+                }
+            }
+            Ok(())
+        });
+        verified
+            .clone()
+            .map_err(|message| datafusion::error::DataFusionError::Execution(message))
     }
 
     /// The same table, reading nothing: an empty view with the right columns.
@@ -157,6 +183,7 @@ impl TableProvider for BackupTable {
         if parts.is_empty() {
             return Ok(Arc::new(EmptyExec::new(projected)));
         }
+        self.verify()?;
         let lone_full = parts.len() == 1 && parts[0].0.kind == BackupKind::Full;
         let pushed: Vec<Expr> = filters
             .iter()

@@ -221,3 +221,34 @@ fn every_name_sqlite_accepts_works_end_to_end_or_is_refused_at_create() {
     assert_mentions(&s.ok("QUERY SELECT v FROM accents.é"), &["small"]);
     assert_mentions(&s.ok("QUERY SELECT v FROM ACCENTS.\"é\""), &["small"]);
 }
+
+#[test]
+fn a_filter_on_values_of_another_storage_class_is_refused_not_guessed() {
+    let s = Scratch::new();
+    s.ok(
+        "CREATE TABLE pay(id INTEGER PRIMARY KEY, amount INTEGER, note TEXT);
+          INSERT INTO pay VALUES (1, 5, 'a'), (2, 'abc', 'b'), (3, 1.5, 'c'), (4, NULL, 'd');
+          CREATE BACKUP COLLECTION c ( TABLE pay ); BACKUP c",
+    );
+    let err = s.fails("RESTORE c WITH ( TARGET_PREFIX = 'f_', FILTER = 'amount IS NULL' )");
+    assert_mentions(
+        &err,
+        &[
+            "FILTER cannot be evaluated exactly on column `amount`",
+            "`INTEGER`",
+            "as NULL",
+        ],
+    );
+    let tables: i64 = s
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'f_pay'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tables, 0, "nothing restored");
+    // A condition on a column holding only its own type works as before.
+    let out = s.ok("RESTORE c WITH ( TARGET_PREFIX = 'f_', FILTER = 'id >= 3' )");
+    assert_mentions(&out, &["f_pay (2 rows)"]);
+}

@@ -454,3 +454,26 @@ fn catalog_files_are_read_only_up_to_a_sane_size() {
         &["collection.json", "larger than 64 MiB"],
     );
 }
+
+#[test]
+fn queries_check_what_they_read_and_name_the_damaged_file() {
+    let s = Scratch::new();
+    s.ok("CREATE TABLE t(id INTEGER PRIMARY KEY, v INTEGER);
+          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+          INSERT INTO t SELECT i, i * 7 FROM n;
+          CREATE BACKUP COLLECTION c ( TABLE t ); BACKUP c");
+    assert_mentions(&s.ok("QUERY SELECT min(v) AS m FROM c.t"), &["| 7 "]);
+    let file = s.data_files().remove(0);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&file, &bytes).unwrap();
+    let err = s.fails("QUERY SELECT min(v) AS m FROM c.t");
+    assert_mentions(
+        &err,
+        &["is damaged, nothing was read from it", "t.0.parquet"],
+    );
+    let out = s.quiver(&["query", "SELECT min(v) FROM c.t"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_mentions(&String::from_utf8_lossy(&out.stderr), &["t.0.parquet"]);
+}
