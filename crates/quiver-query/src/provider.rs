@@ -106,7 +106,7 @@ impl BackupTable {
         });
         verified
             .clone()
-            .map_err(|message| datafusion::error::DataFusionError::Execution(message))
+            .map_err(datafusion::error::DataFusionError::Execution)
     }
 
     /// The same table, reading nothing: an empty view with the right columns.
