@@ -294,18 +294,28 @@ impl Collection {
             };
             self.save_def(def, lock)?;
         }
-        let dirs = self.backup_dirs()?;
+        let mut dirs = self.backup_dirs()?;
         for (_, dir) in dirs
             .iter()
             .filter(|(_, dir)| !dir.join(MANIFEST_FILE).exists())
         {
             fs::remove_dir_all(dir).map_err(Error::io("removing incomplete backup", dir))?;
         }
-        let id = BackupId::next(kind, dirs.last().map(|(id, _)| id)).map_err(|message| {
+        // Ids grow past every directory, removed leftovers included (a copy of one may
+        // still be at an external location), unless a leftover was dated so far ahead that
+        // nothing can follow it: then past the committed ones.
+        let newest = dirs.last().map(|(id, _)| *id);
+        dirs.retain(|(_, dir)| dir.exists());
+        let latest = dirs.last();
+        let id = BackupId::next(kind, newest.as_ref())
+            .or_else(|_| BackupId::next(kind, latest.map(|(id, _)| id)))
+            .map_err(|message| {
             Error::Corrupt {
-                what: "backup directory name",
-                path: self.dir.clone(),
-                message,
+                what: "backup",
+                path: latest.map_or_else(|| self.dir.clone(), |(_, dir)| dir.clone()),
+                message: format!(
+                    "{message}: backup ids must grow; if it is not a real backup, move its directory out of the collection"
+                ),
             }
         })?;
         self.pending(id)
@@ -366,6 +376,10 @@ impl Collection {
         for entry in entries {
             let entry = entry.map_err(Error::io("listing", &self.dir))?;
             let name = entry.file_name();
+            // Only directories: a stray file that happens to have a backup's name is not one.
+            if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
             if let Some(id) = name.to_str().and_then(|n| n.parse::<BackupId>().ok()) {
                 dirs.push((id, entry.path()));
             }

@@ -11,6 +11,29 @@ use crate::{
 
 const COLLECTIONS_DIR: &str = "collections";
 const DROPPED_PREFIX: &str = ".dropped-";
+/// Hidden, so never taken for a collection.
+const CREATE_LOCK_FILE: &str = ".create.lock";
+
+/// The repository's CREATE lock, held until dropped (an advisory `flock` on a hidden file of
+/// `collections/`, released by the OS if the process dies).
+struct CreateTurn {
+    _file: fs::File,
+}
+
+impl CreateTurn {
+    /// Waits for the lock.
+    fn take(collections: &Path) -> Result<CreateTurn> {
+        let path = collections.join(CREATE_LOCK_FILE);
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(Error::io("opening lock file", &path))?;
+        file.lock().map_err(Error::io("locking", &path))?;
+        Ok(CreateTurn { _file: file })
+    }
+}
 
 /// One directory of a repository's `collections/`.
 #[derive(Debug)]
@@ -65,6 +88,11 @@ impl Repository {
                 reason: "a collection name cannot be empty",
             });
         }
+        let parent = self.collections_dir();
+        create_dir_durably(&parent)?;
+        // CREATEs take turns, so that the check for a name differing only in case and the
+        // claim of the name are one step: of `Race` and `RACE` created at once, one is refused.
+        let _turn = CreateTurn::take(&parent)?;
         if let Some(existing) = self
             .collections()?
             .into_iter()
@@ -76,8 +104,6 @@ impl Repository {
                 existing,
             });
         }
-        let parent = self.collections_dir();
-        create_dir_durably(&parent)?;
         self.remove_dropped();
         let dir = self.collection_dir(&def.name);
         // The directory may be there without a definition: a CREATE that crashed half-way,
@@ -331,6 +357,38 @@ mod tests {
             // The one definition on disk is the winner's.
             let id = repo.collection("c").unwrap().def().id.clone();
             assert_eq!(id, won[0].def().id);
+        }
+    }
+
+    #[test]
+    fn of_concurrent_creates_of_names_differing_in_case_exactly_one_succeeds() {
+        for round in 0..10 {
+            let dir = tempfile::tempdir().unwrap();
+            let repo = Repository::open(dir.path()).unwrap();
+            let barrier = std::sync::Barrier::new(4);
+            let names = ["Race", "RACE", "race", "rAcE"];
+            let created = std::thread::scope(|scope| {
+                let threads: Vec<_> = names
+                    .iter()
+                    .map(|name| {
+                        let (repo, barrier) = (&repo, &barrier);
+                        scope.spawn(move || {
+                            barrier.wait();
+                            repo.create_collection(&def(name))
+                        })
+                    })
+                    .collect();
+                threads
+                    .into_iter()
+                    .map(|t| t.join().unwrap())
+                    .collect::<Vec<_>>()
+            });
+            assert_eq!(
+                created.iter().filter(|r| r.is_ok()).count(),
+                1,
+                "round {round}: {created:?}"
+            );
+            assert_eq!(repo.collections().unwrap().len(), 1);
         }
     }
 

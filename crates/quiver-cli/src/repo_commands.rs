@@ -81,17 +81,10 @@ pub(crate) fn ls(repo: &Repository, json: bool) -> Result<(), String> {
 
 /// `quiver query [--at id] <sql>`
 pub(crate) fn query(repo: &Repository, sql: &str, at: Option<&str>) -> Result<(), String> {
-    let session = quiver::query::QuerySession::open(repo, at, 8192)
-        .map_err(|e| render(&ExecError::from(e)))?;
-    let out = session.sql(sql).map_err(|e| render(&ExecError::from(e)))?;
-    for warning in session.warnings() {
+    let rows = stored::query(repo, at, sql, 8192).map_err(|e| render(&e))?;
+    for warning in &rows.warnings {
         errprint!("warning: {warning}\n");
     }
-    let rows = QueryResult {
-        schema: out.schema,
-        batches: out.batches,
-        warnings: Vec::new(),
-    };
     print_rows(&rows);
     let n = rows.row_count();
     outln!("({n} row{})", if n == 1 { "" } else { "s" });

@@ -94,6 +94,16 @@ impl ParseError {
         &self.source_line
     }
 
+    /// The same error with its source line passed through `mask`, which keeps the line's
+    /// number of characters (e.g. to hide a secret under `*`s): the caret still lines up.
+    pub fn with_masked_source(mut self, mask: impl FnOnce(&str) -> String) -> ParseError {
+        let masked = mask(&self.source_line);
+        if masked.chars().count() == self.source_line.chars().count() {
+            self.source_line = masked;
+        }
+        self
+    }
+
     /// Renders the error in full: message, position, the source line with a
     /// caret under the offending text, and the hint if there is one.
     ///

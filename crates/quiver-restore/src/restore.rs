@@ -211,7 +211,20 @@ pub fn plan<'m>(
                 message: format!("table `{}` cannot be renamed: {e}", table.schema.name),
                 hint: None,
             })?;
-        target.check_table(&copy.schema).map_err(untrusted)?;
+        // The backup's own DDL passed: a copy that does not is quiver's rewrite falling
+        // short, not a forged backup.
+        target
+            .check_table(&copy.schema)
+            .map_err(|e| Error::Selection {
+                message: format!(
+                    "table `{}` cannot be restored under the name `{}`: {e}",
+                    table.schema.name, copy.schema.name
+                ),
+                hint: Some(
+                    "restore it under its own name, into another database with DATABASE = '<file>'"
+                        .into(),
+                ),
+            })?;
         warnings.extend(copy.dropped_references);
         targets.push(copy.schema);
     }

@@ -3,7 +3,7 @@
 use quiver_catalog::{RenamedTable, TableSchema};
 
 use crate::ddl::{DdlKind, header};
-use crate::tokens::{Token, name_at, quoted, tokens};
+use crate::tokens::{Token, name_at, quoted, same_name, tokens, unquoted};
 
 /// `table` as it would be created under a new name, given by `new_name` for every table
 /// restored with it (`new_name(&table.name)` must give the copy's own name):
@@ -91,6 +91,7 @@ fn rewrite_create_table(
     }
     let tokens = tokens(sql);
     let mut edits = vec![(head.name_range, quoted(own))];
+    edits.extend(qualifier_edits(&tokens, &table.name, own, head.name_range));
     let mut dropped = Vec::new();
     for (at, token) in tokens.iter().enumerate() {
         if !token.is("REFERENCES") {
@@ -194,16 +195,40 @@ fn rewrite_create_index(sql: &str, new_table: &str) -> Result<String, String> {
     if head.kind != DdlKind::Index {
         return Err(format!("`{sql}` does not create an index"));
     }
-    Ok(apply(
-        sql,
-        vec![
-            (
-                head.name_range,
-                quoted(&format!("{new_table}_{}", head.name)),
-            ),
-            (head.table_range, quoted(new_table)),
-        ],
-    ))
+    let mut edits = vec![
+        (
+            head.name_range,
+            quoted(&format!("{new_table}_{}", head.name)),
+        ),
+        (head.table_range, quoted(new_table)),
+    ];
+    edits.extend(qualifier_edits(
+        &tokens(sql),
+        &head.table,
+        new_table,
+        head.name_range,
+    ));
+    Ok(apply(sql, edits))
+}
+
+/// Edits renaming `old.` to `"new".` wherever the table qualifies a column (`CHECK (t.a > 0)`,
+/// a partial index's `WHERE t.a > 1`), outside the statement's own name at `skip`.
+fn qualifier_edits(
+    tokens: &[Token],
+    old: &str,
+    new: &str,
+    skip: (usize, usize),
+) -> Vec<((usize, usize), String)> {
+    tokens
+        .windows(2)
+        .filter(|pair| {
+            let (name, dot) = (&pair[0], &pair[1]);
+            dot.text == "."
+                && !(name.start >= skip.0 && name.end <= skip.1)
+                && unquoted(name.text).is_some_and(|n| same_name(&n, old))
+        })
+        .map(|pair| ((pair[0].start, pair[0].end), quoted(new)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -273,6 +298,10 @@ mod tests {
             (
                 "CREATE TABLE t(a, FOREIGN KEY (a) REFERENCES live)",
                 r#"CREATE TABLE "n"(a)"#,
+            ),
+            (
+                "CREATE TABLE main.t(a CHECK (t.a > 0), b AS (\"T\".a + 1), c CHECK (other.x))",
+                r#"CREATE TABLE "n"(a CHECK ("n".a > 0), b AS ("n".a + 1), c CHECK (other.x))"#,
             ),
         ] {
             assert_eq!(rename_to_n(sql), expected, "{sql}");

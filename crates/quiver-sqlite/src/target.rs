@@ -125,16 +125,35 @@ impl TargetTransaction for SqliteLoad<'_> {
     fn check_references(&mut self, tables: &[TableSchema]) -> Result<Vec<String>, AdapterError> {
         let restored = |name: &str| tables.iter().any(|t| same_name(&t.name, name));
         let mut dangling: Vec<(String, String, u64)> = Vec::new();
+        let mut warnings = Vec::new();
         for table in tables {
-            let context = || format!("checking the foreign keys of `{}`", table.name);
-            let mut stmt = self
-                .tx
-                .prepare("SELECT rowid, parent FROM pragma_foreign_key_check(?1, 'main')")
-                .map_err(sqlite(context))?;
-            let mut rows = stmt.query([&table.name]).map_err(sqlite(context))?;
-            while let Some(row) = rows.next().map_err(sqlite(context))? {
-                let rowid: Option<i64> = row.get(0).map_err(sqlite(context))?;
-                let parent: String = row.get(1).map_err(sqlite(context))?;
+            let violations = || -> rusqlite::Result<Vec<(Option<i64>, String)>> {
+                let mut stmt = self
+                    .tx
+                    .prepare("SELECT rowid, parent FROM pragma_foreign_key_check(?1, 'main')")?;
+                let rows = stmt.query_map([&table.name], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                rows.collect()
+            };
+            let violations = match violations() {
+                Ok(violations) => violations,
+                // A key that refers to columns without a unique index: SQLite takes such a
+                // schema, and enforces nothing of it unless asked. The schema is restored as
+                // it was; its references cannot be checked.
+                Err(e) if e.to_string().contains("foreign key mismatch") => {
+                    warnings.push(format!(
+                        "the foreign keys of `{}` cannot be checked ({e}): the table is restored as it was backed up",
+                        table.name
+                    ));
+                    continue;
+                }
+                Err(e) => {
+                    return Err(sqlite(|| {
+                        format!("checking the foreign keys of `{}`", table.name)
+                    })(e)
+                    .into());
+                }
+            };
+            for (rowid, parent) in violations {
                 if restored(&parent) {
                     return Err(Error::ForeignKeyViolation {
                         table: table.name.clone(),
@@ -155,13 +174,13 @@ impl TargetTransaction for SqliteLoad<'_> {
                 }
             }
         }
-        Ok(dangling
+        Ok(warnings
             .into_iter()
-            .map(|(table, parent, rows)| {
+            .chain(dangling.into_iter().map(|(table, parent, rows)| {
                 format!(
                     "{rows} row(s) of `{table}` refer to rows of `{parent}` that the database does not have: `{parent}` is not restored with it"
                 )
-            })
+            }))
             .collect())
     }
 

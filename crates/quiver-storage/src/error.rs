@@ -34,15 +34,18 @@ pub enum Error {
         limit: u64,
     },
     /// The store refused or failed an operation.
-    #[error("{action} {url}: {source}")]
+    ///
+    /// Its message hides credentials that an endpoint URL may carry (`http://user:secret@…`,
+    /// which object_store repeats in its errors); the store's error is not a `source`, so no
+    /// caller prints it unmasked.
+    #[error("{action} {url}: {}", crate::mask_secrets(&.cause.to_string()))]
     Store {
         /// What was being done, e.g. "writing".
         action: &'static str,
         /// The object's URL.
         url: String,
-        /// The store's error.
-        #[source]
-        source: Box<object_store::Error>,
+        /// The store's error (its text may hold an endpoint's credentials).
+        cause: Box<object_store::Error>,
     },
     /// A local file operation failed.
     #[error("{action} {path}: {source}")]

@@ -81,6 +81,13 @@ pub fn gc(location: &Location, options: GcOptions) -> Result<GcReport> {
                 .push((rel.to_string(), "not a name quiver gives its files".into()));
             continue;
         }
+        if location.through_symlink(rel) {
+            report.kept.push((
+                rel.to_string(),
+                "reached through a symbolic link, which gc does not follow".into(),
+            ));
+            continue;
+        }
         let age = inventory
             .modified
             .get(rel)

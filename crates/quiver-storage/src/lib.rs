@@ -29,5 +29,5 @@ pub use export::{CopyProgress, CopyReport, export};
 pub use gc::{DEFAULT_GRACE, GcOptions, GcReport, gc};
 pub use import::{import, import_into};
 pub use inventory::{BackupEntry, Inventory};
-pub use location::{Digest, Location, redacted};
+pub use location::{Digest, Location, mask_secrets, redacted};
 pub use verify::{DdlCheck, Fault, FaultKind, VerifyProgress, VerifyReport, verify};

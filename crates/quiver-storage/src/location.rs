@@ -78,6 +78,44 @@ pub fn redacted(url: &str) -> String {
     }
 }
 
+/// `text` with every secret a URL in it may hold replaced by `*`s, one per character (so
+/// that a caret under the text still lines up): the user part of a URL's authority
+/// (`s3://KEY:SECRET@bucket`, `http://user:pass@host`) and its query string.
+///
+/// ```
+/// use quiver_storage::mask_secrets;
+/// assert_eq!(
+///     mask_secrets("STORAGE = 's3://AK:s3@b/p' and GET http://u:p@h/x?sig=1 done"),
+///     "STORAGE = 's3://*****@b/p' and GET http://***@h/x?***** done"
+/// );
+/// ```
+pub fn mask_secrets(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = chars.clone();
+    let stop = |c: char| c.is_whitespace() || matches!(c, '\'' | '"' | '`' | ')' | ',' | ';' | '>');
+    let mut i = 0;
+    while i + 2 < chars.len() {
+        if chars[i] != ':' || chars[i + 1] != '/' || chars[i + 2] != '/' {
+            i += 1;
+            continue;
+        }
+        let start = i + 3;
+        let mut end = start;
+        while end < chars.len() && !stop(chars[end]) {
+            end += 1;
+        }
+        let authority_end = (start..end).find(|&k| chars[k] == '/').unwrap_or(end);
+        if let Some(at) = (start..authority_end).rev().find(|&k| chars[k] == '@') {
+            out[start..at].iter_mut().for_each(|c| *c = '*');
+        }
+        if let Some(query) = (start..end).find(|&k| chars[k] == '?') {
+            out[query + 1..end].iter_mut().for_each(|c| *c = '*');
+        }
+        i = end.max(i + 3);
+    }
+    out.into_iter().collect()
+}
+
 /// A root in a store: `file:///abs/dir` or `s3://bucket/prefix`. Paths below it are
 /// relative, `/`-separated (`<backup id>/data/<file>`). Every call blocks until done.
 #[derive(Debug, Clone)]
@@ -85,6 +123,8 @@ pub struct Location {
     store: Arc<dyn ObjectStore>,
     prefix: Path,
     url: String,
+    /// The directory, for a local location.
+    local: Option<std::path::PathBuf>,
 }
 
 impl Location {
@@ -171,6 +211,7 @@ impl Location {
                     store: Arc::new(store),
                     prefix,
                     url,
+                    local: None,
                 })
             }
             other => Err(invalid(format!(
@@ -197,6 +238,21 @@ impl Location {
             store: Arc::new(LocalFileSystem::new()),
             prefix,
             url,
+            local: Some(absolute),
+        })
+    }
+
+    /// Whether the object at `rel` is reached through a symbolic link below the location
+    /// (a local directory's listing follows them): it may be anywhere, so it is not the
+    /// location's to delete. Always `false` for object stores, which have no links.
+    pub fn through_symlink(&self, rel: &str) -> bool {
+        let Some(root) = &self.local else {
+            return false;
+        };
+        let mut path = root.clone();
+        rel.split('/').any(|part| {
+            path.push(part);
+            std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink())
         })
     }
 
@@ -236,7 +292,7 @@ impl Location {
             source => Error::Store {
                 action,
                 url: url.clone(),
-                source: Box::new(source),
+                cause: Box::new(source),
             },
         }
     }

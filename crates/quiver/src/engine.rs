@@ -129,14 +129,7 @@ impl Engine {
                 &stored::backups(&self.repo, name)?,
             ))),
             Statement::Query { at, sql } => {
-                let session =
-                    quiver_query::QuerySession::open(&self.repo, at.as_deref(), self.batch_rows)?;
-                let out = session.sql(sql)?;
-                Ok(Outcome::Rows(crate::QueryResult {
-                    schema: out.schema,
-                    batches: out.batches,
-                    warnings: session.warnings().to_vec(),
-                }))
+                stored::query(&self.repo, at.as_deref(), sql, self.batch_rows).map(Outcome::Rows)
             }
             Statement::Verify { name, at } => {
                 let report = stored::verify(&self.repo, name, at.as_deref(), &mut |_| {})?;

@@ -33,9 +33,16 @@ impl Error {
     /// The error in full, with the offending line and a caret under it, and a hint where
     /// there is one.
     pub fn render(&self) -> String {
+        // The statement shown under the message may hold a secret (a storage URL with
+        // credentials, which is refused): it is masked.
+        let masked = |e: &ParseError| {
+            e.clone()
+                .with_masked_source(quiver_storage::mask_secrets)
+                .render()
+        };
         match self {
-            Error::Parse(e) => e.render(),
-            Error::Statement { at, .. } => at.render(),
+            Error::Parse(e) => masked(e),
+            Error::Statement { at, .. } => masked(at),
             Error::Open(e) => format!("error: {e}\n"),
         }
     }
@@ -163,6 +170,14 @@ impl ExecError {
             ),
             ExecError::Restore(quiver_restore::Error::Target(e)) if is_storage_failure(e.as_ref()) => {
                 Some("check that the database's disk has free space and is writable".into())
+            }
+            ExecError::Restore(quiver_restore::Error::Target(e))
+                if matches!(
+                    e.downcast_ref::<quiver_sqlite::Error>(),
+                    Some(quiver_sqlite::Error::ForeignKeyViolation { .. })
+                ) =>
+            {
+                Some("if the database held this already when it was backed up (SQLite enforces foreign keys only when asked), restore the tables apart: RESTORE <collection> WITH ( TABLES = '<table>' ) checks no reference to a table it does not restore".into())
             }
             ExecError::Restore(quiver_restore::Error::Catalog(e)) | ExecError::Catalog(e) => {
                 catalog_hint(e)

@@ -236,6 +236,33 @@ fn rows(columns: Vec<(&str, ArrayRef)>) -> QueryResult {
     }
 }
 
+/// Runs a QUERY over `repo`'s backups (as of backup `at` for the collection holding it).
+/// Collections that cannot be read are left out, each with a warning in the result; if the
+/// query fails, the warnings go with the error, since a table it missed may be one of theirs.
+pub fn query(
+    repo: &Repository,
+    at: Option<&str>,
+    sql: &str,
+    batch_rows: usize,
+) -> Result<QueryResult, ExecError> {
+    let session = quiver_query::QuerySession::open(repo, at, batch_rows)?;
+    match session.sql(sql) {
+        Ok(out) => Ok(QueryResult {
+            schema: out.schema,
+            batches: out.batches,
+            warnings: session.warnings().to_vec(),
+        }),
+        Err(e) if !session.warnings().is_empty() => Err(ExecError::refused(
+            e.to_string(),
+            Some(format!(
+                "{}; QUERY AT '<backup id>' reads an older backup of a damaged collection",
+                session.warnings().join("; ")
+            )),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The collection's directory, as a location.
 fn location_of(collection: &Collection) -> Result<Location, ExecError> {
     Ok(Location::local_dir(collection.dir())?)

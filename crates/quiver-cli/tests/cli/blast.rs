@@ -160,3 +160,50 @@ fn an_interrupted_import_is_cleaned_up_by_its_rerun() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn a_stray_file_named_like_a_backup_is_not_taken_for_one() {
+    let s = Scratch::new();
+    s.ok("CREATE TABLE t(x INTEGER); CREATE BACKUP COLLECTION c ( TABLE t ); BACKUP c");
+    let stray = s.repo().join("collections/c/20200101T000000.000Z_full");
+    std::fs::write(&stray, "x").unwrap();
+    s.ok("BACKUP c");
+    let out = s.quiver(&["verify", "c"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_mentions(
+        &String::from_utf8_lossy(&out.stdout),
+        &["note: 20200101T000000.000Z_full is not a file quiver writes"],
+    );
+    assert!(s.quiver(&["gc", "c"]).status.success());
+    assert!(stray.exists(), "not quiver's: kept");
+}
+
+#[test]
+fn a_query_that_fails_says_which_collections_it_left_out() {
+    let s = Scratch::new();
+    s.ok("CREATE TABLE t(x INTEGER); INSERT INTO t VALUES (1);
+          CREATE BACKUP COLLECTION c ( TABLE t ) WITH ( INCREMENTAL_BACKUP_ENABLED = 'true' );
+          BACKUP c; BACKUP c INCREMENTAL");
+    let (ids, _) = committed_backups(&s.repo(), "c");
+    let manifest = s
+        .repo()
+        .join("collections/c")
+        .join(&ids[1])
+        .join("manifest.json");
+    std::fs::write(&manifest, "{").unwrap();
+    let err = s.fails("QUERY SELECT * FROM c.t");
+    assert_mentions(&err, &["left out collection `c`", &ids[1], "QUERY AT"]);
+    let out = s.quiver(&["query", "SELECT * FROM c.t"]);
+    assert_mentions(
+        &String::from_utf8_lossy(&out.stderr),
+        &["left out collection `c`"],
+    );
+    assert_mentions(
+        &s.ok(&format!("QUERY AT '{}' SELECT x FROM c.t", ids[0])),
+        &["| 1 "],
+    );
+}

@@ -252,3 +252,59 @@ fn a_filter_on_values_of_another_storage_class_is_refused_not_guessed() {
     let out = s.ok("RESTORE c WITH ( TARGET_PREFIX = 'f_', FILTER = 'id >= 3' )");
     assert_mentions(&out, &["f_pay (2 rows)"]);
 }
+
+#[test]
+fn a_foreign_key_sqlite_cannot_check_is_restored_as_it_was_with_a_warning() {
+    let s = Scratch::new();
+    s.ok("PRAGMA foreign_keys = OFF;
+          CREATE TABLE p(id INTEGER PRIMARY KEY, code TEXT);
+          CREATE TABLE c(id INTEGER PRIMARY KEY, code TEXT REFERENCES p(code));
+          INSERT INTO p VALUES (1, 'a'); INSERT INTO c VALUES (1, 'a');");
+    let out = round_trips(&s, &["p", "c"]);
+    assert_mentions(
+        &out,
+        &[
+            "warning: the foreign keys of `c` cannot be checked",
+            "foreign key mismatch",
+        ],
+    );
+}
+
+#[test]
+fn a_violation_backed_up_as_it_was_can_be_restored_table_by_table() {
+    let s = Scratch::new();
+    s.ok("CREATE TABLE p(id INTEGER PRIMARY KEY);
+          CREATE TABLE c(id INTEGER PRIMARY KEY, p INTEGER REFERENCES p(id));
+          PRAGMA foreign_keys = OFF; INSERT INTO c VALUES (1, 9);
+          CREATE BACKUP COLLECTION k ( TABLE p, TABLE c ); BACKUP k");
+    s.ok("PRAGMA foreign_keys = OFF; DROP TABLE c; DROP TABLE p");
+    let err = s.fails("RESTORE k");
+    assert_mentions(&err, &["FOREIGN KEY violation", "TABLES ="]);
+    s.ok("RESTORE k WITH ( TABLES = 'c' ); RESTORE k WITH ( TABLES = 'p' )");
+}
+
+#[test]
+fn renamed_copies_rename_their_own_table_where_it_qualifies_a_column() {
+    let s = Scratch::new();
+    s.ok(
+        "CREATE TABLE t(a INTEGER CHECK (t.a > 0), b INTEGER CHECK (\"T\".b IS NULL OR \"T\".b < 9));
+          CREATE INDEX big ON t(a) WHERE t.a > 1;
+          INSERT INTO t(a) VALUES (1), (2);
+          CREATE BACKUP COLLECTION c ( TABLE t ); BACKUP c",
+    );
+    let out = s.ok("RESTORE c WITH ( TARGET_PREFIX = 'old_' )");
+    assert_mentions(&out, &["old_t (2 rows)"]);
+    let ddl: Vec<String> = s
+        .conn()
+        .prepare("SELECT sql FROM sqlite_master WHERE tbl_name = 'old_t'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        ddl.iter()
+            .all(|sql| !sql.contains("t.a") && !sql.contains("\"T\".b")),
+        "{ddl:?}"
+    );
+}
