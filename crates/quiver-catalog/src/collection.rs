@@ -294,28 +294,28 @@ impl Collection {
             };
             self.save_def(def, lock)?;
         }
-        let mut dirs = self.backup_dirs()?;
+        let dirs = self.backup_dirs()?;
+        // Ids grow past every committed backup, and past leftovers too (a copy of one may
+        // still be at an external location), but for leftovers dated in the future: a stray
+        // directory must not send every later backup's id there.
+        let horizon = time::OffsetDateTime::now_utc() + time::Duration::minutes(1);
+        let newest = dirs
+            .iter()
+            .filter(|(id, dir)| dir.join(MANIFEST_FILE).exists() || id.taken_at <= horizon)
+            .map(|(id, dir)| (*id, dir.clone()))
+            .next_back();
         for (_, dir) in dirs
             .iter()
             .filter(|(_, dir)| !dir.join(MANIFEST_FILE).exists())
         {
             fs::remove_dir_all(dir).map_err(Error::io("removing incomplete backup", dir))?;
         }
-        // Ids grow past every directory, removed leftovers included (a copy of one may
-        // still be at an external location), unless a leftover was dated so far ahead that
-        // nothing can follow it: then past the committed ones.
-        let newest = dirs.last().map(|(id, _)| *id);
-        dirs.retain(|(_, dir)| dir.exists());
-        let latest = dirs.last();
-        let id = BackupId::next(kind, newest.as_ref())
-            .or_else(|_| BackupId::next(kind, latest.map(|(id, _)| id)))
-            .map_err(|message| {
-            Error::Corrupt {
-                what: "backup",
-                path: latest.map_or_else(|| self.dir.clone(), |(_, dir)| dir.clone()),
-                message: format!(
-                    "{message}: backup ids must grow; if it is not a real backup, move its directory out of the collection"
-                ),
+        let id = BackupId::next(kind, newest.as_ref().map(|(id, _)| id)).map_err(|message| {
+            Error::NoLaterId {
+                path: newest
+                    .map(|(_, dir)| dir)
+                    .unwrap_or_else(|| self.dir.clone()),
+                message,
             }
         })?;
         self.pending(id)

@@ -69,6 +69,16 @@ pub enum Error {
         /// The existing collection.
         existing: String,
     },
+    /// A committed backup is dated so late that no backup id can follow it.
+    #[error(
+        "{message} ({path}): a new backup's id must be later; if that backup is not real (a clock far ahead, a forged or stray copy), move its directory out of the collection, then take the backup"
+    )]
+    NoLaterId {
+        /// The backup's directory.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// A name that cannot be used.
     #[error("invalid name `{name}`: {reason}")]
     InvalidName {

@@ -223,7 +223,9 @@ fn qualifier_edits(
         .windows(2)
         .filter(|pair| {
             let (name, dot) = (&pair[0], &pair[1]);
+            // A bare word starting with a digit is a number (`1.5`), not a name.
             dot.text == "."
+                && !name.text.starts_with(|c: char| c.is_ascii_digit())
                 && !(name.start >= skip.0 && name.end <= skip.1)
                 && unquoted(name.text).is_some_and(|n| same_name(&n, old))
         })
@@ -306,5 +308,19 @@ mod tests {
         ] {
             assert_eq!(rename_to_n(sql), expected, "{sql}");
         }
+        // A table named with digits: its decimal literals stay numbers.
+        let names = |t: &str| (t == "1").then(|| "n".to_string());
+        let copy = renamed(
+            &TableSchema {
+                name: "1".into(),
+                ..schema("CREATE TABLE \"1\"(a REAL CHECK (a < 1.5 AND \"1\".a > 0))")
+            },
+            &names,
+        )
+        .unwrap();
+        assert_eq!(
+            copy.schema.create_sql,
+            r#"CREATE TABLE "n"(a REAL CHECK (a < 1.5 AND "n".a > 0))"#
+        );
     }
 }

@@ -18,6 +18,9 @@ use url::Url;
 
 use crate::{Error, Result};
 
+/// Why a storage URL with a user part is refused.
+const CREDENTIALS_REFUSED: &str = "credentials do not belong in a storage URL, which is stored and shown: give them in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) or as -o access_key_id=… -o secret_access_key=…";
+
 /// Objects up to this size are copied with one PUT; larger ones as a multipart upload of
 /// parts this size (S3's minimum part is 5 MiB).
 const PART_BYTES: usize = 8 << 20;
@@ -53,46 +56,50 @@ impl Hasher {
     }
 }
 
-/// `url` with anything that may be a secret replaced by `***`: the user part of its
-/// authority (`s3://KEY:SECRET@bucket` becomes `s3://***@bucket`) and its query string.
-/// For showing a URL that came from a user or an old definition.
+/// `url` with anything that may be a secret replaced by `***`: everything between `://` and
+/// the last `@` (a user part, even one whose password holds `/`, `?` or `@`: more may be hidden
+/// than was secret, never less), and a query string. For showing a URL that came from a user
+/// or an old definition.
 ///
 /// ```
 /// use quiver_storage::redacted;
 /// assert_eq!(redacted("s3://AKIA:s3cr3t@bucket/p"), "s3://***@bucket/p");
+/// assert_eq!(redacted("s3://AKIA:ab/c?d@bucket/p"), "s3://***@bucket/p");
 /// assert_eq!(redacted("s3://bucket/p?token=x"), "s3://bucket/p?***");
 /// assert_eq!(redacted("file:///tmp/x"), "file:///tmp/x");
 /// ```
 pub fn redacted(url: &str) -> String {
-    let (url, query) = match url.split_once('?') {
-        Some((before, _)) => (before, "?***"),
-        None => (url, ""),
-    };
     let Some((scheme, rest)) = url.split_once("://") else {
-        return format!("{url}{query}");
+        return match url.split_once('?') {
+            Some((before, _)) => format!("{before}?***"),
+            None => url.to_string(),
+        };
     };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}://***{}{query}", &rest[at..]),
-        None => format!("{scheme}://{rest}{query}"),
+    let rest = match rest.rfind('@') {
+        Some(at) => format!("***{}", &rest[at..]),
+        None => rest.to_string(),
+    };
+    match rest.split_once('?') {
+        Some((before, _)) => format!("{scheme}://{before}?***"),
+        None => format!("{scheme}://{rest}"),
     }
 }
 
 /// `text` with every secret a URL in it may hold replaced by `*`s, one per character (so
-/// that a caret under the text still lines up): the user part of a URL's authority
-/// (`s3://KEY:SECRET@bucket`, `http://user:pass@host`) and its query string.
+/// that a caret under the text still lines up): in each URL (up to a blank or a quote),
+/// everything between `://` and its last `@`, and its query string.
 ///
 /// ```
 /// use quiver_storage::mask_secrets;
 /// assert_eq!(
-///     mask_secrets("STORAGE = 's3://AK:s3@b/p' and GET http://u:p@h/x?sig=1 done"),
-///     "STORAGE = 's3://*****@b/p' and GET http://***@h/x?***** done"
+///     mask_secrets("STORAGE = 's3://AK:s/3@b/p' and GET http://u:p),@h/x?sig=1 done"),
+///     "STORAGE = 's3://******@b/p' and GET http://*****@h/x?***** done"
 /// );
 /// ```
 pub fn mask_secrets(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = chars.clone();
-    let stop = |c: char| c.is_whitespace() || matches!(c, '\'' | '"' | '`' | ')' | ',' | ';' | '>');
+    let stop = |c: char| c.is_whitespace() || matches!(c, '\'' | '"' | '`');
     let mut i = 0;
     while i + 2 < chars.len() {
         if chars[i] != ':' || chars[i + 1] != '/' || chars[i + 2] != '/' {
@@ -104,11 +111,14 @@ pub fn mask_secrets(text: &str) -> String {
         while end < chars.len() && !stop(chars[end]) {
             end += 1;
         }
-        let authority_end = (start..end).find(|&k| chars[k] == '/').unwrap_or(end);
-        if let Some(at) = (start..authority_end).rev().find(|&k| chars[k] == '@') {
-            out[start..at].iter_mut().for_each(|c| *c = '*');
-        }
-        if let Some(query) = (start..end).find(|&k| chars[k] == '?') {
+        let after_user = match (start..end).rev().find(|&k| chars[k] == '@') {
+            Some(at) => {
+                out[start..at].iter_mut().for_each(|c| *c = '*');
+                at
+            }
+            None => start,
+        };
+        if let Some(query) = (after_user..end).find(|&k| chars[k] == '?') {
             out[query + 1..end].iter_mut().for_each(|c| *c = '*');
         }
         i = end.max(i + 3);
@@ -151,11 +161,17 @@ impl Location {
         if !url.contains("://") {
             return Location::local_dir(std::path::Path::new(url));
         }
+        // Before parsing: a password may hold characters (`/`, `?`) that make the URL
+        // unparsable, and the refusal must still say why.
+        let has_user_part = url
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest.contains('@'));
+        if has_user_part {
+            return Err(invalid(CREDENTIALS_REFUSED.into()));
+        }
         let parsed = Url::parse(url).map_err(|e| invalid(e.to_string()))?;
-        if !parsed.username().is_empty() || parsed.password().is_some() || redacted(url) != url {
-            return Err(invalid(
-                "credentials do not belong in a storage URL, which is stored and shown: give them in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) or as -o access_key_id=… -o secret_access_key=…".into(),
-            ));
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(invalid(CREDENTIALS_REFUSED.into()));
         }
         if parsed.query().is_some() || parsed.fragment().is_some() {
             return Err(invalid(
@@ -188,6 +204,23 @@ impl Location {
                 // its endpoint says http:// itself.
                 let endpoint =
                     builder.get_config_value(&"aws_endpoint".parse().expect("known key"));
+                // An endpoint with a user part would carry credentials into every error
+                // object_store writes; and object_store panics on some malformed endpoints.
+                if endpoint
+                    .as_ref()
+                    .and_then(|e| e.split_once("://"))
+                    .is_some_and(|(_, rest)| rest.contains('@'))
+                {
+                    return Err(invalid(CREDENTIALS_REFUSED.into()));
+                }
+                if let Some(endpoint) = &endpoint
+                    && Url::parse(endpoint).is_err()
+                {
+                    return Err(invalid(format!(
+                        "the S3 endpoint `{}` is not a URL (e.g. http://127.0.0.1:9000)",
+                        redacted(endpoint)
+                    )));
+                }
                 if endpoint.is_some_and(|e| e.starts_with("http://")) {
                     builder = builder.with_allow_http(true);
                 }

@@ -307,6 +307,10 @@ fn credentials_in_storage_urls_are_refused_and_never_shown() {
         format!("s3://AKIAEXAMPLE:{secret}@bucket/p"),
         format!("s3://{secret}@bucket/p"),
         format!("s3://bucket/p?secret_access_key={secret}"),
+        // Secrets with characters that end an authority elsewhere.
+        format!("s3://AKIAEXAMPLE:wJal/{secret}@bucket/p"),
+        format!("s3://AKIAEXAMPLE:ab?{secret}@bucket/p"),
+        format!("s3://AKIAEXAMPLE:ab){secret}@bucket/p"),
     ] {
         let err = s.fails(&format!(
             "CREATE BACKUP COLLECTION c ( TABLE t ) WITH ( STORAGE = '{url}' )"
@@ -553,4 +557,49 @@ fn credentials_in_an_endpoint_never_appear_in_errors() {
     );
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(!all.contains("EndpointSecret"), "{all}");
+}
+
+#[test]
+fn odd_endpoints_and_their_passwords_give_errors_never_panics_or_secrets() {
+    for endpoint in [
+        "http://u:Pa,ss@127.0.0.1:9",
+        "http://u:p@[bad",
+        "http://u:pa/ss@127.0.0.1:9",
+        "http://u:p)w'd@127.0.0.1:9",
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_quiver"))
+            .args([
+                "verify",
+                "s3://bucket/p",
+                "-o",
+                &format!("endpoint={endpoint}"),
+            ])
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "x")
+            .env("AWS_SECRET_ACCESS_KEY", "x")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(1), "{endpoint}: {all}");
+        assert!(!all.contains("panicked"), "{endpoint}: {all}");
+        for secret in ["Pa,ss", "pa/ss", "p)w'd"] {
+            assert!(!all.contains(secret), "{endpoint}: {all}");
+        }
+    }
+}
+
+#[test]
+fn a_stray_directory_dated_in_the_future_does_not_date_new_backups() {
+    let (s, _, _) = backed_up_once();
+    let stray = s.repo().join("collections/c/99991231T235959.998Z_full");
+    std::fs::create_dir_all(&stray).unwrap();
+    let out = s.ok("BACKUP c");
+    assert!(!out.contains("9999"), "{out}");
+    assert!(!stray.exists(), "a leftover: removed");
+    s.ok("BACKUP c");
 }
