@@ -11,6 +11,14 @@ use crate::{Error, Result};
 /// The data is fsynced before the rename and the directory after it, so a crash at any
 /// point leaves no torn file behind (at most a `.tmp` file, which readers ignore).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let (dir, tmp) = write_temporary(path, bytes)?;
+    fs::rename(&tmp, path).map_err(Error::io("renaming into place", path))?;
+    fsync_dir(dir)
+}
+
+/// Writes `bytes` to a new temporary file beside `path` and fsyncs it; returns the
+/// directory and the temporary file (removed again if the write failed).
+fn write_temporary<'a>(path: &'a Path, bytes: &[u8]) -> Result<(&'a Path, std::path::PathBuf)> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let file_name = path
         .file_name()
@@ -26,8 +34,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = fs::remove_file(&tmp);
         return Err(Error::io("writing", &tmp)(e));
     }
-    fs::rename(&tmp, path).map_err(Error::io("renaming into place", path))?;
-    fsync_dir(dir)
+    Ok((dir, tmp))
 }
 
 /// A suffix no other temporary file of any process or thread has at the same time.
@@ -41,22 +48,12 @@ fn unique_suffix() -> String {
 /// another writer got there first (its file is left as it is). Two writers racing for one
 /// path can never both succeed: the file appears by a hard link, which never replaces.
 pub fn write_new(path: &Path, bytes: &[u8]) -> Result<bool> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{file_name}.{}.new.tmp", unique_suffix()));
-    let write = || -> std::io::Result<()> {
-        let mut file = File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()
-    };
-    let linked = write().and_then(|()| match fs::hard_link(&tmp, path) {
+    let (dir, tmp) = write_temporary(path, bytes)?;
+    let linked = match fs::hard_link(&tmp, path) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(e),
-    });
+    };
     let _ = fs::remove_file(&tmp);
     let created = linked.map_err(Error::io("writing", path))?;
     fsync_dir(dir)?;
