@@ -116,6 +116,18 @@ fn quiver<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
         .unwrap()
 }
 
+/// The standard output of a command that must succeed (else both outputs are shown).
+#[track_caller]
+fn succeeded(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 fn list_files(root: &Path, dir: &Path, out: &mut Vec<(String, u64, u32)>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;

@@ -15,17 +15,6 @@ fn quiver_s3(server: &S3TestServer, args: &[&str]) -> Output {
         .unwrap()
 }
 
-#[track_caller]
-fn succeeded(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// Output (stdout then stderr) of a command that must fail with status 1.
 #[track_caller]
 fn failed(out: Output) -> String {

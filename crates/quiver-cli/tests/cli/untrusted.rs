@@ -405,25 +405,13 @@ fn gc_deletes_only_old_leftovers_of_quiver_layout_inside_a_collection_location()
         std::fs::write(f, b"someone else's").unwrap();
     }
     let url = &format!("file://{}", export.display());
-    let out = quiver(&["gc", url]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert_mentions(
-        &String::from_utf8_lossy(&out.stdout),
+        &succeeded(quiver(&["gc", url])),
         &["removed 0 file(s)", "within the grace period"],
     );
     assert!(in_flight.exists());
-    let out = quiver(&["gc", url, "--grace", "0"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert_mentions(
-        &String::from_utf8_lossy(&out.stdout),
+        &succeeded(quiver(&["gc", url, "--grace", "0"])),
         &["removed 1 file(s)", "not a name quiver gives its files"],
     );
     assert!(!in_flight.exists());
