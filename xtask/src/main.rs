@@ -2,7 +2,8 @@
 //! no extra tools to install).
 //!
 //! Tasks:
-//! - `ci`: format check, clippy with warnings denied, the test suite.
+//! - `ci`: format check, dependency rules, clippy with warnings denied, the test suite.
+//! - `deps`: the dependency rules ([`deps`]) over `cargo metadata`; also a test of xtask's.
 //! - `bench [--rows N,N,...] [--runs R]`: the benchmarks in `benches/`, release build;
 //!   results in `target/bench/results.{json,md}`.
 //! - `fuzz <target>|all [--seconds N] [--seed S] [--quiet]`: build the libFuzzer targets of
@@ -10,6 +11,7 @@
 //!   and fuzz for N seconds each (default 60); `--quiet` shows libFuzzer's output only on a
 //!   crash. See [`fuzz`].
 
+mod deps;
 mod fuzz;
 
 use std::process::{Command, ExitCode};
@@ -21,8 +23,9 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("fuzz") => fuzz(&args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("deps") => check_deps(),
         _ => Err(format!(
-            "usage: cargo xtask <task>\n\ntasks:\n  ci                          fmt check, clippy -D warnings, tests\n  bench [--rows N,N] [--runs R] benchmarks vs their baselines (release build)\n  fuzz <target>|all [--seconds N] [--seed S] [--quiet]\n                              fuzz a target, or each (targets: {})",
+            "usage: cargo xtask <task>\n\ntasks:\n  ci                          fmt check, clippy -D warnings, dependency rules, tests\n  deps                        the dependency rules (docs/architecture.md) over cargo metadata\n  bench [--rows N,N] [--runs R] benchmarks vs their baselines (release build)\n  fuzz <target>|all [--seconds N] [--seed S] [--quiet]\n                              fuzz a target, or each (targets: {})",
             fuzz::TARGETS.join(", ")
         )),
     };
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
 
 fn ci() -> Result<(), String> {
     run(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
+    check_deps()?;
     run(Command::new("cargo").args([
         "clippy",
         "--workspace",
@@ -46,6 +50,18 @@ fn ci() -> Result<(), String> {
         "warnings",
     ]))?;
     run(Command::new("cargo").args(["test", "--workspace"]))
+}
+
+/// The dependency rules of [`deps`]: fails naming each break.
+fn check_deps() -> Result<(), String> {
+    let found = deps::violations(&deps::workspace_graph()?);
+    if found.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "dependency rules broken:\n  {}",
+        found.join("\n  ")
+    ))
 }
 
 fn bench(args: &[String]) -> Result<(), String> {

@@ -46,7 +46,8 @@ mod schema;
 mod sealed;
 
 pub use adapter::{
-    AdapterError, BackupSource, RenamedTable, RestoreTarget, SourceSnapshot, TargetTransaction,
+    AdapterError, BackupSource, Database, Dialect, ErrorKind, RenamedTable, RestoreTarget,
+    SourceSnapshot, SqlOutcome, TargetTransaction,
 };
 pub use atomic::{create_dir_durably, fsync_dir, write_atomic, write_new};
 pub use backup_id::BackupId;

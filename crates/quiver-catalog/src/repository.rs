@@ -303,6 +303,8 @@ mod tests {
             index_sql: vec![],
             trigger_sql: vec![],
             autoincrement_seq: None,
+            dialect: crate::Dialect::Sqlite,
+            adapter: None,
         };
         for bad in [
             "../../etc/passwd",

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use serde::{Deserialize, Serialize};
 
-use crate::BackupKind;
+use crate::{BackupKind, Dialect};
 
 /// Column names starting with this are quiver's own; source tables may not use them.
 pub const RESERVED_PREFIX: &str = "_quiver_";
@@ -91,6 +91,16 @@ pub struct TableSchema {
     pub trigger_sql: Vec<String>,
     /// The table's AUTOINCREMENT counter, if it has one.
     pub autoincrement_seq: Option<i64>,
+    /// The database the table was backed up from. SQLite's tables use the DDL fields above;
+    /// other adapters keep their description in `adapter`.
+    #[serde(default, skip_serializing_if = "Dialect::is_sqlite")]
+    pub dialect: Dialect,
+    /// The adapter's own description of the table (PostgreSQL: columns with their types,
+    /// defaults and identity, constraints, indexes, triggers, sequences and the types the
+    /// table uses), read back by that adapter only. Untrusted, like the rest of a manifest:
+    /// the adapter checks it before anything runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adapter: Option<serde_json::Value>,
 }
 
 impl TableSchema {
@@ -310,6 +320,8 @@ mod tests {
             index_sql: vec![],
             trigger_sql: vec![],
             autoincrement_seq: None,
+            dialect: crate::Dialect::Sqlite,
+            adapter: None,
         };
         let schema = table.arrow_schema();
         let names: Vec<_> = schema.fields().iter().map(|f| f.name().as_str()).collect();

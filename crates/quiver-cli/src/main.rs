@@ -68,12 +68,15 @@ use quiver::{Engine, EngineOptions};
     subcommand_negates_reqs = true
 )]
 struct Cli {
-    /// The SQLite database file (created if missing).
-    #[arg(long, value_name = "PATH", global = true)]
-    db: Option<PathBuf>,
+    /// The database: a SQLite file (created if missing), or a PostgreSQL URL,
+    /// postgresql://user@host:port/dbname (the rest from PGHOST, PGPORT, PGUSER, PGPASSWORD,
+    /// PGDATABASE; give the password there, or it shows in the process list).
+    #[arg(long, value_name = "PATH|URL", global = true)]
+    db: Option<String>,
 
-    /// The backup repository directory [default: <db>.quiver]
-    #[arg(long, value_name = "DIR", global = true)]
+    /// The backup repository directory [default for a SQLite file: <db>.quiver; required for
+    /// PostgreSQL]
+    #[arg(long, value_name = "DIR", global = true, env = "QUIVER_REPO")]
     repo: Option<PathBuf>,
 
     /// Run the statements in this file.
@@ -346,9 +349,9 @@ fn run(cli: Cli) -> Result<print::Finished, String> {
         None => {}
     }
     let Some(db) = cli.db else {
-        return Err("error: --db <PATH> is required: the SQLite database to work on\n  = hint: quiver --db app.db \"BACKUP my_collection\"; see quiver --help\n".into());
+        return Err("error: --db <PATH|URL> is required: the database to work on\n  = hint: quiver --db app.db \"BACKUP my_collection\", or quiver --db postgresql://app@db:5432/shop --repo /backups/shop \"BACKUP my_collection\"; see quiver --help\n".into());
     };
-    let mut engine = open(db, cli.repo, cli.quiet)?;
+    let mut engine = open(&db, cli.repo, cli.quiet)?;
     let script = match (cli.sql, cli.file) {
         (Some(sql), _) => sql,
         (None, Some(file)) => std::fs::read_to_string(&file)
@@ -368,12 +371,12 @@ fn run(cli: Cli) -> Result<print::Finished, String> {
 }
 
 /// Opens the engine, with a progress display unless `quiet`.
-pub(crate) fn open(db: PathBuf, repo: Option<PathBuf>, quiet: bool) -> Result<Engine, String> {
+pub(crate) fn open(db: &str, repo: Option<PathBuf>, quiet: bool) -> Result<Engine, String> {
     let options = EngineOptions {
         repository: repo,
         ..EngineOptions::default()
     };
-    let mut engine = Engine::open_with(db, options).map_err(|e| e.render())?;
+    let mut engine = Engine::connect(db, options).map_err(|e| e.render())?;
     if !quiet && std::io::stderr().is_terminal() {
         engine.on_progress(progress::Display::default().into_callback());
     }

@@ -12,10 +12,14 @@ use quiver::{ExecError, QueryResult, human_bytes, stored};
 use serde::Serialize;
 
 /// Where the repository is: --repo, or `<db>.quiver` beside --db.
-pub(crate) fn repository(db: Option<PathBuf>, repo: Option<PathBuf>) -> Result<Repository, String> {
+pub(crate) fn repository(db: Option<String>, repo: Option<PathBuf>) -> Result<Repository, String> {
     let root = match (repo, db) {
         (Some(repo), _) => repo,
+        (None, Some(db)) if quiver::postgres::is_postgres_url(&db) => {
+            return Err("error: a PostgreSQL database has no file to keep backups beside: give the repository with --repo <DIR> (or QUIVER_REPO)\n".into());
+        }
         (None, Some(db)) => {
+            let db = PathBuf::from(db);
             let mut name = db.file_name().unwrap_or_default().to_os_string();
             name.push(".quiver");
             db.with_file_name(name)
@@ -119,7 +123,7 @@ pub(crate) fn verify(
         quiver::storage::verify(
             &location(target, options)?,
             at,
-            &quiver::sqlite::check_table_ddl,
+            &stored::check_ddl,
             &mut progress,
         )
         .map_err(|e| render(&e.into()))?

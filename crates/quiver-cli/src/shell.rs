@@ -25,7 +25,7 @@ pub(crate) fn run(engine: &mut Engine) -> Result<(), String> {
     outln!(
         "quiver {} on {}. Type .help for help.",
         env!("CARGO_PKG_VERSION"),
-        engine.database_path().display()
+        engine.database().display_name()
     );
     let mut buffer = String::new();
     loop {

@@ -748,7 +748,7 @@ fn scripts_come_from_files_or_stdin_and_help_explains() {
     }
     let out = quiver(&["SELECT 1"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--db <PATH> is required"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--db <PATH|URL> is required"));
 }
 
 /// Committed backups of collection `c`, oldest first: the directories with a manifest.
@@ -1350,3 +1350,6 @@ mod blast;
 
 #[path = "cli/durability.rs"]
 mod durability;
+
+#[path = "cli/postgres.rs"]
+mod on_postgres;

@@ -35,6 +35,7 @@
 //!     stores_rowid: false,
 //!     create_sql: "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)".into(),
 //!     index_sql: vec![], trigger_sql: vec![], autoincrement_seq: None,
+//!     dialect: quiver_catalog::Dialect::Sqlite, adapter: None,
 //! };
 //! let rows = |ids: Vec<i64>, vs: Vec<&str>| {
 //!     let batch = RecordBatch::try_new(table.arrow_schema(), vec![

@@ -100,6 +100,8 @@ fn table() -> TableSchema {
         index_sql: vec![],
         trigger_sql: vec![],
         autoincrement_seq: None,
+        dialect: quiver_catalog::Dialect::Sqlite,
+        adapter: None,
     }
 }
 

@@ -249,6 +249,22 @@ impl<'a> Parser<'a> {
         Ok((name, tok.span))
     }
 
+    /// A table name: an identifier, or `schema.table` (each part an identifier), which is
+    /// the name `schema.table`.
+    fn table_name(&mut self) -> Result<(String, Span)> {
+        let (mut name, mut span) = self.ident("a table name")?;
+        while let Some(dot) = self
+            .peek()
+            .filter(|t| t.kind == TokenKind::Symbol && t.text(self.src) == ".")
+        {
+            self.pos += 1;
+            let (part, end) = self.ident("a table name after `.`")?;
+            name = format!("{name}.{part}");
+            span = Span::new(span.start, end.end.max(dot.span.end));
+        }
+        Ok((name, span))
+    }
+
     /// Requires the statement to be over. `also` names other tokens that
     /// could have come next.
     fn end(&self, also: Option<&str>, usage: &str) -> Result<()> {
@@ -289,7 +305,7 @@ impl<'a> Parser<'a> {
         let mut tables: Vec<String> = Vec::new();
         loop {
             self.expect_kw("TABLE", TABLE_HINT)?;
-            let (table, span) = self.ident("a table name")?;
+            let (table, span) = self.table_name()?;
             if tables.contains(&table) {
                 return Err(self
                     .error_at(span, format!("table `{table}` is listed twice"))
@@ -339,10 +355,10 @@ impl<'a> Parser<'a> {
         let name = self.collection_name(USAGE_ALTER)?;
         let action = if self.eat_kw("ADD") {
             self.expect_kw("TABLE", "write ADD TABLE name")?;
-            AlterAction::AddTable(self.ident("a table name")?.0)
+            AlterAction::AddTable(self.table_name()?.0)
         } else if self.eat_kw("DROP") {
             self.expect_kw("TABLE", "write DROP TABLE name")?;
-            AlterAction::DropTable(self.ident("a table name")?.0)
+            AlterAction::DropTable(self.table_name()?.0)
         } else if self.eat_kw("SET") {
             AlterAction::Set(self.settings()?)
         } else if self.eat_kw("RESET") {

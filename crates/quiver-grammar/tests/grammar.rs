@@ -1096,3 +1096,20 @@ fn deeply_nested_input_does_not_overflow() {
     assert!(!is_complete(&cases));
     exercise(&"(".repeat(100_000));
 }
+
+#[test]
+fn table_names_may_name_their_schema() {
+    let statements = quiver_grammar::parse_script(
+        "CREATE BACKUP COLLECTION c ( TABLE sales.orders, TABLE \"Odd\".t ); ALTER BACKUP COLLECTION c ADD TABLE public.x",
+    )
+    .unwrap();
+    let printed: Vec<String> = statements.iter().map(|s| s.node.to_string()).collect();
+    assert!(
+        printed[0].contains("sales.orders") && printed[0].contains("Odd.t"),
+        "{printed:?}"
+    );
+    for statement in &statements {
+        let again = quiver_grammar::parse_script(&statement.node.to_string()).unwrap();
+        assert_eq!(again[0].node, statement.node);
+    }
+}

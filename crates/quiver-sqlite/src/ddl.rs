@@ -199,6 +199,12 @@ fn check_one_statement(kind: DdlKind, tokens: &[Token], body: usize) -> Result<(
 /// creates exactly `table`, each of `index_sql` an index on it, each of `trigger_sql` a
 /// trigger on it, one statement each. Returns what is wrong, naming the statement.
 pub fn check_table_ddl(table: &TableSchema) -> Result<(), String> {
+    if table.dialect != quiver_catalog::Dialect::Sqlite || table.adapter.is_some() {
+        return Err(format!(
+            "table `{}` was backed up from {}: it restores into a {} database, not into SQLite",
+            table.name, table.dialect, table.dialect
+        ));
+    }
     let expect = |sql: &str, kind: DdlKind| -> Result<Header, String> {
         let header = header(sql)
             .and_then(|h| {
@@ -317,6 +323,8 @@ mod tests {
             index_sql: indexes.iter().map(|s| s.to_string()).collect(),
             trigger_sql: triggers.iter().map(|s| s.to_string()).collect(),
             autoincrement_seq: None,
+            dialect: quiver_catalog::Dialect::Sqlite,
+            adapter: None,
         }
     }
 

@@ -122,6 +122,8 @@ pub(crate) fn describe(conn: &Connection, name: &str) -> Result<TableSchema> {
         index_sql: schema_sql(conn, "index", &name)?,
         trigger_sql: schema_sql(conn, "trigger", &name)?,
         autoincrement_seq: autoincrement_seq(conn, &name)?,
+        dialect: quiver_catalog::Dialect::Sqlite,
+        adapter: None,
         columns: stored,
         create_sql,
         name,

@@ -1,5 +1,7 @@
 //! The SQLite adapter's error type.
 
+use quiver_catalog::{AdapterError, ErrorKind};
+
 /// Result alias for the SQLite adapter.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -15,6 +17,12 @@ pub enum Error {
         #[source]
         source: rusqlite::Error,
     },
+    /// A plain SQL statement failed: SQLite's message.
+    #[error("{0}")]
+    Statement(String),
+    /// The database is not a file (`:memory:`, or no path).
+    #[error("quiver needs a database file: backups read it through connections of their own")]
+    NotAFile,
     /// The table does not exist.
     #[error("table `{0}` does not exist")]
     NoSuchTable(String),
@@ -68,5 +76,42 @@ pub(crate) fn sqlite<C: Into<String>>(
     move |source| Error::Sqlite {
         context: context().into(),
         source,
+    }
+}
+
+impl Error {
+    /// What kind of failure this is, for callers on the other side of the adapter boundary.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Sqlite { source, .. } => sqlite_kind(source),
+            Error::NoSuchTable(_) | Error::NotAFile => ErrorKind::NotFound,
+            Error::Statement(_) => ErrorKind::Other,
+            Error::Unsupported { .. } | Error::RefusedDdl(_) => ErrorKind::Unsupported,
+            Error::ForeignKeyViolation { .. } => ErrorKind::Constraint,
+            Error::BatchMismatch { .. } | Error::Arrow { .. } => ErrorKind::Other,
+        }
+    }
+}
+
+/// The kind of a rusqlite error.
+pub(crate) fn sqlite_kind(error: &rusqlite::Error) -> ErrorKind {
+    use rusqlite::ErrorCode::*;
+    match error {
+        rusqlite::Error::SqliteFailure(failure, _) => match failure.code {
+            DatabaseBusy | DatabaseLocked => ErrorKind::Busy,
+            DiskFull | SystemIoFailure => ErrorKind::DiskFull,
+            ReadOnly | PermissionDenied | CannotOpen | AuthorizationForStatementDenied => {
+                ErrorKind::Permission
+            }
+            ConstraintViolation => ErrorKind::Constraint,
+            _ => ErrorKind::Other,
+        },
+        _ => ErrorKind::Other,
+    }
+}
+
+impl From<Error> for AdapterError {
+    fn from(error: Error) -> Self {
+        AdapterError::new(error.kind(), error)
     }
 }

@@ -38,10 +38,12 @@
 #![warn(missing_docs)]
 
 mod affinity;
+mod database;
 mod ddl;
 mod describe;
 mod error;
 mod load;
+mod plain_sql;
 mod raw;
 mod rename;
 mod scan;
@@ -50,6 +52,7 @@ mod target;
 mod tokens;
 
 pub use affinity::column_type_for;
+pub use database::SqliteDatabase;
 pub use ddl::check_table_ddl;
 pub use error::{Error, Result};
 pub use rename::renamed;

@@ -30,6 +30,8 @@ use crate::tokens::{Token, name_at, quoted, same_name, tokens, unquoted};
 ///     index_sql: vec!["CREATE INDEX by_customer ON orders (customer)".into()],
 ///     trigger_sql: vec!["CREATE TRIGGER t AFTER INSERT ON orders BEGIN SELECT 1; END".into()],
 ///     autoincrement_seq: None,
+///     dialect: quiver_catalog::Dialect::Sqlite,
+///     adapter: None,
 /// };
 /// let names = |t: &str| match t {
 ///     "orders" => Some("old orders".to_string()),
@@ -247,6 +249,8 @@ mod tests {
             index_sql: vec![],
             trigger_sql: vec![],
             autoincrement_seq: None,
+            dialect: quiver_catalog::Dialect::Sqlite,
+            adapter: None,
         }
     }
 

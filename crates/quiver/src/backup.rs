@@ -12,7 +12,6 @@ use quiver_diff::{Batches, Differ, with_row_hashes};
 use quiver_grammar::quote_ident;
 use quiver_restore::{Chain, Columns};
 use quiver_snapshot::{PipelinedWriter, SnapshotWriter, WriteOptions};
-use quiver_sqlite::SqliteSource;
 
 use crate::error::ExecError;
 use crate::{Engine, Outcome, Progress, external};
@@ -45,7 +44,7 @@ pub(crate) fn run(
             Err(e) => return Err(e),
         }
     }
-    if let Some(note) = rollback_journal_note(engine) {
+    for note in engine.db.backup_notes() {
         engine.report(Progress::Note(note.clone()));
         warnings.push(note);
     }
@@ -75,9 +74,9 @@ pub(crate) fn run(
         BackupKind::Full
     };
     let pending = collection.begin_backup(kind, &lock)?;
-    let mut source = SqliteSource::open(&engine.db_path)?;
+    let mut source = engine.db.source()?;
     let tables = &collection.def().tables;
-    let order = largest_first(&backups, tables, &mut source);
+    let order = largest_first(&backups, tables, source.as_mut());
     // Tables are read in parallel, one read transaction per thread, all started at the
     // same instant: the backup is still one point in time.
     let threads = std::thread::available_parallelism()
@@ -145,20 +144,6 @@ pub(crate) fn run(
         stored_at,
         copy_pending,
         warnings,
-    })
-}
-
-/// A note for a database in rollback-journal mode: a backup's read transaction then blocks
-/// every writer's commit until the backup ends (in WAL mode writers go on).
-fn rollback_journal_note(engine: &Engine) -> Option<String> {
-    let mode: String = engine
-        .conn
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .ok()?;
-    (!mode.eq_ignore_ascii_case("wal")).then(|| {
-        format!(
-            "the database is in rollback-journal mode (journal_mode = {mode}): the backup's read lock makes writers wait until it ends; PRAGMA journal_mode = WAL lets them commit while backups read"
-        )
     })
 }
 
@@ -250,6 +235,18 @@ impl Job<'_> {
         chain: &Chain,
         progress: &Sender<Progress>,
     ) -> Result<TableBackup, ExecError> {
+        if schema.row_key().is_empty() {
+            return Err(ExecError::refused(
+                format!(
+                    "table `{}` has no primary key and no unique index over NOT NULL columns: an incremental backup cannot tell its rows apart (nothing was written)",
+                    schema.name
+                ),
+                Some(format!(
+                    "add a primary key to it, or take full backups only: BACKUP {}",
+                    quote_ident(&self.collection.def().name)
+                )),
+            ));
+        }
         let previous = chain.latest_schema(&schema.name);
         if let Some(change) = previous.and_then(|p| schema.shape_change(p)) {
             return Err(ExecError::refused(

@@ -2,7 +2,6 @@
 
 use quiver_catalog::{CollectionDef, StorageKind};
 use quiver_grammar::{AlterAction, CreateBackupCollection, SettingKey, Storage, quote_ident};
-use quiver_sqlite::SqliteSource;
 
 use crate::error::ExecError;
 use crate::{Engine, Outcome};
@@ -154,28 +153,19 @@ fn storage_kind(storage: Option<&Storage>) -> Result<Option<StorageKind>, ExecEr
     }
 }
 
-/// The real name of table `name` in the database (SQLite matches names ignoring case).
-fn existing_table(engine: &Engine, name: &str) -> Result<String, ExecError> {
-    let source = SqliteSource::open(&engine.db_path)?;
-    match source.describe(name) {
-        Ok(schema) => Ok(schema.name),
-        Err(quiver_sqlite::Error::NoSuchTable(_)) => {
-            let mut stmt = engine.conn.prepare(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
-            )?;
-            let tables: Vec<String> = stmt
-                .query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            let hint = if tables.is_empty() {
-                "the database has no tables yet".to_string()
-            } else {
-                format!("tables in the database: {}", tables.join(", "))
-            };
-            Err(ExecError::refused(
-                format!("table `{name}` does not exist"),
-                Some(hint),
-            ))
-        }
-        Err(e) => Err(e.into()),
+/// The real name of table `name` in the database (matched as the database matches names).
+fn existing_table(engine: &mut Engine, name: &str) -> Result<String, ExecError> {
+    if let Some(table) = engine.db.table_name(name)? {
+        return Ok(table);
     }
+    let tables = engine.db.table_names()?;
+    let hint = if tables.is_empty() {
+        "the database has no tables yet".to_string()
+    } else {
+        format!("tables in the database: {}", tables.join(", "))
+    };
+    Err(ExecError::refused(
+        format!("table `{name}` does not exist"),
+        Some(hint),
+    ))
 }

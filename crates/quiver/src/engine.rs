@@ -1,18 +1,21 @@
-//! The engine: runs scripts, sending backup statements to quiver and the rest to SQLite.
+//! The engine: runs scripts, sending backup statements to quiver and the rest to the database.
 
 use std::path::{Path, PathBuf};
 
-use quiver_catalog::Repository;
+use quiver_catalog::{Database, Repository, SqlOutcome};
 use quiver_grammar::{Statement, parse_script};
-use rusqlite::Connection;
+use quiver_sqlite::SqliteDatabase;
 
 use crate::error::ExecError;
-use crate::{Error, Outcome, Progress, Result, backup, collections, plain_sql, restoring, stored};
+use crate::{
+    Error, Outcome, Progress, QueryResult, Result, backup, collections, restoring, stored,
+};
 
 /// How an [`Engine`] is set up.
 #[derive(Debug, Clone, Default)]
 pub struct EngineOptions {
-    /// The backup repository; default `<database file>.quiver/` beside the database.
+    /// The backup repository. A SQLite database's default is `<database file>.quiver/` beside
+    /// it; a server's database has no file to sit beside, so it must be given.
     pub repository: Option<PathBuf>,
     /// Rows per batch when reading tables; default 8192.
     pub batch_rows: Option<usize>,
@@ -21,10 +24,9 @@ pub struct EngineOptions {
 /// Receives progress of long-running statements.
 type ProgressCallback = Box<dyn FnMut(&Progress)>;
 
-/// A SQLite database with its backup repository.
+/// A database with its backup repository.
 pub struct Engine {
-    pub(crate) db_path: PathBuf,
-    pub(crate) conn: Connection,
+    pub(crate) db: Box<dyn Database>,
     pub(crate) repo: Repository,
     pub(crate) batch_rows: usize,
     pub(crate) progress: Option<ProgressCallback>,
@@ -37,27 +39,52 @@ impl Engine {
         Engine::open_with(db, EngineOptions::default())
     }
 
-    /// Opens the database file at `db` with `options`.
+    /// Opens the SQLite database file at `db` with `options`.
     pub fn open_with(db: impl AsRef<Path>, options: EngineOptions) -> Result<Engine> {
-        let db_path = db.as_ref().to_path_buf();
-        if db_path.as_os_str().is_empty() || db_path.as_os_str() == ":memory:" {
-            return Err(Error::Open(ExecError::refused(
-                "quiver needs a database file: backups read it through connections of their own",
-                None,
-            )));
-        }
-        let conn = Connection::open(&db_path).map_err(|e| Error::Open(e.into()))?;
-        conn.busy_timeout(std::time::Duration::from_secs(30))
-            .map_err(|e| Error::Open(e.into()))?;
-        let repo_path = options.repository.unwrap_or_else(|| {
+        let db_path = db.as_ref();
+        let database =
+            SqliteDatabase::open(db_path).map_err(|e| Error::Open(ExecError::Adapter(e.into())))?;
+        let repository = options.repository.clone().unwrap_or_else(|| {
             let mut name = db_path.file_name().unwrap_or_default().to_os_string();
             name.push(".quiver");
             db_path.with_file_name(name)
         });
-        let repo = Repository::open(repo_path).map_err(|e| Error::Open(e.into()))?;
+        Engine::new(
+            Box::new(database),
+            EngineOptions {
+                repository: Some(repository),
+                ..options
+            },
+        )
+    }
+
+    /// Opens the database `db` names: a `postgresql://` (or `postgres://`) URL, else a
+    /// SQLite file. A PostgreSQL database needs `options.repository`.
+    pub fn connect(db: &str, options: EngineOptions) -> Result<Engine> {
+        if quiver_postgres::is_postgres_url(db) {
+            let database = quiver_postgres::PostgresDatabase::connect(db)
+                .map_err(|e| Error::Open(ExecError::Adapter(e.into())))?;
+            return Engine::new(Box::new(database), options);
+        }
+        Engine::open_with(db, options)
+    }
+
+    /// An engine for `database` (any adapter's), with `options`, which must name the
+    /// repository.
+    pub fn new(database: Box<dyn Database>, options: EngineOptions) -> Result<Engine> {
+        let Some(repository) = options.repository else {
+            return Err(Error::Open(ExecError::refused(
+                format!(
+                    "no backup repository given for {} database {}",
+                    database.dialect(),
+                    database.display_name()
+                ),
+                Some("a server's database has no file to keep backups beside: give the repository's directory (quiver --repo DIR, or QUIVER_REPO=DIR)".to_string()),
+            )));
+        };
+        let repo = Repository::open(repository).map_err(|e| Error::Open(e.into()))?;
         Ok(Engine {
-            db_path,
-            conn,
+            db: database,
             repo,
             batch_rows: options.batch_rows.unwrap_or(8192).max(1),
             progress: None,
@@ -74,14 +101,9 @@ impl Engine {
         &self.repo
     }
 
-    /// The database file.
-    pub fn database_path(&self) -> &Path {
-        &self.db_path
-    }
-
-    /// The engine's own connection, which runs plain SQL.
-    pub fn connection(&self) -> &Connection {
-        &self.conn
+    /// The database; [`Database::as_any`] gives the adapter's own type.
+    pub fn database(&self) -> &dyn Database {
+        self.db.as_ref()
     }
 
     /// Runs a script and returns each statement's outcome. The whole script is parsed
@@ -112,7 +134,7 @@ impl Engine {
 
     fn run(&mut self, statement: &Statement) -> Result<Outcome, ExecError> {
         match statement {
-            Statement::Sql(sql) => plain_sql::run(&self.conn, sql),
+            Statement::Sql(sql) => plain_sql(self.db.as_mut(), sql),
             Statement::CreateBackupCollection(create) => collections::create(self, create),
             Statement::DropBackupCollection { name } => collections::drop(self, name),
             Statement::AlterBackupCollection { name, action } => {
@@ -149,8 +171,8 @@ impl Engine {
     /// Refuses `statement` while the engine's connection has a transaction open: quiver reads
     /// and writes the database through connections of its own, which see only committed
     /// tables and would wait for this one's locks.
-    pub(crate) fn outside_transaction(&self, statement: &str) -> Result<(), ExecError> {
-        if self.conn.is_autocommit() {
+    pub(crate) fn outside_transaction(&mut self, statement: &str) -> Result<(), ExecError> {
+        if !self.db.in_transaction() {
             return Ok(());
         }
         Err(ExecError::refused(
@@ -166,5 +188,17 @@ impl Engine {
         if let Some(report) = &mut self.progress {
             report(&progress);
         }
+    }
+}
+
+/// Runs a plain SQL statement on the database.
+fn plain_sql(database: &mut dyn Database, sql: &str) -> Result<Outcome, ExecError> {
+    match database.run_sql(sql).map_err(ExecError::Sql)? {
+        SqlOutcome::Rows { schema, batches } => Ok(Outcome::Rows(QueryResult {
+            schema,
+            batches,
+            warnings: Vec::new(),
+        })),
+        SqlOutcome::Changed { rows } => Ok(Outcome::Changed { rows }),
     }
 }

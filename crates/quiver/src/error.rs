@@ -1,5 +1,6 @@
 //! The facade's error type: what failed, and where in the script.
 
+use quiver_catalog::{AdapterError, ErrorKind};
 use quiver_grammar::{ParseError, Span};
 
 /// Result alias for the engine.
@@ -43,24 +44,23 @@ impl Error {
         match self {
             Error::Parse(e) => masked(e),
             Error::Statement { at, .. } => masked(at),
-            Error::Open(e) => format!("error: {e}\n"),
+            Error::Open(e) => match e.hint() {
+                Some(hint) => format!("error: {}\n  = hint: {hint}\n", with_causes(e)),
+                None => format!("error: {}\n", with_causes(e)),
+            },
         }
     }
 
     pub(crate) fn at_statement(src: &str, span: Span, source: ExecError) -> Error {
-        let message = match &source {
-            // SQLite's message says it all; its source only repeats the error code.
-            ExecError::Sql(e) => sqlite_message(e),
-            other => with_causes(other),
-        };
+        let message = with_causes(&source);
         let first_line_end = src[span.start..span.end]
             .find('\n')
             .map_or(span.end, |i| span.start + i);
         let mut caret = Span::new(span.start, first_line_end);
-        // SQLite knows where in the statement a syntax error is: point there.
-        if let ExecError::Sql(rusqlite::Error::SqlInputError { offset, .. }) = &source
-            && let Some(start) = usize::try_from(*offset)
-                .ok()
+        // The database may say where in the statement the error is: point there.
+        if let ExecError::Sql(e) = &source
+            && let Some(start) = e
+                .position()
                 .map(|o| span.start + o)
                 .filter(|&s| s < span.end && src.is_char_boundary(s))
         {
@@ -94,26 +94,15 @@ fn with_causes(error: &dyn std::error::Error) -> String {
     message
 }
 
-fn sqlite_message(error: &rusqlite::Error) -> String {
-    match error {
-        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
-        rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
-        other => other.to_string(),
-    }
-}
-
 /// What went wrong running one statement.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
-    /// SQLite rejected a plain SQL statement.
+    /// The database rejected a plain SQL statement.
     #[error("{0}")]
-    Sql(#[from] rusqlite::Error),
+    Sql(quiver_catalog::AdapterError),
     /// The repository could not be read or written.
     #[error(transparent)]
     Catalog(#[from] quiver_catalog::Error),
-    /// The source or target database adapter failed.
-    #[error(transparent)]
-    Sqlite(#[from] quiver_sqlite::Error),
     /// Writing a data file failed.
     #[error(transparent)]
     Snapshot(#[from] quiver_snapshot::Error),
@@ -129,9 +118,9 @@ pub enum ExecError {
     /// External storage, verify, export or import failed.
     #[error(transparent)]
     Storage(#[from] quiver_storage::Error),
-    /// An adapter error while reading a table.
+    /// The database adapter failed.
     #[error("{0}")]
-    Adapter(quiver_catalog::AdapterError),
+    Adapter(#[from] quiver_catalog::AdapterError),
     /// The statement is well-formed but cannot be carried out; `hint` says what to do.
     #[error("{message}")]
     Refused {
@@ -168,16 +157,13 @@ impl ExecError {
                 "check that the backup repository's disk has free space and is writable; nothing was committed"
                     .into(),
             ),
-            ExecError::Restore(quiver_restore::Error::Target(e)) if is_storage_failure(e.as_ref()) => {
-                Some("check that the database's disk has free space and is writable".into())
-            }
             ExecError::Restore(quiver_restore::Error::Target(e))
-                if matches!(
-                    e.downcast_ref::<quiver_sqlite::Error>(),
-                    Some(quiver_sqlite::Error::ForeignKeyViolation { .. })
-                ) =>
+                if e.kind() == ErrorKind::Constraint =>
             {
                 Some("if the database held this already when it was backed up (SQLite enforces foreign keys only when asked), restore the tables apart: RESTORE <collection> WITH ( TABLES = '<table>' ) checks no reference to a table it does not restore".into())
+            }
+            ExecError::Restore(quiver_restore::Error::Target(e)) | ExecError::Adapter(e) => {
+                adapter_hint(e)
             }
             ExecError::Restore(quiver_restore::Error::Catalog(e)) | ExecError::Catalog(e) => {
                 catalog_hint(e)
@@ -211,20 +197,24 @@ fn catalog_hint(error: &quiver_catalog::Error) -> Option<String> {
     }
 }
 
-/// Whether SQLite failed for lack of space or an I/O error (not because of the statement).
-fn is_storage_failure(error: &(dyn std::error::Error + 'static)) -> bool {
-    use rusqlite::ErrorCode::{CannotOpen, DiskFull, ReadOnly, SystemIoFailure};
-    let mut cause = Some(error);
-    while let Some(e) = cause {
-        if let Some(rusqlite::Error::SqliteFailure(failure, _)) =
-            e.downcast_ref::<rusqlite::Error>()
-        {
-            return matches!(
-                failure.code,
-                DiskFull | SystemIoFailure | CannotOpen | ReadOnly
-            );
+/// What to do about a database failure of its kind.
+fn adapter_hint(error: &AdapterError) -> Option<String> {
+    match error.kind() {
+        ErrorKind::DiskFull => {
+            Some("check that the database's disk has free space and is writable".into())
         }
-        cause = e.source();
+        ErrorKind::Permission => Some(
+            "check the database's permissions: the file and its directory must be writable, a server's user needs the privileges the statement uses"
+                .into(),
+        ),
+        ErrorKind::Busy => Some(
+            "another session holds a lock the work needs, or a statement ran out of time: retry when it is done"
+                .into(),
+        ),
+        ErrorKind::Connection => Some(
+            "check that the database server is running and reachable, and the connection settings (host, port, user)"
+                .into(),
+        ),
+        _ => None,
     }
-    false
 }

@@ -10,7 +10,6 @@ use quiver_catalog::TableSchema;
 use quiver_grammar::RestoreOptions;
 use quiver_query::RowPredicate;
 use quiver_restore::Selection;
-use quiver_sqlite::SqliteTarget;
 
 use crate::error::ExecError;
 use crate::{Engine, Outcome, Progress, external};
@@ -66,18 +65,19 @@ pub(crate) fn restore(
             .is_some()
             .then_some(&filter as quiver_restore::RowFilter<'_>),
     };
-    let database = options
-        .database
-        .as_ref()
-        .map_or_else(|| engine.db_path.clone(), std::path::PathBuf::from);
-    let mut target = SqliteTarget::open(&database)?;
-    let mut report =
-        quiver_restore::restore_selected(&collection, at, &selection, &mut target, &mut |step| {
+    let mut target = engine.db.target(options.database.as_deref())?;
+    let mut report = quiver_restore::restore_selected(
+        &collection,
+        at,
+        &selection,
+        target.as_mut(),
+        &mut |step| {
             engine.report(Progress::Restore {
                 collection: name.to_string(),
                 step,
             })
-        })?;
+        },
+    )?;
     report.warnings.splice(0..0, warnings);
     Ok(Outcome::Restored {
         collection: name.to_string(),

@@ -284,7 +284,7 @@ pub fn verify(
     Ok(quiver_storage::verify(
         &location_of(&collection)?,
         at,
-        &quiver_sqlite::check_table_ddl,
+        &check_ddl,
         progress,
     )?)
 }
@@ -348,4 +348,13 @@ pub fn gc(repo: &Repository, name: &str, dry_run: bool) -> Result<GcReport, Exec
         collection.remove_incomplete(&lock)?;
     }
     Ok(report)
+}
+
+/// Checks a stored table's DDL as a restore of it would, without a database: what VERIFY
+/// reports as a `Ddl` fault.
+pub fn check_ddl(table: &quiver_catalog::TableSchema) -> Result<(), String> {
+    match table.dialect {
+        quiver_catalog::Dialect::Sqlite => quiver_sqlite::check_table_ddl(table),
+        quiver_catalog::Dialect::Postgres => quiver_postgres::check_table(table),
+    }
 }

@@ -9,6 +9,16 @@ use rusqlite::types::Value;
 
 use crate::{Engine, Outcome};
 
+/// The SQLite connection of an engine on a SQLite database.
+fn conn(engine: &Engine) -> &rusqlite::Connection {
+    engine
+        .database()
+        .as_any()
+        .downcast_ref::<quiver_sqlite::SqliteDatabase>()
+        .expect("a SQLite engine")
+        .connection()
+}
+
 fn value() -> impl Strategy<Value = Value> {
     prop_oneof![
         Just(Value::Null),
@@ -211,8 +221,7 @@ fn insert(engine: &mut Engine, name: &str, table: &Table, row: &[Value]) {
         "INSERT OR IGNORE INTO {name} ({}) VALUES ({params})",
         columns.join(", ")
     );
-    engine
-        .connection()
+    conn(engine)
         .execute(
             &insert,
             rusqlite::params_from_iter(&row[..table.types.len()]),
@@ -240,7 +249,7 @@ fn apply(engine: &mut Engine, names: &[String], tables: &[Table], change: &Chang
                 "UPDATE OR IGNORE {name} SET c{column} = ?1 WHERE {}",
                 picked(engine, name, t, *pick)
             );
-            engine.connection().execute(&sql, [value]).unwrap();
+            conn(engine).execute(&sql, [value]).unwrap();
         }
         Change::Delete { table, pick } => {
             let (name, t) = at(*table);
@@ -248,7 +257,7 @@ fn apply(engine: &mut Engine, names: &[String], tables: &[Table], change: &Chang
                 "DELETE FROM {name} WHERE {}",
                 picked(engine, name, t, *pick)
             );
-            engine.connection().execute(&sql, []).unwrap();
+            conn(engine).execute(&sql, []).unwrap();
         }
     }
 }
@@ -256,8 +265,7 @@ fn apply(engine: &mut Engine, names: &[String], tables: &[Table], change: &Chang
 /// A `WHERE` condition for the row at position `pick` (modulo the row count): by rowid, or
 /// by key in WITHOUT ROWID tables (whose keys are never NULL).
 fn picked(engine: &mut Engine, name: &str, table: &Table, pick: usize) -> String {
-    let count: i64 = engine
-        .connection()
+    let count: i64 = conn(engine)
         .query_row(&format!("SELECT count(*) FROM {name}"), [], |r| r.get(0))
         .unwrap();
     let offset = if count == 0 { 0 } else { pick as i64 % count };
@@ -428,8 +436,7 @@ fn linked_change() -> impl Strategy<Value = LinkedChange> {
 
 /// The id of the row at position `pick` of table `name`, if it has rows.
 fn id_at(engine: &Engine, name: &str, pick: usize) -> Option<i64> {
-    let ids: Vec<i64> = engine
-        .connection()
+    let ids: Vec<i64> = conn(engine)
         .prepare(&format!("SELECT id FROM {name} ORDER BY id"))
         .unwrap()
         .query_map([], |r| r.get(0))
@@ -453,8 +460,7 @@ fn apply_linked(engine: &Engine, links: &Linked, change: &LinkedChange) {
         } => {
             let t = table % n;
             let parent = parent_id(t, *parent_pick);
-            engine
-                .connection()
+            conn(engine)
                 .execute(
                     &format!("INSERT OR IGNORE INTO l{t} (id, ref, v) VALUES (?1, ?2, ?3)"),
                     rusqlite::params![id, parent, v],
@@ -473,8 +479,7 @@ fn apply_linked(engine: &Engine, links: &Linked, change: &LinkedChange) {
             ) else {
                 return;
             };
-            engine
-                .connection()
+            conn(engine)
                 .execute(
                     &format!("UPDATE l{t} SET ref = ?1 WHERE id = ?2"),
                     rusqlite::params![parent, id],
@@ -484,8 +489,7 @@ fn apply_linked(engine: &Engine, links: &Linked, change: &LinkedChange) {
         LinkedChange::Delete { table, pick } => {
             let t = table % n;
             if let Some(id) = id_at(engine, &format!("l{t}"), *pick) {
-                engine
-                    .connection()
+                conn(engine)
                     .execute(&format!("DELETE FROM l{t} WHERE id = ?1"), [id])
                     .unwrap();
             }
@@ -496,7 +500,7 @@ fn apply_linked(engine: &Engine, links: &Linked, change: &LinkedChange) {
 /// Every row of every linked table (`typeof:quote` of each column), and each table's
 /// foreign keys (table referred to, action), `prefix` before each name.
 fn linked_state(engine: &Engine, n: usize, prefix: &str) -> Vec<String> {
-    let conn = engine.connection();
+    let conn = conn(engine);
     let mut out = Vec::new();
     for t in 0..n {
         let name = format!("{prefix}l{t}");
@@ -588,8 +592,7 @@ proptest! {
                 .map(|line| line.replace("refers to l", "refers to p_l"))
                 .collect();
             prop_assert_eq!(linked_state(&fresh, n, "p_"), renamed, "renamed backup {} ({})", i, id);
-            let violations: i64 = fresh
-                .connection()
+            let violations: i64 = conn(&fresh)
                 .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))
                 .unwrap();
             prop_assert_eq!(violations, 0);

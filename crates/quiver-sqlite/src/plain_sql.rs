@@ -1,4 +1,4 @@
-//! Plain SQL: run by SQLite on the engine's connection; rows come back as Arrow batches.
+//! Plain SQL: run by SQLite on the database's own connection; rows come back as Arrow batches.
 
 use std::sync::Arc;
 
@@ -7,18 +7,16 @@ use arrow::array::{
 };
 use arrow::datatypes::{Field, Schema};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use quiver_catalog::SqlOutcome;
 use rusqlite::Connection;
 use rusqlite::types::Value;
 
-use crate::error::ExecError;
-use crate::{Outcome, QueryResult};
-
 /// Runs one plain SQL statement.
-pub(crate) fn run(conn: &Connection, sql: &str) -> Result<Outcome, ExecError> {
+pub(crate) fn run(conn: &Connection, sql: &str) -> rusqlite::Result<SqlOutcome> {
     let mut stmt = conn.prepare(sql)?;
     if stmt.column_count() == 0 {
         let rows = stmt.raw_execute()?;
-        return Ok(Outcome::Changed { rows: rows as u64 });
+        return Ok(SqlOutcome::Changed { rows: rows as u64 });
     }
     let names: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
     let mut columns: Vec<Vec<Value>> = vec![Vec::new(); names.len()];
@@ -28,13 +26,13 @@ pub(crate) fn run(conn: &Connection, sql: &str) -> Result<Outcome, ExecError> {
             column.push(row.get::<_, Value>(i)?);
         }
     }
-    Ok(Outcome::Rows(to_arrow(&names, columns)))
+    Ok(to_arrow(&names, columns))
 }
 
 /// Builds one batch. A column whose values all have one storage class gets that Arrow type
 /// (NULLs aside); a column mixing classes becomes text, each value written as SQLite's
 /// `quote()` would, except text which stays as it is.
-fn to_arrow(names: &[String], columns: Vec<Vec<Value>>) -> QueryResult {
+fn to_arrow(names: &[String], columns: Vec<Vec<Value>>) -> SqlOutcome {
     let row_count = columns.first().map_or(0, Vec::len);
     let mut fields = Vec::with_capacity(names.len());
     let mut arrays: Vec<ArrayRef> = Vec::with_capacity(names.len());
@@ -47,10 +45,9 @@ fn to_arrow(names: &[String], columns: Vec<Vec<Value>>) -> QueryResult {
     let options = RecordBatchOptions::new().with_row_count(Some(row_count));
     let batch = RecordBatch::try_new_with_options(schema.clone(), arrays, &options)
         .expect("columns are built with the schema's types and the same length");
-    QueryResult {
+    SqlOutcome::Rows {
         schema,
         batches: vec![batch],
-        warnings: Vec::new(),
     }
 }
 
@@ -134,15 +131,14 @@ mod tests {
     #[test]
     fn columns_get_their_class_or_text_when_mixed() {
         let conn = Connection::open_in_memory().unwrap();
-        let Outcome::Rows(result) = run(
+        let SqlOutcome::Rows { schema, batches } = run(
             &conn,
             "SELECT 1 AS i, 1.5 AS r, 'x' AS t, x'00' AS b, NULL AS n UNION ALL SELECT 2, NULL, 3, NULL, NULL",
         )
         .unwrap() else {
             panic!("rows expected")
         };
-        let types: Vec<DataType> = result
-            .schema
+        let types: Vec<DataType> = schema
             .fields()
             .iter()
             .map(|f| f.data_type().clone())
@@ -157,7 +153,7 @@ mod tests {
                 DataType::Null
             ]
         );
-        let t = result.batches[0].column(2).as_string::<i32>();
+        let t = batches[0].column(2).as_string::<i32>();
         assert_eq!((t.value(0), t.value(1)), ("x", "3"));
     }
 
@@ -166,6 +162,6 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         run(&conn, "CREATE TABLE t(a)").unwrap();
         let outcome = run(&conn, "INSERT INTO t VALUES (1), (2)").unwrap();
-        assert!(matches!(outcome, Outcome::Changed { rows: 2 }));
+        assert!(matches!(outcome, SqlOutcome::Changed { rows: 2 }));
     }
 }

@@ -1,0 +1,379 @@
+//! The same statements on PostgreSQL, against a real server (issue 13): `.ci/run` starts one
+//! and exports `QUIVER_TEST_POSTGRES_URL`; without it the first test starts its own
+//! (`quiver_postgres::test_server`). Each test has a database of its own.
+
+use quiver::catalog::{BackupManifest, TableSchema};
+use quiver_postgres::test_server::PgTestServer;
+
+use super::*;
+
+/// A fresh database on the test server, with a repository in a temporary directory.
+struct Pg {
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+impl Pg {
+    fn new(name: &str) -> Pg {
+        Pg {
+            url: PgTestServer::shared().database(name),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn repo(&self) -> PathBuf {
+        self.dir.path().join("repo")
+    }
+
+    /// Runs `quiver --db <url> --repo <dir> <args>`.
+    fn quiver(&self, args: &[&str]) -> Output {
+        let repo = self.repo();
+        let mut all = vec!["--db", self.url.as_str(), "--repo", repo.to_str().unwrap()];
+        all.extend_from_slice(args);
+        quiver(&all)
+    }
+
+    fn ok(&self, sql: &str) -> String {
+        succeeded(self.quiver(&[sql]))
+    }
+
+    fn fails(&self, sql: &str) -> String {
+        let out = self.quiver(&[sql]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "`{sql}` should fail; stdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stderr).unwrap()
+    }
+
+    /// A client of the test's database.
+    fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url, postgres::NoTls).unwrap()
+    }
+
+    /// Each row of `table` in its text form, in key order: equal text means equal values.
+    fn rows(&self, table: &str, order: &str) -> Vec<String> {
+        self.client()
+            .query(
+                &format!("SELECT _row::text FROM {table} _row ORDER BY {order}"),
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    }
+
+    /// The schema of `tables` as pg_dump writes it (its random `\restrict` key left out).
+    fn schema(&self, tables: &[&str]) -> String {
+        let bin = quiver_postgres::test_server::bin_dir().expect("PostgreSQL binaries");
+        let mut command = Command::new(bin.join("pg_dump"));
+        command.args(["--schema-only", "--no-owner", "-d", &self.url]);
+        for table in tables {
+            command.args(["-t", table]);
+        }
+        let dump = succeeded(command.output().unwrap());
+        dump.lines()
+            .filter(|l| !l.starts_with("\\restrict") && !l.starts_with("\\unrestrict"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+#[test]
+fn the_seed_demo_runs_on_postgres_and_each_service_restores_alone() {
+    let pg = Pg::new("demo");
+    let out = succeeded(quiver(&[
+        "demo",
+        "--db",
+        &pg.url,
+        "--repo",
+        pg.repo().to_str().unwrap(),
+        "--quiet",
+    ]));
+    for line in [
+        "| orders         | 3010      | 0              |",
+        "| order_items    | 9010      | 0              |",
+        "| payments       | 2227      | 0              |",
+        "| 2001         | Signed up after the backup | 136             |",
+    ] {
+        assert!(out.contains(line), "`{line}` missing in:\n{out}");
+    }
+    for collection in [
+        "user_service_backups",
+        "order_service_backups",
+        "inventory_service_backups",
+    ] {
+        succeeded(pg.quiver(&["verify", collection]));
+    }
+    // The restored tables are the tables that were: the same DDL, as pg_dump sees it.
+    let restored = pg.schema(&["orders", "order_items", "payments"]);
+    let fresh = Pg::new("demo_fresh");
+    let script = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/demo_postgres.sql"
+    ))
+    .unwrap();
+    let ddl: String = script
+        .lines()
+        .filter(|l| {
+            l.starts_with("CREATE TABLE")
+                || l.starts_with("CREATE TYPE")
+                || l.starts_with("CREATE INDEX")
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    fresh.client().batch_execute(&ddl).unwrap();
+    assert_eq!(
+        restored,
+        fresh.schema(&["orders", "order_items", "payments"])
+    );
+}
+
+/// Every type of the issue, with NULLs and extremes, in one table.
+const TYPES_TABLE: &str = r#"
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE DOMAIN positive AS integer CHECK (VALUE > 0);
+CREATE TABLE every_type (
+    id integer PRIMARY KEY,
+    b boolean, i2 smallint, i4 integer, i8 bigint,
+    f4 real, f8 double precision,
+    n numeric, n2 numeric(20,4),
+    t text, vc varchar(10), c char(5), "Odd ""name""" text,
+    by bytea,
+    d date, ts timestamp, tstz timestamptz, tm time, tmtz timetz, iv interval,
+    u uuid, j json, jb jsonb,
+    ai integer[], at text[],
+    m mood, ma mood[], p positive,
+    inet_v inet, r int4range
+);
+INSERT INTO every_type VALUES
+ (1, true, -32768, -2147483648, -9223372036854775808, 'NaN', 'Infinity', 'NaN', -12345678901234.5678,
+  '', '', '', 'x', '\x', '-infinity', '-infinity', '-infinity', '00:00', '00:00+14', '-178000000 years',
+  '00000000-0000-0000-0000-000000000000', '{"b": 1, "a": [1, 2]}', '{"b": 1, "a": [1, 2]}',
+  '{}', '{}', 'sad', '{}', 1, '::1', 'empty'),
+ (2, false, 32767, 2147483647, 9223372036854775807, '-Infinity', '-0', 'Infinity', 99999999999999.9999,
+  e'tab\there\nnew line \\ back', 'ten chars!', 'ab', 'ü', '\x00ff0a5c', 'infinity', 'infinity', 'infinity', '24:00', '23:59:59.999999-12',
+  '178000000 years 11 mons 30 days 23:59:59.999999', 'ffffffff-ffff-ffff-ffff-ffffffffffff', '[]', '{}',
+  '{1,NULL,3}', '{"a b","{c}",NULL,"\"q\""}', 'happy', '{ok,happy}', 2147483647, '10.0.0.1/8', '[1,10)'),
+ (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+ (4, true, 0, 0, 0, 1.17549435e-38, 2.2250738585072014e-308, '-Infinity', 0.0001,
+  'naïve 😀', 'x', 'abcde', '', '\xdeadbeef', '4713-01-01 BC', '294276-12-31 23:59:59.999999', '1999-12-31 23:59:59.5+05:30', '12:34:56.789', '01:02:03+01', '1 day -1 second',
+  'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 'null', '"s"', '{-1,0,1}', '{""}', 'ok', '{sad}', 42, '2001:db8::/32', '(,5]'),
+ (5, false, -1, -1, -1, 3.4028235e38, 1.7976931348623157e308, 1e-1000, -0.0001,
+  repeat('long ', 1000), 'é', 'a', 'b', decode(repeat('ab', 5000), 'hex'), '2000-02-29', '2000-02-29 12:00', '2000-02-29 12:00+00', '23:59:59.999999', '00:00:00+00', '0',
+  gen_random_uuid(), '{"deep": {"er": [true, false, null]}}', '{"deep": {"er": [true, false, null]}}', '{2147483647}', '{"\\"}', 'sad', '{}', 7, '0.0.0.0/0', '[-5,5]');
+"#;
+
+#[test]
+fn every_type_round_trips_exactly_through_full_and_incremental_backups() {
+    let pg = Pg::new("types");
+    pg.client().batch_execute(TYPES_TABLE).unwrap();
+    pg.ok("CREATE BACKUP COLLECTION c ( TABLE every_type ) WITH ( INCREMENTAL_BACKUP_ENABLED = 'true' )");
+    let full_rows = pg.rows("every_type", "id");
+    let full = backup_id(&pg.ok("BACKUP c"));
+    pg.client()
+        .batch_execute(
+            "UPDATE every_type SET f8 = -f8, t = t || '!', jb = '{\"new\": 1}' WHERE id IN (2, 4);
+             DELETE FROM every_type WHERE id = 1;
+             INSERT INTO every_type (id, n, by, m) VALUES (6, 'NaN', '\\x01', 'ok')",
+        )
+        .unwrap();
+    let incremental_rows = pg.rows("every_type", "id");
+    pg.ok("BACKUP c INCREMENTAL");
+    let schema = pg.schema(&["every_type"]);
+
+    pg.ok("DROP TABLE every_type");
+    pg.ok("RESTORE c");
+    assert_eq!(pg.rows("every_type", "id"), incremental_rows);
+    assert_eq!(pg.schema(&["every_type"]), schema);
+
+    pg.ok("DROP TABLE every_type");
+    pg.ok(&format!("RESTORE c AT '{full}'"));
+    assert_eq!(pg.rows("every_type", "id"), full_rows);
+    succeeded(pg.quiver(&["verify", "c"]));
+}
+
+#[test]
+fn text_keys_diff_in_the_order_the_server_sorts_them() {
+    let pg = Pg::new("keys");
+    // Keys the database's collation (ICU en-US on the test server) orders otherwise than C.
+    pg.client()
+        .batch_execute(
+            "CREATE TABLE k (name text PRIMARY KEY, v integer);
+             INSERT INTO k VALUES ('a', 1), ('B', 2), ('_c', 3), ('b', 4), ('Ä', 5), ('', 6), ('a b', 7), ('ab', 8);
+             CREATE TABLE d (day date, n numeric, v integer, PRIMARY KEY (day, n));
+             INSERT INTO d SELECT DATE '2000-01-01' + i * 400, (i - 50) * 1.5, i FROM generate_series(0, 99) i;",
+        )
+        .unwrap();
+    pg.ok("CREATE BACKUP COLLECTION c ( TABLE k, TABLE d ) WITH ( INCREMENTAL_BACKUP_ENABLED = 'true' )");
+    pg.ok("BACKUP c");
+    pg.client()
+        .batch_execute(
+            "UPDATE k SET v = v * 10 WHERE name IN ('B', 'Ä', '');
+             DELETE FROM k WHERE name = '_c';
+             INSERT INTO k VALUES ('Z', 9), ('aa', 10);
+             UPDATE d SET v = -v WHERE n < 0;
+             DELETE FROM d WHERE v % 7 = 0;",
+        )
+        .unwrap();
+    let (k, d) = (pg.rows("k", "name"), pg.rows("d", "day, n"));
+    let out = pg.ok("BACKUP c INCREMENTAL");
+    // Only the changed rows: a key order mismatch would show as many more.
+    assert!(
+        out.contains("47 row(s) inserted or updated, 16 deleted"),
+        "{out}"
+    );
+    pg.ok("DROP TABLE k; DROP TABLE d");
+    pg.ok("RESTORE c");
+    assert_eq!(pg.rows("k", "name"), k);
+    assert_eq!(pg.rows("d", "day, n"), d);
+}
+
+#[test]
+fn a_table_without_a_key_has_full_backups_only() {
+    let pg = Pg::new("keyless");
+    pg.client()
+        .batch_execute("CREATE TABLE log (at timestamptz, line text); INSERT INTO log VALUES ('2026-01-01', 'x'), ('2026-01-01', 'x'), (NULL, NULL);")
+        .unwrap();
+    pg.ok("CREATE BACKUP COLLECTION c ( TABLE log ) WITH ( INCREMENTAL_BACKUP_ENABLED = 'true' )");
+    pg.ok("BACKUP c");
+    let before = committed_backups(&pg.repo(), "c");
+    let err = pg.fails("BACKUP c INCREMENTAL");
+    assert_mentions(
+        &err,
+        &[
+            "table `log` has no primary key",
+            "nothing was written",
+            "add a primary key",
+        ],
+    );
+    assert_eq!(committed_backups(&pg.repo(), "c"), before);
+    let rows = pg.rows("log", "1");
+    pg.ok("DROP TABLE log");
+    pg.ok("RESTORE c");
+    assert_eq!(pg.rows("log", "1"), rows);
+}
+
+#[test]
+fn a_restore_is_refused_while_a_table_exists_and_changes_nothing() {
+    let pg = Pg::new("exists");
+    pg.client()
+        .batch_execute("CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int PRIMARY KEY REFERENCES a); INSERT INTO a VALUES (1); INSERT INTO b VALUES (1);")
+        .unwrap();
+    pg.ok("CREATE BACKUP COLLECTION c ( TABLE a, TABLE b )");
+    pg.ok("BACKUP c");
+    pg.ok("DROP TABLE b");
+    let err = pg.fails("RESTORE c");
+    assert_mentions(&err, &["a"]);
+    // Nothing was created: b is still gone, a untouched.
+    assert_eq!(pg.rows("a", "id"), ["(1)"]);
+    let b: bool = pg
+        .client()
+        .query_one("SELECT to_regclass('b') IS NULL", &[])
+        .unwrap()
+        .get(0);
+    assert!(b);
+    // Restored beside the live table under a prefix, with its foreign key following a's copy.
+    pg.ok("RESTORE c WITH ( TARGET_PREFIX = 'old_' )");
+    assert_eq!(pg.rows("old_b", "id"), ["(1)"]);
+    let references: String = pg
+        .client()
+        .query_one("SELECT confrelid::regclass::text FROM pg_constraint WHERE conrelid = 'old_b'::regclass AND contype = 'f'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(references, "old_a");
+}
+
+#[test]
+fn a_forged_check_never_runs_and_nothing_is_restored() {
+    let pg = Pg::new("forged");
+    pg.client()
+        .batch_execute("CREATE TABLE t (id int PRIMARY KEY, v int CHECK (v > 0)); INSERT INTO t VALUES (1, 1);")
+        .unwrap();
+    pg.ok("CREATE BACKUP COLLECTION c ( TABLE t )");
+    pg.ok("BACKUP c");
+    let (ids, _) = committed_backups(&pg.repo(), "c");
+    let path = pg
+        .repo()
+        .join("collections/c")
+        .join(&ids[0])
+        .join("manifest.json");
+    let original = BackupManifest::decode(&std::fs::read(&path).unwrap(), &ids[0]).unwrap();
+    let with = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut manifest = original.clone();
+        let mut adapter = manifest.tables[0].schema.adapter.clone().unwrap();
+        edit(&mut adapter);
+        manifest.tables[0].schema = TableSchema {
+            adapter: Some(adapter),
+            ..manifest.tables[0].schema.clone()
+        };
+        std::fs::write(&path, manifest.encode()).unwrap();
+    };
+    pg.ok("DROP TABLE t");
+    for (what, edit, expected) in [
+        (
+            "a volatile check",
+            Box::new(|a: &mut serde_json::Value| {
+                a["constraints"][0]["definition"] = "CHECK ((pg_sleep(0) IS NOT NULL))".into();
+            }) as Box<dyn Fn(&mut serde_json::Value)>,
+            "volatile function",
+        ),
+        (
+            "a statement after the default",
+            Box::new(|a: &mut serde_json::Value| {
+                a["columns"][1]["default"] = "1); DROP TABLE x; --".into();
+            }),
+            "the default of column `v`",
+        ),
+        (
+            "a type that is no type",
+            Box::new(|a: &mut serde_json::Value| {
+                a["columns"][1]["type_name"] = "integer CHECK (false)".into();
+            }),
+            "is not a type name",
+        ),
+    ] {
+        with(&*edit);
+        let err = pg.fails("RESTORE c");
+        assert_mentions(&err, &[expected]);
+        let gone: bool = pg
+            .client()
+            .query_one("SELECT to_regclass('t') IS NULL", &[])
+            .unwrap()
+            .get(0);
+        assert!(gone, "{what}: t was created");
+    }
+}
+
+#[test]
+fn connection_faults_are_clear_errors_without_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgresql://app:s3cret-pw@127.0.0.1:{port}/shop");
+    let out = quiver(&["--db", &url, "--repo", repo.to_str().unwrap(), "SELECT 1"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_mentions(
+        &err,
+        &[
+            &format!("postgresql://app@127.0.0.1:{port}/shop"),
+            "server is running",
+        ],
+    );
+    assert!(!err.contains("s3cret"), "{err}");
+    // No repository: a server's database has no file to keep it beside.
+    let pg = Pg::new("norepo");
+    let out = quiver(&["--db", &pg.url, "SELECT 1"]);
+    assert_mentions(&String::from_utf8_lossy(&out.stderr), &["--repo"]);
+}

@@ -1,0 +1,487 @@
+//! The DDL a restore runs, built by quiver from a stored [`PgTable`]: names are quoted
+//! here, and every stored expression is checked first ([`check`]), since a backup location
+//! is untrusted. Each statement runs alone (the extended protocol takes one statement), and
+//! once the table exists the restore asks the server what its checks call
+//! ([`VOLATILE_CHECKS_SQL`]) before any row goes in.
+
+use quiver_catalog::{ColumnType, Dialect, TableSchema};
+
+use crate::error::{Error, Result};
+use crate::table::{
+    Form, PgColumn, PgForeignKey, PgTable, SequenceOptions, qualified, quote_ident, quote_literal,
+};
+use crate::tokens::{Kind, check_fragment, tokenize};
+
+/// The largest stored description read (a forged one could be huge).
+const MAX_FRAGMENT: usize = 64 << 10;
+
+/// `table`'s PostgreSQL description, checked: it is one this adapter wrote, its neutral
+/// part agrees with it, and every stored fragment is one that cannot leave its clause.
+pub fn stored(table: &TableSchema) -> Result<PgTable> {
+    let refuse = |why: String| Error::RefusedDdl(format!("table `{}`: {why}", table.name));
+    if table.dialect != Dialect::Postgres {
+        return Err(refuse(format!(
+            "it was backed up from {}: it restores into a {} database, not into PostgreSQL",
+            table.dialect, table.dialect
+        )));
+    }
+    let value = table
+        .adapter
+        .clone()
+        .ok_or_else(|| refuse("its PostgreSQL description is missing".into()))?;
+    let pg: PgTable = serde_json::from_value(value)
+        .map_err(|e| refuse(format!("its PostgreSQL description cannot be read: {e}")))?;
+    check(&pg).map_err(refuse)?;
+    if pg.display_name() != table.name {
+        return Err(refuse(format!(
+            "its description names table `{}`",
+            pg.display_name()
+        )));
+    }
+    let stored: Vec<&PgColumn> = pg.stored_columns().collect();
+    let agrees = stored.len() == table.columns.len()
+        && stored.iter().zip(&table.columns).all(|(p, c)| {
+            let column_type = match p.form {
+                Form::Integer { .. } => ColumnType::Integer,
+                Form::Float { .. } => ColumnType::Real,
+                Form::Bytes => ColumnType::Blob,
+                _ => ColumnType::Text,
+            };
+            p.name == c.name && column_type == c.column_type && !c.has_raw
+        });
+    if !agrees || table.stores_rowid {
+        return Err(refuse(
+            "its columns do not match its PostgreSQL description".into(),
+        ));
+    }
+    for key in &table.primary_key {
+        if !stored.iter().any(|c| {
+            &c.name == key
+                && matches!(
+                    c.form,
+                    Form::Integer { .. } | Form::Text | Form::Bytes | Form::TextForm
+                )
+        }) {
+            return Err(refuse(format!("key column `{key}` is not a stored column")));
+        }
+    }
+    Ok(pg)
+}
+
+/// Checks every stored fragment of `table` and the references between its parts.
+pub(crate) fn check(table: &PgTable) -> Result<(), String> {
+    let fragment = |text: &str, what: &str| -> Result<(), String> {
+        if text.len() > MAX_FRAGMENT {
+            return Err(format!("{what} is {} bytes long", text.len()));
+        }
+        check_fragment(text, what).map(|_| ())
+    };
+    for column in &table.columns {
+        let what = |x: &str| format!("the {x} of column `{}`", column.name);
+        check_type_name(&column.type_name).map_err(|e| format!("{}: {e}", what("type")))?;
+        if let Some(default) = &column.default {
+            fragment(default, &what("default"))?;
+        }
+        if let Some(generated) = &column.generated {
+            fragment(generated, &what("generation expression"))?;
+        }
+        if (column.form == Form::Generated) != column.generated.is_some() {
+            return Err(format!(
+                "column `{}` is stored and generated at once",
+                column.name
+            ));
+        }
+        if column.serial.is_some_and(|s| s >= table.sequences.len()) {
+            return Err(format!(
+                "column `{}` names a sequence the table does not have",
+                column.name
+            ));
+        }
+        if let Some(identity) = &column.identity {
+            check_sequence_options(&identity.options)?;
+        }
+    }
+    for constraint in &table.constraints {
+        let what = format!("constraint `{}`", constraint.name);
+        let expected: &[&str] = match constraint.kind {
+            'p' => &["PRIMARY"],
+            'u' => &["UNIQUE"],
+            'c' => &["CHECK"],
+            'x' => &["EXCLUDE"],
+            other => return Err(format!("{what} is of unknown kind `{other}`")),
+        };
+        starts_with(&constraint.definition, expected, &what)?;
+        // One clause: a parenthesized list or expression may hold commas, the clause not.
+        fragment(&constraint.definition, &what)?;
+    }
+    for fk in &table.foreign_keys {
+        check_fk_actions(fk)?;
+    }
+    for index in &table.indexes {
+        let what = format!("index `{}`", index.name);
+        starts_with(&index.definition, &["USING"], &what)?;
+        fragment(&index.definition, &what)?;
+    }
+    for trigger in &table.triggers {
+        let what = format!("trigger `{}`", trigger.name);
+        let tokens = check_fragment(&trigger.timing, &what)?;
+        let allowed = [
+            "BEFORE", "AFTER", "INSTEAD", "OF", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "OR",
+        ];
+        if tokens.iter().any(|t| {
+            !(t.kind == Kind::QuotedIdent
+                || t.kind == Kind::Comma
+                || (t.kind == Kind::Word
+                    && (allowed.iter().any(|a| t.is_word(a))
+                        || tokens.iter().any(|o| o.is_word("OF")))))
+        }) {
+            return Err(format!(
+                "{what} has an unexpected timing `{}`",
+                trigger.timing
+            ));
+        }
+        let body = tokenize(&trigger.body).map_err(|e| format!("{what}: {e}"))?;
+        if body
+            .iter()
+            .any(|t| matches!(t.kind, Kind::Semicolon | Kind::Comment))
+        {
+            return Err(format!("{what} holds a `;` or a comment"));
+        }
+        if !body.windows(2).any(|w| {
+            w[0].is_word("EXECUTE") && (w[1].is_word("FUNCTION") || w[1].is_word("PROCEDURE"))
+        }) {
+            return Err(format!("{what} executes no function"));
+        }
+    }
+    for sequence in &table.sequences {
+        check_sequence_options(&sequence.options)?;
+        if !table.columns.iter().any(|c| c.name == sequence.column) {
+            return Err(format!("sequence `{}` belongs to no column", sequence.name));
+        }
+    }
+    for identity in &table.identities {
+        if !table
+            .columns
+            .iter()
+            .any(|c| c.name == identity.column && c.identity.is_some())
+        {
+            return Err(format!(
+                "identity position for `{}`, which is no identity column",
+                identity.column
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn starts_with(text: &str, words: &[&str], what: &str) -> Result<(), String> {
+    let tokens = tokenize(text).map_err(|e| format!("{what}: {e}"))?;
+    if words.iter().zip(&tokens).all(|(w, t)| t.is_word(w)) && tokens.len() >= words.len() {
+        Ok(())
+    } else {
+        Err(format!("{what} does not start with {}", words.join(" ")))
+    }
+}
+
+/// A type name as `format_type` writes it: words, quoted names, dots, numbers in a typmod
+/// and `[]`; nothing else. The restore also resolves it (`to_regtype`) before using it.
+fn check_type_name(name: &str) -> Result<(), String> {
+    let tokens = tokenize(name)?;
+    let fine = !tokens.is_empty()
+        && tokens.iter().all(|t| match t.kind {
+            Kind::Word
+            | Kind::QuotedIdent
+            | Kind::Number
+            | Kind::Open
+            | Kind::Close
+            | Kind::Comma => true,
+            Kind::Other => t.text == ".",
+            _ => false,
+        });
+    // Only these words may follow another: `double precision`, `character varying`,
+    // `timestamp(3) with time zone`, `bit varying`.
+    let words_fine = tokens.windows(2).all(|w| {
+        w[0].kind != Kind::Word
+            || w[1].kind != Kind::Word
+            || [
+                "precision",
+                "varying",
+                "with",
+                "without",
+                "time",
+                "zone",
+                "year",
+                "month",
+                "day",
+                "hour",
+                "minute",
+                "second",
+                "to",
+            ]
+            .iter()
+            .any(|k| w[1].is_word(k))
+    });
+    if fine && words_fine {
+        check_fragment(name, "a type name").map(|_| ())
+    } else {
+        Err(format!(
+            "`{}` is not a type name",
+            crate::tokens::shorten(name)
+        ))
+    }
+}
+
+fn check_sequence_options(options: &SequenceOptions) -> Result<(), String> {
+    if ["smallint", "integer", "bigint"].contains(&options.data_type.as_str())
+        && options.increment != 0
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "a sequence of type `{}` with increment {}",
+            crate::tokens::shorten(&options.data_type),
+            options.increment
+        ))
+    }
+}
+
+fn check_fk_actions(fk: &PgForeignKey) -> Result<(), String> {
+    let what = format!("foreign key `{}`", fk.name);
+    let tokens = tokenize(&fk.actions).map_err(|e| format!("{what}: {e}"))?;
+    let words = [
+        "MATCH",
+        "FULL",
+        "SIMPLE",
+        "PARTIAL",
+        "ON",
+        "DELETE",
+        "UPDATE",
+        "CASCADE",
+        "RESTRICT",
+        "SET",
+        "NULL",
+        "DEFAULT",
+        "NO",
+        "ACTION",
+        "DEFERRABLE",
+        "NOT",
+        "INITIALLY",
+        "DEFERRED",
+        "IMMEDIATE",
+        "VALID",
+    ];
+    let mut depth = 0usize;
+    for token in &tokens {
+        match token.kind {
+            Kind::Word if depth == 0 && words.iter().any(|w| token.is_word(w)) => {}
+            Kind::Word | Kind::QuotedIdent | Kind::Comma if depth > 0 => {}
+            Kind::Open if depth == 0 => depth = 1,
+            Kind::Close if depth == 1 => depth = 0,
+            _ => {
+                return Err(format!(
+                    "{what} has unexpected actions `{}`",
+                    crate::tokens::shorten(&fk.actions)
+                ));
+            }
+        }
+    }
+    if fk.columns.is_empty() || fk.columns.len() != fk.parent_columns.len() {
+        return Err(format!("{what} has mismatched column lists"));
+    }
+    Ok(())
+}
+
+/// `CREATE SEQUENCE` for a serial's sequence.
+pub(crate) fn create_sequence(table: &PgTable, name: &str, options: &SequenceOptions) -> String {
+    format!(
+        "CREATE SEQUENCE {} {}",
+        qualified(&table.schema, name),
+        sequence_options(options, true)
+    )
+}
+
+/// A sequence's options; `AS type` only for a sequence of its own (an identity's has its
+/// column's type).
+fn sequence_options(o: &SequenceOptions, with_type: bool) -> String {
+    let data_type = if with_type {
+        format!("AS {} ", o.data_type)
+    } else {
+        String::new()
+    };
+    format!(
+        "{data_type}INCREMENT BY {} MINVALUE {} MAXVALUE {} START WITH {} CACHE {} {}",
+        o.increment,
+        o.min,
+        o.max,
+        o.start,
+        o.cache.max(1),
+        if o.cycle { "CYCLE" } else { "NO CYCLE" }
+    )
+}
+
+/// `CREATE TABLE` with columns and the constraints that are not foreign keys.
+pub(crate) fn create_table(table: &PgTable) -> String {
+    let mut parts = Vec::new();
+    for column in &table.columns {
+        let mut part = format!("{} {}", quote_ident(&column.name), column.type_name);
+        if let Some((schema, name)) = &column.collation {
+            part += &format!(" COLLATE {}", qualified(schema, name));
+        }
+        if let Some(generated) = &column.generated {
+            part += &format!(" GENERATED ALWAYS AS ({generated}) STORED");
+        } else if let Some(sequence) = column.serial.and_then(|s| table.sequences.get(s)) {
+            part += &format!(
+                " DEFAULT pg_catalog.nextval({}::pg_catalog.regclass)",
+                quote_literal(&qualified(&table.schema, &sequence.name))
+            );
+        } else if let Some(default) = &column.default {
+            part += &format!(" DEFAULT {default}");
+        }
+        if let Some(identity) = &column.identity {
+            part += &format!(
+                " GENERATED {} AS IDENTITY ({})",
+                if identity.always {
+                    "ALWAYS"
+                } else {
+                    "BY DEFAULT"
+                },
+                sequence_options(&identity.options, false)
+            );
+        }
+        if column.not_null {
+            part += " NOT NULL";
+        }
+        parts.push(part);
+    }
+    for constraint in &table.constraints {
+        parts.push(format!(
+            "CONSTRAINT {} {}",
+            quote_ident(&constraint.name),
+            constraint.definition
+        ));
+    }
+    format!("CREATE TABLE {} ({})", table.qualified(), parts.join(", "))
+}
+
+/// `ALTER TABLE … ADD CONSTRAINT … FOREIGN KEY`.
+pub(crate) fn add_foreign_key(table: &PgTable, fk: &PgForeignKey) -> String {
+    let list = |columns: &[String]| {
+        columns
+            .iter()
+            .map(|c| quote_ident(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}) {}",
+        table.qualified(),
+        quote_ident(&fk.name),
+        list(&fk.columns),
+        qualified(&fk.parent_schema, &fk.parent),
+        list(&fk.parent_columns),
+        fk.actions
+    )
+}
+
+/// The statements that finish a loaded table: indexes, sequence positions, triggers.
+pub(crate) fn finish_table(table: &PgTable) -> Vec<String> {
+    let mut statements = Vec::new();
+    for index in &table.indexes {
+        statements.push(format!(
+            "CREATE {}INDEX {} ON {} {}",
+            if index.unique { "UNIQUE " } else { "" },
+            quote_ident(&index.name),
+            table.qualified(),
+            index.definition
+        ));
+    }
+    for sequence in &table.sequences {
+        let name = qualified(&table.schema, &sequence.name);
+        statements.push(format!(
+            "ALTER SEQUENCE {name} OWNED BY {}.{}",
+            table.qualified(),
+            quote_ident(&sequence.column)
+        ));
+        statements.push(format!(
+            "SELECT pg_catalog.setval({}::pg_catalog.regclass, {}, {})",
+            quote_literal(&name),
+            sequence.last_value,
+            sequence.is_called
+        ));
+    }
+    for identity in &table.identities {
+        statements.push(format!(
+            "SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence({}, {}), {}, {})",
+            quote_literal(&table.qualified()),
+            quote_literal(&identity.column),
+            identity.last_value,
+            identity.is_called
+        ));
+    }
+    for trigger in &table.triggers {
+        statements.push(format!(
+            "CREATE {}TRIGGER {} {} ON {} {}",
+            if trigger.constraint {
+                "CONSTRAINT "
+            } else {
+                ""
+            },
+            quote_ident(&trigger.name),
+            trigger.timing,
+            table.qualified(),
+            trigger.body
+        ));
+        if trigger.disabled {
+            statements.push(format!(
+                "ALTER TABLE {} DISABLE TRIGGER {}",
+                table.qualified(),
+                quote_ident(&trigger.name)
+            ));
+        }
+    }
+    statements
+}
+
+/// What a table's checks call that is volatile (`$1`: the table's oid): a check runs on
+/// every restored row, so a forged one must not reach a function that does anything (read
+/// files, sleep, change settings; every such built-in is volatile). The calls are read off
+/// the stored expression tree (`conbin`): functions (`:funcid`) and operators' functions
+/// (`:opfuncid`, `:opno`); pg_depend would not list built-in functions, which are pinned.
+pub(crate) const VOLATILE_CHECKS_SQL: &str = "
+    SELECT DISTINCT p.oid::pg_catalog.regprocedure::text
+    FROM pg_catalog.pg_constraint c,
+         LATERAL pg_catalog.regexp_matches(c.conbin::text, ':(funcid|opfuncid|opno) (\\d+)', 'g') m
+    JOIN pg_catalog.pg_proc p ON p.oid = CASE
+        WHEN m[1] = 'opno' THEN (SELECT o.oprcode::pg_catalog.oid FROM pg_catalog.pg_operator o WHERE o.oid = m[2]::pg_catalog.oid)
+        ELSE m[2]::pg_catalog.oid END
+    WHERE c.conrelid = $1::int8::oid AND c.contype = 'c' AND p.provolatile = 'v'";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_names_are_names_only() {
+        for fine in [
+            "integer",
+            "numeric(10,2)",
+            "public.mood[]",
+            "\"My Type\"",
+            "timestamp(3) with time zone",
+            "character varying(20)",
+            "double precision",
+        ] {
+            assert!(check_type_name(fine).is_ok(), "{fine}");
+        }
+        for forged in [
+            "integer CHECK (false)",
+            "int DEFAULT 1",
+            "int, b int",
+            "text COLLATE \"C\"",
+            "int)",
+            "int; DROP TABLE t",
+        ] {
+            assert!(check_type_name(forged).is_err(), "{forged}");
+        }
+    }
+}

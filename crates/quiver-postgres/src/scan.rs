@@ -1,0 +1,208 @@
+//! Reading a table: `COPY (SELECT … ORDER BY key) TO STDOUT (FORMAT binary)`, decoded
+//! straight into Arrow builders, batch by batch.
+
+use std::io::{BufRead, Read};
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, BinaryBuilder, Float64Builder, Int64Builder, StringBuilder};
+use arrow::record_batch::RecordBatch;
+use quiver_catalog::{AdapterError, TableSchema};
+
+use crate::error::{Error, Result};
+use crate::table::{Form, PgTable, quote_ident};
+
+/// Batches are cut at this many bytes of values too, so that wide rows stay bounded.
+const BATCH_BYTES: usize = 64 << 20;
+
+/// The COPY statement that reads `table` in key order. Text keys are ordered `COLLATE "C"`
+/// (byte order, as Rust compares them); keys stored as text forms are ordered by them.
+pub(crate) fn copy_out_sql(table: &PgTable, key: &[String]) -> String {
+    let columns: Vec<String> = table
+        .stored_columns()
+        .map(|c| match c.form {
+            Form::TextForm => format!("{}::pg_catalog.text", quote_ident(&c.name)),
+            _ => quote_ident(&c.name),
+        })
+        .collect();
+    let order: Vec<String> = key
+        .iter()
+        .filter_map(|k| table.columns.iter().find(|c| &c.name == k))
+        .map(|c| match c.form {
+            Form::Text => format!("{} COLLATE \"C\"", quote_ident(&c.name)),
+            Form::TextForm => format!("({}::pg_catalog.text) COLLATE \"C\"", quote_ident(&c.name)),
+            _ => quote_ident(&c.name),
+        })
+        .collect();
+    let order = if order.is_empty() {
+        String::new()
+    } else {
+        format!(" ORDER BY {}", order.join(", "))
+    };
+    format!(
+        "COPY (SELECT {} FROM ONLY {}{order}) TO STDOUT (FORMAT binary)",
+        columns.join(", "),
+        table.qualified()
+    )
+}
+
+/// One column's builder.
+enum Builder {
+    Integer(Int64Builder, u8),
+    Float(Float64Builder, u8),
+    Text(StringBuilder),
+    Bytes(BinaryBuilder),
+}
+
+impl Builder {
+    fn new(form: Form) -> Builder {
+        match form {
+            Form::Integer { bytes } => Builder::Integer(Int64Builder::new(), bytes),
+            Form::Float { bytes } => Builder::Float(Float64Builder::new(), bytes),
+            Form::Text | Form::TextForm | Form::Generated => Builder::Text(StringBuilder::new()),
+            Form::Bytes => Builder::Bytes(BinaryBuilder::new()),
+        }
+    }
+
+    fn null(&mut self) {
+        match self {
+            Builder::Integer(b, _) => b.append_null(),
+            Builder::Float(b, _) => b.append_null(),
+            Builder::Text(b) => b.append_null(),
+            Builder::Bytes(b) => b.append_null(),
+        }
+    }
+
+    fn value(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let width = |n: u8| -> Result<(), String> {
+            if bytes.len() == usize::from(n) {
+                Ok(())
+            } else {
+                Err(format!("a {n}-byte value of {} bytes", bytes.len()))
+            }
+        };
+        match self {
+            Builder::Integer(b, n) => {
+                width(*n)?;
+                b.append_value(match n {
+                    2 => i64::from(i16::from_be_bytes([bytes[0], bytes[1]])),
+                    4 => i64::from(i32::from_be_bytes(bytes.try_into().expect("4 bytes"))),
+                    _ => i64::from_be_bytes(bytes.try_into().expect("8 bytes")),
+                });
+            }
+            Builder::Float(b, n) => {
+                width(*n)?;
+                b.append_value(match n {
+                    4 => f64::from(f32::from_be_bytes(bytes.try_into().expect("4 bytes"))),
+                    _ => f64::from_be_bytes(bytes.try_into().expect("8 bytes")),
+                });
+            }
+            Builder::Text(b) => b.append_value(
+                std::str::from_utf8(bytes).map_err(|e| format!("text that is not UTF-8: {e}"))?,
+            ),
+            Builder::Bytes(b) => b.append_value(bytes),
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Builder::Integer(b, _) => Arc::new(b.finish()),
+            Builder::Float(b, _) => Arc::new(b.finish()),
+            Builder::Text(b) => Arc::new(b.finish()),
+            Builder::Bytes(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// Decodes a binary COPY stream of `table`'s stored columns into batches of `schema`,
+/// handing each to `sink`; returns the rows read.
+pub(crate) fn decode(
+    mut input: impl BufRead,
+    table: &PgTable,
+    schema: &TableSchema,
+    batch_rows: usize,
+    sink: &mut dyn FnMut(RecordBatch) -> Result<(), AdapterError>,
+) -> Result<u64, AdapterError> {
+    let copy_error = |message: String| Error::Copy {
+        table: schema.name.clone(),
+        message,
+    };
+    let forms: Vec<Form> = table.stored_columns().map(|c| c.form).collect();
+    let mut builders: Vec<Builder> = forms.iter().map(|f| Builder::new(*f)).collect();
+    let arrow_schema = schema.arrow_schema();
+    let mut header = [0u8; 19];
+    input
+        .read_exact(&mut header)
+        .map_err(|e| copy_error(format!("the stream's header: {e}")))?;
+    if &header[..11] != b"PGCOPY\n\xff\r\n\0" {
+        return Err(copy_error("the stream is not binary COPY".into()).into());
+    }
+    let extension = u32::from_be_bytes(header[15..19].try_into().expect("4 bytes"));
+    std::io::copy(
+        &mut (&mut input).take(u64::from(extension)),
+        &mut std::io::sink(),
+    )
+    .map_err(|e| copy_error(format!("the stream's header: {e}")))?;
+    let (mut rows, mut in_batch, mut bytes) = (0u64, 0usize, 0usize);
+    let mut value = Vec::new();
+    let mut flush = |builders: &mut Vec<Builder>,
+                     in_batch: &mut usize,
+                     bytes: &mut usize|
+     -> Result<(), AdapterError> {
+        if *in_batch == 0 {
+            return Ok(());
+        }
+        let columns: Vec<ArrayRef> = builders.iter_mut().map(Builder::finish).collect();
+        let batch =
+            RecordBatch::try_new(arrow_schema.clone(), columns).map_err(|source| Error::Arrow {
+                table: schema.name.clone(),
+                source,
+            })?;
+        *in_batch = 0;
+        *bytes = 0;
+        sink(batch)
+    };
+    loop {
+        let mut count = [0u8; 2];
+        input
+            .read_exact(&mut count)
+            .map_err(|e| copy_error(format!("after {rows} rows: {e}")))?;
+        let count = i16::from_be_bytes(count);
+        if count == -1 {
+            break;
+        }
+        if usize::try_from(count).ok() != Some(forms.len()) {
+            return Err(copy_error(format!("a row of {count} fields, not {}", forms.len())).into());
+        }
+        for builder in &mut builders {
+            let mut length = [0u8; 4];
+            input
+                .read_exact(&mut length)
+                .map_err(|e| copy_error(format!("row {rows}: {e}")))?;
+            let length = i32::from_be_bytes(length);
+            if length < 0 {
+                builder.null();
+                continue;
+            }
+            value.clear();
+            (&mut input)
+                .take(length as u64)
+                .read_to_end(&mut value)
+                .map_err(|e| copy_error(format!("row {rows}: {e}")))?;
+            if value.len() != length as usize {
+                return Err(copy_error(format!("row {rows} ends early")).into());
+            }
+            builder
+                .value(&value)
+                .map_err(|m| copy_error(format!("row {rows}: {m}")))?;
+            bytes += value.len();
+        }
+        rows += 1;
+        in_batch += 1;
+        if in_batch >= batch_rows || bytes >= BATCH_BYTES {
+            flush(&mut builders, &mut in_batch, &mut bytes)?;
+        }
+    }
+    flush(&mut builders, &mut in_batch, &mut bytes)?;
+    Ok(rows)
+}

@@ -1,0 +1,241 @@
+//! What the PostgreSQL adapter records of a table, in the manifest's adapter part: enough
+//! to rebuild it exactly from quiver's own DDL, with every name kept apart from every
+//! expression, so that names are quoted here and only expressions need checking.
+
+use serde::{Deserialize, Serialize};
+
+/// A table as the PostgreSQL catalogs described it at backup time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PgTable {
+    /// `server_version_num` of the server it came from.
+    pub server_version: u32,
+    /// Its schema.
+    pub schema: String,
+    /// Its name within the schema.
+    pub name: String,
+    /// Every column, in table order; generated columns are not stored, but recomputed.
+    pub columns: Vec<PgColumn>,
+    /// Primary key, unique, check and exclusion constraints, created with the table.
+    pub constraints: Vec<PgConstraint>,
+    /// Foreign keys, added once every restored table is loaded.
+    pub foreign_keys: Vec<PgForeignKey>,
+    /// Indexes that back no constraint, built after the data.
+    pub indexes: Vec<PgIndex>,
+    /// Triggers, created after the data (so that they do not fire on it).
+    pub triggers: Vec<PgTrigger>,
+    /// Sequences the table owns through `serial` columns, with their positions.
+    pub sequences: Vec<PgSequence>,
+    /// Positions of identity columns' sequences.
+    pub identities: Vec<PgIdentity>,
+    /// Enum types the columns use, created if the target lacks them.
+    pub enums: Vec<PgEnum>,
+}
+
+/// One column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PgColumn {
+    /// Its name.
+    pub name: String,
+    /// Its type as `format_type` writes it (`numeric(10,2)`, `public.mood[]`).
+    pub type_name: String,
+    /// How its values travel in data files.
+    pub form: Form,
+    /// NOT NULL.
+    pub not_null: bool,
+    /// Its collation, when not its type's default: (schema, name).
+    pub collation: Option<(String, String)>,
+    /// Its default expression (`pg_get_expr`), unless it is a serial's `nextval`.
+    pub default: Option<String>,
+    /// The position in [`PgTable::sequences`] of the sequence whose `nextval` is its default.
+    pub serial: Option<usize>,
+    /// `GENERATED ALWAYS` (`a`) or `BY DEFAULT` (`d`) identity, with the sequence's options.
+    pub identity: Option<PgIdentityKind>,
+    /// The expression of a stored generated column (not stored in data files).
+    pub generated: Option<String>,
+}
+
+/// How a column's values are stored in data files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Form {
+    /// int2, int4 or int8, as a 64-bit integer; `bytes` is the width on the server.
+    Integer {
+        /// 2, 4 or 8.
+        bytes: u8,
+    },
+    /// float4 or float8, as a 64-bit float (exact for both).
+    Float {
+        /// 4 or 8.
+        bytes: u8,
+    },
+    /// text or varchar, as UTF-8 text.
+    Text,
+    /// bytea, as bytes.
+    Bytes,
+    /// Any other type, as its text form (the type's output function under quiver's
+    /// session settings), cast back by the type's input on restore.
+    TextForm,
+    /// Not stored: a generated column.
+    Generated,
+}
+
+/// Identity column options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PgIdentityKind {
+    /// `ALWAYS` rather than `BY DEFAULT`.
+    pub always: bool,
+    /// Its sequence's options.
+    pub options: SequenceOptions,
+}
+
+/// A constraint created with the table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PgConstraint {
+    /// Its name.
+    pub name: String,
+    /// `p`, `u`, `c` or `x` (pg_constraint.contype).
+    pub kind: char,
+    /// `pg_get_constraintdef`: `PRIMARY KEY (id)`, `CHECK ((qty > 0))`, ...
+    pub definition: String,
+}
+
+/// A foreign key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PgForeignKey {
+    /// Its name.
+    pub name: String,
+    /// The referring columns.
+    pub columns: Vec<String>,
+    /// The table referred to: its schema and name.
+    pub parent_schema: String,
+    /// The table referred to.
+    pub parent: String,
+    /// The columns referred to.
+    pub parent_columns: Vec<String>,
+    /// What follows the column list: `ON DELETE CASCADE`, `MATCH FULL`, `DEFERRABLE`...
+    /// (from `pg_get_constraintdef`).
+    pub actions: String,
+}
+
+/// An index that backs no constraint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PgIndex {
+    /// Its name.
+    pub name: String,
+    /// UNIQUE.
+    pub unique: bool,
+    /// What `pg_get_indexdef` writes after the table: `USING btree (lower(email)) WHERE ...`.
+    pub definition: String,
+}
+
+/// A trigger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PgTrigger {
+    /// Its name.
+    pub name: String,
+    /// A constraint trigger.
+    pub constraint: bool,
+    /// What `pg_get_triggerdef` writes between the name and `ON table`: `AFTER INSERT`.
+    pub timing: String,
+    /// What it writes after the table: `FOR EACH ROW EXECUTE FUNCTION audit()`.
+    pub body: String,
+    /// Disabled (`tgenabled = 'D'`).
+    pub disabled: bool,
+}
+
+/// A sequence owned by a `serial` column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PgSequence {
+    /// Its name (in the table's schema).
+    pub name: String,
+    /// The column that owns it.
+    pub column: String,
+    /// Its options.
+    pub options: SequenceOptions,
+    /// Its position: `last_value` and `is_called`.
+    pub last_value: i64,
+    /// Whether `last_value` was handed out.
+    pub is_called: bool,
+}
+
+/// An identity column's sequence position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PgIdentity {
+    /// The column.
+    pub column: String,
+    /// `last_value`.
+    pub last_value: i64,
+    /// `is_called`.
+    pub is_called: bool,
+}
+
+/// A sequence's options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SequenceOptions {
+    /// `smallint`, `integer` or `bigint`.
+    pub data_type: String,
+    /// START.
+    pub start: i64,
+    /// INCREMENT.
+    pub increment: i64,
+    /// MINVALUE.
+    pub min: i64,
+    /// MAXVALUE.
+    pub max: i64,
+    /// CACHE.
+    pub cache: i64,
+    /// CYCLE.
+    pub cycle: bool,
+}
+
+/// An enum type a column uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PgEnum {
+    /// Its schema.
+    pub schema: String,
+    /// Its name.
+    pub name: String,
+    /// Its labels, in order.
+    pub labels: Vec<String>,
+}
+
+impl PgTable {
+    /// The name quiver shows for it: `name` in `public`, else `schema.name`.
+    pub fn display_name(&self) -> String {
+        display_name(&self.schema, &self.name)
+    }
+
+    /// `"schema"."name"`.
+    pub fn qualified(&self) -> String {
+        qualified(&self.schema, &self.name)
+    }
+
+    /// The stored columns, in data file order.
+    pub fn stored_columns(&self) -> impl Iterator<Item = &PgColumn> {
+        self.columns.iter().filter(|c| c.form != Form::Generated)
+    }
+}
+
+/// `name` in `public`, else `schema.name`: the table's name in a collection.
+pub fn display_name(schema: &str, name: &str) -> String {
+    if schema == "public" {
+        name.to_string()
+    } else {
+        format!("{schema}.{name}")
+    }
+}
+
+/// `"schema"."name"`, each quoted.
+pub fn qualified(schema: &str, name: &str) -> String {
+    format!("{}.{}", quote_ident(schema), quote_ident(name))
+}
+
+/// Quotes a PostgreSQL identifier with double quotes, doubling any inside.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Quotes a string literal (standard_conforming_strings is on in every supported server).
+pub fn quote_literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}

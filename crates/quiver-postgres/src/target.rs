@@ -1,0 +1,368 @@
+//! Restores into PostgreSQL: one transaction (PostgreSQL's DDL is transactional), so all
+//! tables or none. Types the tables use and serial sequences are created first, then each
+//! table (its checks vetted before any row), its rows by COPY FROM, then indexes, sequence
+//! positions and triggers; foreign keys last, once every table is loaded.
+
+use std::io::Write;
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{DataType, Float64Type, Int64Type};
+use arrow::record_batch::RecordBatch;
+use postgres::Client;
+use quiver_catalog::{
+    AdapterError, ErrorKind, RenamedTable, RestoreTarget, TableSchema, TargetTransaction,
+};
+
+use crate::connect::ConnectionSpec;
+use crate::ddl::{self, stored};
+use crate::error::{Error, Result, server};
+use crate::table::{PgTable, qualified, quote_ident, quote_literal};
+
+/// A PostgreSQL database that restores write into.
+pub struct PostgresTarget {
+    spec: ConnectionSpec,
+}
+
+impl PostgresTarget {
+    /// A target writing into the database `spec` names, on a session of its own.
+    pub fn new(spec: ConnectionSpec) -> PostgresTarget {
+        PostgresTarget { spec }
+    }
+}
+
+/// The restore's transaction; rolled back unless committed.
+struct PgLoad {
+    client: Client,
+    open: bool,
+}
+
+impl Drop for PgLoad {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.client.batch_execute("ROLLBACK");
+        }
+    }
+}
+
+impl RestoreTarget for PostgresTarget {
+    fn check_table(&self, table: &TableSchema) -> Result<(), AdapterError> {
+        stored(table)?;
+        Ok(())
+    }
+
+    fn renamed(
+        &self,
+        table: &TableSchema,
+        new_name: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<RenamedTable, AdapterError> {
+        Ok(crate::rename::renamed(table, new_name)?)
+    }
+
+    fn begin(&mut self) -> Result<Box<dyn TargetTransaction + '_>, AdapterError> {
+        let mut client = self.spec.connect()?;
+        client
+            .batch_execute("BEGIN; SELECT pg_catalog.set_config('search_path', '', true)")
+            .map_err(server(|| "starting the restore's transaction"))?;
+        Ok(Box::new(PgLoad { client, open: true }))
+    }
+}
+
+/// `(schema, table)` of a name as collections show it: `table` in `public`, or `schema.table`.
+pub(crate) fn split_name(name: &str) -> (&str, &str) {
+    name.split_once('.').unwrap_or(("public", name))
+}
+
+impl PgLoad {
+    fn run(&mut self, sql: &str, what: impl FnOnce() -> String) -> Result<()> {
+        // The extended protocol: one statement, whatever the text holds.
+        self.client.execute(sql, &[]).map_err(server(what))?;
+        Ok(())
+    }
+
+    fn ensure_enums(&mut self, table: &PgTable) -> Result<()> {
+        for e in &table.enums {
+            let found = self
+                .client
+                .query(
+                    "SELECT array(SELECT l.enumlabel::text FROM pg_catalog.pg_enum l WHERE l.enumtypid = t.oid ORDER BY l.enumsortorder)
+                     FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+                     WHERE n.nspname = $1 AND t.typname = $2",
+                    &[&e.schema, &e.name],
+                )
+                .map_err(server(|| format!("looking up type {}", qualified(&e.schema, &e.name))))?;
+            match found.first() {
+                Some(row) if row.get::<_, Vec<String>>(0) == e.labels => {}
+                Some(_) => {
+                    return Err(Error::Server {
+                        context: format!("restoring `{}`", table.display_name()),
+                        message: format!(
+                            "type {} exists in the target with other labels than the backup's ({})",
+                            qualified(&e.schema, &e.name),
+                            e.labels.join(", ")
+                        ),
+                        kind: ErrorKind::Unsupported,
+                        position: None,
+                    });
+                }
+                None => {
+                    let labels: Vec<String> = e.labels.iter().map(|l| quote_literal(l)).collect();
+                    let sql = format!(
+                        "CREATE TYPE {} AS ENUM ({})",
+                        qualified(&e.schema, &e.name),
+                        labels.join(", ")
+                    );
+                    self.run(&sql, || {
+                        format!("creating type {}", qualified(&e.schema, &e.name))
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_target(&mut self, table: &PgTable) -> Result<()> {
+        let missing = |what: String, hint: &str| Error::Server {
+            context: format!("restoring `{}`", table.display_name()),
+            message: format!("{what} does not exist in the target database; {hint}"),
+            kind: ErrorKind::NotFound,
+            position: None,
+        };
+        let schema = self
+            .client
+            .query(
+                "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1",
+                &[&table.schema],
+            )
+            .map_err(server(|| "looking up the schema"))?;
+        if schema.is_empty() {
+            return Err(missing(
+                format!("schema {}", quote_ident(&table.schema)),
+                &format!(
+                    "create it first: CREATE SCHEMA {}",
+                    quote_ident(&table.schema)
+                ),
+            ));
+        }
+        for column in &table.columns {
+            // Resolving the name runs nothing: it only parses it and looks it up.
+            let known: bool = self
+                .client
+                .query_one(
+                    "SELECT pg_catalog.to_regtype($1) IS NOT NULL",
+                    &[&column.type_name],
+                )
+                .map_err(server(|| format!("looking up type `{}`", column.type_name)))?
+                .get(0);
+            if !known {
+                return Err(missing(
+                    format!("type `{}` of column `{}`", column.type_name, column.name),
+                    "create it first (CREATE TYPE, CREATE DOMAIN or CREATE EXTENSION), as in the database it was backed up from",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl TargetTransaction for PgLoad {
+    fn existing_tables(&mut self, names: &[String]) -> Result<Vec<String>, AdapterError> {
+        let mut existing = Vec::new();
+        for name in names {
+            let (schema, table) = split_name(name);
+            let found: bool = self
+                .client
+                .query_one(
+                    "SELECT pg_catalog.to_regclass($1) IS NOT NULL",
+                    &[&qualified(schema, table)],
+                )
+                .map_err(server(|| format!("looking up table `{name}`")))?
+                .get(0);
+            if found {
+                existing.push(name.clone());
+            }
+        }
+        Ok(existing)
+    }
+
+    fn create_table(&mut self, table: &TableSchema) -> Result<(), AdapterError> {
+        let pg = stored(table)?;
+        let name = table.name.clone();
+        self.ensure_enums(&pg)?;
+        self.check_target(&pg)?;
+        for sequence in &pg.sequences {
+            self.run(
+                &ddl::create_sequence(&pg, &sequence.name, &sequence.options),
+                || format!("creating sequence `{}` of `{name}`", sequence.name),
+            )?;
+        }
+        self.run(&ddl::create_table(&pg), || {
+            format!("creating table `{name}`")
+        })?;
+        let oid: i64 = self
+            .client
+            .query_one(
+                "SELECT pg_catalog.to_regclass($1)::oid::int8",
+                &[&pg.qualified()],
+            )
+            .map_err(server(|| format!("looking up table `{name}`")))?
+            .get(0);
+        let volatile: Vec<String> = self
+            .client
+            .query(ddl::VOLATILE_CHECKS_SQL, &[&oid])
+            .map_err(server(|| format!("checking the checks of `{name}`")))?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if !volatile.is_empty() {
+            return Err(Error::RefusedDdl(format!(
+                "table `{name}`: a check constraint calls {} (a volatile function, which a check would run on every restored row); nothing was restored",
+                volatile.join(", ")
+            ))
+            .into());
+        }
+        Ok(())
+    }
+
+    fn insert(&mut self, table: &TableSchema, batch: &RecordBatch) -> Result<(), AdapterError> {
+        let pg = stored(table)?;
+        let columns: Vec<String> = pg.stored_columns().map(|c| quote_ident(&c.name)).collect();
+        if batch.num_columns() != columns.len() {
+            return Err(Error::BatchMismatch {
+                table: table.name.clone(),
+                message: format!("{} columns for {}", batch.num_columns(), columns.len()),
+            }
+            .into());
+        }
+        let text = copy_text(batch).map_err(|message| Error::BatchMismatch {
+            table: table.name.clone(),
+            message,
+        })?;
+        let sql = format!(
+            "COPY {} ({}) FROM STDIN",
+            pg.qualified(),
+            columns.join(", ")
+        );
+        let mut writer = self
+            .client
+            .copy_in(sql.as_str())
+            .map_err(server(|| format!("loading `{}`", table.name)))?;
+        writer.write_all(&text).map_err(|e| Error::Server {
+            context: format!("loading `{}`", table.name),
+            message: e.to_string(),
+            kind: ErrorKind::Connection,
+            position: None,
+        })?;
+        writer
+            .finish()
+            .map_err(server(|| format!("loading `{}`", table.name)))?;
+        Ok(())
+    }
+
+    fn finish_table(&mut self, table: &TableSchema) -> Result<(), AdapterError> {
+        let pg = stored(table)?;
+        for statement in ddl::finish_table(&pg) {
+            self.run(&statement, || {
+                format!(
+                    "finishing `{}`: {}",
+                    table.name,
+                    crate::tokens::shorten(&statement)
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    fn check_references(&mut self, tables: &[TableSchema]) -> Result<Vec<String>, AdapterError> {
+        let mut warnings = Vec::new();
+        for table in tables {
+            let pg = stored(table)?;
+            for fk in &pg.foreign_keys {
+                let parent = qualified(&fk.parent_schema, &fk.parent);
+                let exists: bool = self
+                    .client
+                    .query_one("SELECT pg_catalog.to_regclass($1) IS NOT NULL", &[&parent])
+                    .map_err(server(|| format!("looking up table {parent}")))?
+                    .get(0);
+                if !exists {
+                    warnings.push(format!(
+                        "foreign key {} of `{}` was not restored: it refers to table {parent}, which the target database does not have",
+                        quote_ident(&fk.name),
+                        table.name
+                    ));
+                    continue;
+                }
+                self.run(&ddl::add_foreign_key(&pg, fk), || {
+                    format!(
+                        "adding foreign key {} of `{}`",
+                        quote_ident(&fk.name),
+                        table.name
+                    )
+                })?;
+            }
+        }
+        Ok(warnings)
+    }
+
+    fn commit(mut self: Box<Self>) -> Result<(), AdapterError> {
+        self.client
+            .batch_execute("COMMIT")
+            .map_err(server(|| "committing the restore"))?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+/// `batch` in COPY's text format: tab-separated, `\N` for NULL, backslash escapes.
+pub(crate) fn copy_text(batch: &RecordBatch) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(batch.get_array_memory_size());
+    for row in 0..batch.num_rows() {
+        for (i, column) in batch.columns().iter().enumerate() {
+            if i > 0 {
+                out.push(b'\t');
+            }
+            if column.is_null(row) {
+                out.extend_from_slice(b"\\N");
+                continue;
+            }
+            match column.data_type() {
+                DataType::Int64 => {
+                    write!(out, "{}", column.as_primitive::<Int64Type>().value(row))
+                        .expect("writes to a Vec");
+                }
+                DataType::Float64 => {
+                    let v = column.as_primitive::<Float64Type>().value(row);
+                    if v.is_nan() {
+                        out.extend_from_slice(b"NaN");
+                    } else if v.is_infinite() {
+                        out.extend_from_slice(if v > 0.0 { b"Infinity" } else { b"-Infinity" });
+                    } else {
+                        // The shortest text that reads back as the same float.
+                        write!(out, "{v:?}").expect("writes to a Vec");
+                    }
+                }
+                DataType::Utf8 => escape(&mut out, column.as_string::<i32>().value(row).as_bytes()),
+                DataType::Binary => {
+                    out.extend_from_slice(b"\\\\x");
+                    for byte in column.as_binary::<i32>().value(row) {
+                        write!(out, "{byte:02x}").expect("writes to a Vec");
+                    }
+                }
+                other => return Err(format!("a column of type {other}")),
+            }
+        }
+        out.push(b'\n');
+    }
+    Ok(out)
+}
+
+fn escape(out: &mut Vec<u8>, text: &[u8]) {
+    for &byte in text {
+        match byte {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            other => out.push(other),
+        }
+    }
+}
