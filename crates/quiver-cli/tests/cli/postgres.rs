@@ -377,3 +377,219 @@ fn connection_faults_are_clear_errors_without_the_password() {
     let out = quiver(&["--db", &pg.url, "SELECT 1"]);
     assert_mentions(&String::from_utf8_lossy(&out.stderr), &["--repo"]);
 }
+
+#[test]
+fn writers_during_backups_never_split_the_cut() {
+    let pg = Pg::new("cut");
+    // Transfers move amounts between a row of `a` and a row of `b` in one transaction: the
+    // sum over both tables is the same at every instant, so in every consistent backup.
+    pg.client()
+        .batch_execute(
+            "CREATE TABLE a (id int PRIMARY KEY, v bigint NOT NULL);
+             CREATE TABLE b (id int PRIMARY KEY, v bigint NOT NULL);
+             INSERT INTO a SELECT i, 1000 FROM generate_series(1, 20000) i;
+             INSERT INTO b SELECT i, 1000 FROM generate_series(1, 20000) i;",
+        )
+        .unwrap();
+    pg.ok("CREATE BACKUP COLLECTION c ( TABLE a, TABLE b ) WITH ( INCREMENTAL_BACKUP_ENABLED = 'true' )");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (url, stop) = (pg.url.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            let mut transfers = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let (from, to, amount) = (
+                    1 + transfers % 20000,
+                    1 + (transfers * 7919) % 20000,
+                    1 + transfers % 13,
+                );
+                let mut tx = client.transaction().unwrap();
+                tx.execute(
+                    "UPDATE a SET v = v - $1 WHERE id = $2",
+                    &[&(amount as i64), &(from as i32)],
+                )
+                .unwrap();
+                tx.execute(
+                    "UPDATE b SET v = v + $1 WHERE id = $2",
+                    &[&(amount as i64), &(to as i32)],
+                )
+                .unwrap();
+                tx.commit().unwrap();
+                transfers += 1;
+            }
+            transfers
+        })
+    };
+    let mut ids = Vec::new();
+    for round in 0..6 {
+        let statement = if round == 0 {
+            "BACKUP c"
+        } else {
+            "BACKUP c INCREMENTAL"
+        };
+        ids.push(backup_id(&pg.ok(statement)));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let transfers = writer.join().unwrap();
+    assert!(
+        transfers > 0,
+        "the writer committed nothing during the backups"
+    );
+    for id in &ids {
+        let out = pg.ok(&format!(
+            "QUERY AT '{id}' SELECT (SELECT sum(v) FROM c.a) + (SELECT sum(v) FROM c.b) AS total"
+        ));
+        assert!(
+            out.contains("| 40000000 |"),
+            "backup {id} is not one cut:\n{out}"
+        );
+    }
+}
+
+#[test]
+fn killed_backups_and_restores_on_postgres_leave_only_whole_results() {
+    let pg = Pg::new("killed");
+    pg.client()
+        .batch_execute(
+            "CREATE TABLE big (id int PRIMARY KEY, t text, r double precision, b bytea);
+             INSERT INTO big SELECT i, 'row ' || i, i / 7.0, CASE WHEN i % 3 = 0 THEN sha256(i::text::bytea) END
+               FROM generate_series(1, 100000) i;
+             CREATE TABLE small (k text PRIMARY KEY, v text);
+             INSERT INTO small VALUES ('a', '1'), ('b', 'two');",
+        )
+        .unwrap();
+    pg.ok("CREATE BACKUP COLLECTION c ( TABLE big, TABLE small ) WITH ( INCREMENTAL_BACKUP_ENABLED = 'true' )");
+    let expected = (pg.rows("big", "id"), pg.rows("small", "k"));
+    let started = std::time::Instant::now();
+    pg.ok("BACKUP c");
+    let backup_time = started.elapsed();
+    let repo = pg.repo();
+    let args = |statement: &str| -> Vec<String> {
+        vec![
+            "--db".into(),
+            pg.url.clone(),
+            "--repo".into(),
+            repo.to_string_lossy().into_owned(),
+            statement.into(),
+        ]
+    };
+    let mut interrupted = 0;
+    for step in 0..12u32 {
+        kill_after(&args("BACKUP c"), backup_time * step / 10);
+        let (committed, incomplete) = committed_backups(&repo, "c");
+        assert!(!committed.is_empty() && incomplete <= 1);
+        interrupted += incomplete;
+        verify_allows_one_interrupted_backup(pg.quiver(&["verify", "c", "--json"]), incomplete);
+    }
+    assert!(
+        interrupted > 0,
+        "no BACKUP was interrupted while writing: the kill points missed"
+    );
+    pg.ok("BACKUP c");
+    assert_eq!(
+        committed_backups(&repo, "c").1,
+        0,
+        "incomplete backups were not cleaned up"
+    );
+
+    // Kill RESTOREs: the database has both tables with all their rows, or neither.
+    pg.ok("DROP TABLE big; DROP TABLE small");
+    let started = std::time::Instant::now();
+    pg.ok("RESTORE c");
+    let restore_time = started.elapsed();
+    let mut whole = 0;
+    for step in 0..12u32 {
+        pg.ok("DROP TABLE big; DROP TABLE small");
+        kill_after(&args("RESTORE c"), restore_time * step / 10);
+        // The server rolls a killed client's transaction back when it notices the
+        // connection is gone; wait for that before looking.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while pg
+            .client()
+            .query_one("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'quiver' AND datname = current_database()", &[])
+            .unwrap()
+            .get::<_, i64>(0)
+            > 0
+        {
+            assert!(std::time::Instant::now() < deadline, "a killed restore's session lingers");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let present: i64 = pg
+            .client()
+            .query_one(
+                "SELECT count(*) FROM pg_tables WHERE tablename IN ('big', 'small')",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        match present {
+            0 => pg.ok("RESTORE c"),
+            2 => {
+                whole += 1;
+                String::new()
+            }
+            other => panic!("a killed restore left {other} of 2 tables"),
+        };
+        assert_eq!((pg.rows("big", "id"), pg.rows("small", "k")), expected);
+    }
+    assert!(
+        whole < 12,
+        "no RESTORE was interrupted: the kill points missed"
+    );
+}
+
+#[test]
+fn a_connection_lost_mid_backup_commits_nothing() {
+    let pg = Pg::new("lost");
+    pg.client()
+        .batch_execute(
+            "CREATE TABLE big (id int PRIMARY KEY, t text);
+             INSERT INTO big SELECT i, repeat('x', 200) FROM generate_series(1, 300000) i;",
+        )
+        .unwrap();
+    pg.ok("CREATE BACKUP COLLECTION c ( TABLE big )");
+    let repo = pg.repo();
+    let child = Command::new(env!("CARGO_BIN_EXE_quiver"))
+        .args([
+            "--db",
+            &pg.url,
+            "--repo",
+            repo.to_str().unwrap(),
+            "BACKUP c",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // As a server restart would: end the backup's sessions while it reads.
+    let mut admin = pg.client();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let ended: i64 = admin
+            .query_one(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                 WHERE application_name = 'quiver' AND datname = current_database() AND query LIKE 'COPY%'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if ended > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the backup never started reading"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_mentions(&err, &["big"]);
+    assert_eq!(committed_backups(&repo, "c").0, Vec::<String>::new());
+    // The next one, undisturbed, succeeds and verifies.
+    pg.ok("BACKUP c");
+    succeeded(pg.quiver(&["verify", "c"]));
+}
