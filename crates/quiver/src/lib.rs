@@ -63,4 +63,6 @@ pub use quiver_sqlite as sqlite;
 pub use quiver_storage as storage;
 
 #[cfg(test)]
+mod adapter_suite;
+#[cfg(test)]
 mod tests;
