@@ -200,6 +200,12 @@ pub trait Database: 'static {
     /// database: what VERIFY reports about it.
     fn check_table(&self, table: &TableSchema) -> Result<(), AdapterError>;
 
+    /// The name a `TARGET_PREFIX` gives `table`: the prefix before the table's own name
+    /// (after its schema, where names have one).
+    fn prefixed(&self, table: &str, prefix: &str) -> String {
+        format!("{prefix}{table}")
+    }
+
     /// Notes for the user before a backup starts (how the database's settings affect it).
     fn backup_notes(&mut self) -> Vec<String> {
         Vec::new()

@@ -96,22 +96,28 @@ impl ConnectionSpec {
         &self.shown
     }
 
-    /// Opens a new session, with the settings every quiver session runs with: UTC, ISO
-    /// dates, and floats printed exactly, so that text forms round-trip.
+    /// Opens a new session, with the settings every quiver session runs with
+    /// ([`SESSION_OPTIONS`]): UTC, ISO dates, floats printed exactly, standard strings.
     pub fn connect(&self) -> Result<Client> {
-        let mut client = self
-            .config
+        let mut config = self.config.clone();
+        let options = match config.get_options() {
+            Some(given) => format!("{given} {SESSION_OPTIONS}"),
+            None => SESSION_OPTIONS.to_string(),
+        };
+        config.options(&options);
+        config
             .connect(NoTls)
-            .map_err(server(|| format!("connecting to {}", self.shown)))?;
-        client.batch_execute(SESSION_SETTINGS).map_err(server(|| {
-            format!("setting up the session on {}", self.shown)
-        }))?;
-        Ok(client)
+            .map_err(server(|| format!("connecting to {}", self.shown)))
     }
 }
 
-/// Settings under which every value's text form is exact and the same on every server.
-pub(crate) const SESSION_SETTINGS: &str = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; SET bytea_output = 'hex'; SET client_encoding = 'UTF8'";
+/// Settings under which every value's text form is exact and the same on every server, and
+/// every string literal reads as the tokenizer reads it (`standard_conforming_strings`: a
+/// backslash in '...' is an ordinary character), as pg_dump sets them; no statement timeout
+/// (a backup's COPY may take long), and lock waits that end after 30 s with a clear error.
+/// They go in the startup packet, so they hold from the session's first statement and
+/// override what the database or role sets.
+pub(crate) const SESSION_OPTIONS: &str = "-c standard_conforming_strings=on -c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex -c client_encoding=UTF8 -c statement_timeout=0 -c idle_in_transaction_session_timeout=0 -c lock_timeout=30s";
 
 /// libpq's default: the Debian socket directory when it exists, else localhost.
 fn default_host() -> String {

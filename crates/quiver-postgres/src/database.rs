@@ -113,6 +113,14 @@ impl Database for PostgresDatabase {
         Ok(Box::new(PostgresTarget::new(spec)))
     }
 
+    fn prefixed(&self, table: &str, prefix: &str) -> String {
+        let (schema, name) = crate::table::split_name(table);
+        display_name(
+            schema.as_deref().unwrap_or("public"),
+            &format!("{prefix}{name}"),
+        )
+    }
+
     fn check_table(&self, table: &TableSchema) -> Result<(), AdapterError> {
         crate::ddl::stored(table)?;
         Ok(())

@@ -2,7 +2,7 @@
 //! here, and every stored expression is checked first ([`check`]), since a backup location
 //! is untrusted. Each statement runs alone (the extended protocol takes one statement), and
 //! once the table exists the restore asks the server what its checks call
-//! ([`VOLATILE_CHECKS_SQL`]) before any row goes in.
+//! ([`CREATED_SHAPE_SQL`], [`FORBIDDEN_CALLS_SQL`]) before any row goes in.
 
 use quiver_catalog::{ColumnType, Dialect, TableSchema};
 
@@ -81,9 +81,11 @@ pub(crate) fn check(table: &PgTable) -> Result<(), String> {
         check_type_name(&column.type_name).map_err(|e| format!("{}: {e}", what("type")))?;
         if let Some(default) = &column.default {
             fragment(default, &what("default"))?;
+            expression_only(default, &what("default"))?;
         }
         if let Some(generated) = &column.generated {
             fragment(generated, &what("generation expression"))?;
+            expression_only(generated, &what("generation expression"))?;
         }
         if (column.form == Form::Generated) != column.generated.is_some() {
             return Err(format!(
@@ -124,20 +126,22 @@ pub(crate) fn check(table: &PgTable) -> Result<(), String> {
     }
     for trigger in &table.triggers {
         let what = format!("trigger `{}`", trigger.name);
-        let tokens = check_fragment(&trigger.timing, &what)?;
-        let allowed = [
+        // `AFTER UPDATE OF a, b OR DELETE`: words, quoted column names and commas only.
+        let tokens = tokenize(&trigger.timing).map_err(|e| format!("{what}: {e}"))?;
+        let words = [
             "BEFORE", "AFTER", "INSTEAD", "OF", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "OR",
         ];
-        if tokens.iter().any(|t| {
-            !(t.kind == Kind::QuotedIdent
-                || t.kind == Kind::Comma
-                || (t.kind == Kind::Word
-                    && (allowed.iter().any(|a| t.is_word(a))
-                        || tokens.iter().any(|o| o.is_word("OF")))))
-        }) {
+        let after_of = |i: usize| tokens[..i].iter().any(|t| t.is_word("OF"));
+        let fine = !tokens.is_empty()
+            && tokens.iter().enumerate().all(|(i, t)| match t.kind {
+                Kind::Word => words.iter().any(|w| t.is_word(w)) || after_of(i),
+                Kind::QuotedIdent | Kind::Comma => after_of(i),
+                _ => false,
+            });
+        if !fine {
             return Err(format!(
                 "{what} has an unexpected timing `{}`",
-                trigger.timing
+                crate::tokens::shorten(&trigger.timing)
             ));
         }
         let body = tokenize(&trigger.body).map_err(|e| format!("{what}: {e}"))?;
@@ -151,6 +155,23 @@ pub(crate) fn check(table: &PgTable) -> Result<(), String> {
             w[0].is_word("EXECUTE") && (w[1].is_word("FUNCTION") || w[1].is_word("PROCEDURE"))
         }) {
             return Err(format!("{what} executes no function"));
+        }
+    }
+    for e in &table.enums {
+        if ["pg_catalog", "information_schema", "pg_toast"].contains(&e.schema.as_str())
+            || e.schema.starts_with("pg_")
+        {
+            return Err(format!("enum type `{}` is in a system schema", e.name));
+        }
+        let used = table
+            .columns
+            .iter()
+            .any(|c| names_type(&c.type_name, &e.schema, &e.name));
+        if !used || e.labels.is_empty() {
+            return Err(format!(
+                "enum type `{}.{}` is used by no column",
+                e.schema, e.name
+            ));
         }
     }
     for sequence in &table.sequences {
@@ -172,6 +193,63 @@ pub(crate) fn check(table: &PgTable) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Refuses an expression that carries a column clause after it (`1 REFERENCES t`, `0 NOT
+/// NULL UNIQUE`): a default or generation expression is an expression only.
+fn expression_only(text: &str, what: &str) -> Result<(), String> {
+    let tokens = tokenize(text).map_err(|e| format!("{what}: {e}"))?;
+    let clauses = [
+        "CONSTRAINT",
+        "UNIQUE",
+        "PRIMARY",
+        "REFERENCES",
+        "CHECK",
+        "DEFAULT",
+        "GENERATED",
+        "STORED",
+    ];
+    let mut depth = 0usize;
+    for (i, token) in tokens.iter().enumerate() {
+        match token.kind {
+            Kind::Open => depth += 1,
+            Kind::Close => depth = depth.saturating_sub(1),
+            Kind::Word if depth == 0 => {
+                let not_null = token.is_word("NOT")
+                    && tokens.get(i + 1).is_some_and(|t| t.is_word("NULL"))
+                    && !(i > 0 && tokens[i - 1].is_word("IS"));
+                if not_null || clauses.iter().any(|c| token.is_word(c)) {
+                    return Err(format!(
+                        "{what} `{}` carries a column clause (`{}`)",
+                        crate::tokens::shorten(text),
+                        token.text
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Whether type name `type_name` (as `format_type` writes it, maybe an array) names
+/// `schema.name`.
+fn names_type(type_name: &str, schema: &str, name: &str) -> bool {
+    let Ok(tokens) = tokenize(type_name.trim_end_matches("[]")) else {
+        return false;
+    };
+    let part = |t: &crate::tokens::Token<'_>| match t.kind {
+        Kind::QuotedIdent => Some(t.text[1..t.text.len() - 1].replace("\"\"", "\"")),
+        Kind::Word => Some(t.text.to_string()),
+        _ => None,
+    };
+    match tokens.as_slice() {
+        [s, dot, n] if dot.text == "." => {
+            part(s).as_deref() == Some(schema) && part(n).as_deref() == Some(name)
+        }
+        [n] => schema == "public" && part(n).as_deref() == Some(name),
+        _ => false,
+    }
 }
 
 fn starts_with(text: &str, words: &[&str], what: &str) -> Result<(), String> {
@@ -442,19 +520,84 @@ pub(crate) fn finish_table(table: &PgTable) -> Vec<String> {
     statements
 }
 
-/// What a table's checks call that is volatile (`$1`: the table's oid): a check runs on
-/// every restored row, so a forged one must not reach a function that does anything (read
-/// files, sleep, change settings; every such built-in is volatile). The calls are read off
-/// the stored expression tree (`conbin`): functions (`:funcid`) and operators' functions
-/// (`:opfuncid`, `:opno`); pg_depend would not list built-in functions, which are pinned.
-pub(crate) const VOLATILE_CHECKS_SQL: &str = "
-    SELECT DISTINCT p.oid::pg_catalog.regprocedure::text
-    FROM pg_catalog.pg_constraint c,
-         LATERAL pg_catalog.regexp_matches(c.conbin::text, ':(funcid|opfuncid|opno) (\\d+)', 'g') m
+/// What a restored table's stored expressions call that must not run (`$1`: the table's
+/// oid), one line each. A check runs on every restored row and a trigger's condition on
+/// every later change, so neither may call a volatile function (`pg_read_file`, `pg_sleep`,
+/// `set_config`, ... : every built-in that does something is volatile). A default runs on
+/// later inserts: it may call the volatile built-ins defaults are for (`nextval`,
+/// `gen_random_uuid`, `random`, `clock_timestamp`, `timeofday`) and the database's own
+/// functions, no other built-in. The calls are read off the stored expression trees:
+/// functions (`:funcid`) and operators' functions (`:opfuncid`, `:opno`); pg_depend would
+/// not list built-in functions, which are pinned.
+pub(crate) const FORBIDDEN_CALLS_SQL: &str = "
+    WITH expressions(what, tree, any_volatile) AS (
+        SELECT 'check constraint ' || c.conname, c.conbin::text, true
+          FROM pg_catalog.pg_constraint c WHERE c.conrelid = $1::int8::oid AND c.contype = 'c'
+        UNION ALL
+        SELECT 'trigger ' || t.tgname, t.tgqual::text, true
+          FROM pg_catalog.pg_trigger t WHERE t.tgrelid = $1::int8::oid AND NOT t.tgisinternal AND t.tgqual IS NOT NULL
+        UNION ALL
+        SELECT 'the default of column ' || a.attname, d.adbin::text, false
+          FROM pg_catalog.pg_attrdef d
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+          WHERE d.adrelid = $1::int8::oid
+    )
+    SELECT DISTINCT e.what || ' calls ' || p.oid::pg_catalog.regprocedure::text
+    FROM expressions e,
+         LATERAL pg_catalog.regexp_matches(e.tree, ':(funcid|opfuncid|opno) (\\d+)', 'g') m
     JOIN pg_catalog.pg_proc p ON p.oid = CASE
         WHEN m[1] = 'opno' THEN (SELECT o.oprcode::pg_catalog.oid FROM pg_catalog.pg_operator o WHERE o.oid = m[2]::pg_catalog.oid)
         ELSE m[2]::pg_catalog.oid END
-    WHERE c.conrelid = $1::int8::oid AND c.contype = 'c' AND p.provolatile = 'v'";
+    WHERE p.provolatile = 'v'
+      AND (e.any_volatile OR (p.oid < 16384
+           AND p.proname NOT IN ('nextval', 'gen_random_uuid', 'random', 'clock_timestamp', 'timeofday')))
+    ORDER BY 1";
+
+/// The shape the restored table must have once created: its columns (name, NOT NULL) in
+/// order, and its constraints (name, kind), from the catalogs (`$1`: its oid). A stored
+/// fragment that slipped another column or constraint in shows here.
+pub(crate) const CREATED_SHAPE_SQL: &str = "
+    SELECT array(SELECT a.attname::text || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END
+                 FROM pg_catalog.pg_attribute a
+                 WHERE a.attrelid = $1::int8::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
+           array(SELECT c.contype::text || ' ' || c.conname::text
+                 FROM pg_catalog.pg_constraint c WHERE c.conrelid = $1::int8::oid ORDER BY 1)";
+
+/// What [`CREATED_SHAPE_SQL`] must return for `table` before its foreign keys are added.
+pub(crate) fn expected_shape(table: &PgTable) -> (Vec<String>, Vec<String>) {
+    let columns = table
+        .columns
+        .iter()
+        .map(|c| {
+            // Key and identity columns are NOT NULL whatever the description says.
+            let not_null = c.not_null
+                || c.identity.is_some()
+                || table
+                    .constraints
+                    .iter()
+                    .any(|k| k.kind == 'p' && constraint_names_column(&k.definition, &c.name));
+            format!("{}{}", c.name, if not_null { " NOT NULL" } else { "" })
+        })
+        .collect();
+    let mut constraints: Vec<String> = table
+        .constraints
+        .iter()
+        .map(|c| format!("{} {}", c.kind, c.name))
+        .collect();
+    constraints.sort();
+    (columns, constraints)
+}
+
+/// Whether a `PRIMARY KEY (a, b)` definition lists column `name`.
+fn constraint_names_column(definition: &str, name: &str) -> bool {
+    tokenize(definition).is_ok_and(|tokens| {
+        tokens.iter().any(|t| match t.kind {
+            Kind::Word => t.text == name,
+            Kind::QuotedIdent => t.text[1..t.text.len() - 1].replace("\"\"", "\"") == name,
+            _ => false,
+        })
+    })
+}
 
 #[cfg(test)]
 mod tests {

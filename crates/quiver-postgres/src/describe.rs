@@ -27,14 +27,17 @@ pub(crate) fn locate(
     name: &str,
     schemas: &[String],
 ) -> Result<Option<Located>> {
-    let candidates: Vec<(Option<&str>, &str)> = match name.split_once('.') {
-        Some((schema, table)) => vec![(Some(schema), table), (None, name)],
-        None => vec![(None, name)],
-    };
+    // `schema.table` (or quoted parts), else the name through the search path; each as
+    // given, then folded to lower case as PostgreSQL folds unquoted names.
+    let (schema, table) = crate::table::split_name(name);
+    let mut candidates: Vec<(Option<String>, String)> = vec![(schema.clone(), table.clone())];
+    if schema.is_some() {
+        candidates.push((None, name.to_string()));
+    }
     for (schema, table) in candidates {
         for (schema, table) in [
-            (schema.map(String::from), table.to_string()),
-            (schema.map(str::to_lowercase), table.to_lowercase()),
+            (schema.clone(), table.clone()),
+            (schema.map(|s| s.to_lowercase()), table.to_lowercase()),
         ] {
             let rows = client
                 .query(
@@ -103,7 +106,20 @@ pub(crate) fn describe(client: &mut impl GenericClient, at: &Located) -> Result<
         .query_one("SELECT current_setting('server_version_num')::int4", &[])
         .map_err(server(|| context("server version")))?
         .get(0);
-    let key = key_columns(client, at.oid).map_err(server(|| context("key")))?;
+    let mut key = key_columns(client, at.oid).map_err(server(|| context("key")))?;
+    let generated_key: bool = client
+        .query_one(
+            "SELECT count(*) > 0 FROM pg_catalog.pg_attribute
+             WHERE attrelid = $1::int8::oid AND attname::text = ANY($2) AND attgenerated <> ''",
+            &[&at.oid, &key],
+        )
+        .map_err(server(|| context("key")))?
+        .get(0);
+    if generated_key {
+        // A generated column is not stored, so it cannot order the stored rows: the table
+        // gets full backups only, like one without a key.
+        key.clear();
+    }
 
     let sequences = owned_sequences(client, at)?;
     let mut columns = Vec::new();
@@ -354,6 +370,9 @@ fn form_of(oid: i64, type_kind: &str, in_key: bool) -> Form {
         (700, _) => Form::Float { bytes: 4 },
         (701, _) => Form::Float { bytes: 8 },
         (25 | 1043, _) => Form::Text,
+        // char(n) with its padding (its text form drops trailing spaces); as a key, by its
+        // text form, since the server compares it without them.
+        (1042, _) if !in_key => Form::Text,
         (17, _) => Form::Bytes,
         _ => Form::TextForm,
     };

@@ -22,9 +22,10 @@ pub fn renamed(
     })?;
     let (schema, name) = split_name(&target);
     let old = pg.name.clone();
+    let new = name.clone();
     let follow = |object: &str| match object.strip_prefix(old.as_str()) {
-        Some(rest) => format!("{name}{rest}"),
-        None => format!("{name}_{object}"),
+        Some(rest) => format!("{new}{rest}"),
+        None => format!("{new}_{object}"),
     };
     for constraint in &mut pg.constraints {
         constraint.name = follow(&constraint.name);
@@ -42,8 +43,8 @@ pub fn renamed(
         match new_name(&parent) {
             Some(copy) => {
                 let (s, t) = split_name(&copy);
-                fk.parent_schema = s.to_string();
-                fk.parent = t.to_string();
+                fk.parent_schema = s;
+                fk.parent = t;
                 true
             }
             None => {
@@ -55,8 +56,8 @@ pub fn renamed(
             }
         }
     });
-    pg.schema = schema.to_string();
-    pg.name = name.to_string();
+    pg.schema = schema;
+    pg.name = name;
     let copy: &PgTable = &pg;
     Ok(RenamedTable {
         schema: neutral(copy, table.primary_key.clone()),

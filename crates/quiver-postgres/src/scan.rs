@@ -127,13 +127,14 @@ pub(crate) fn decode(
         table: schema.name.clone(),
         message,
     };
+    let read_error = |at: String, e: std::io::Error| stream_error(&schema.name, &at, &e);
     let forms: Vec<Form> = table.stored_columns().map(|c| c.form).collect();
     let mut builders: Vec<Builder> = forms.iter().map(|f| Builder::new(*f)).collect();
     let arrow_schema = schema.arrow_schema();
     let mut header = [0u8; 19];
     input
         .read_exact(&mut header)
-        .map_err(|e| copy_error(format!("the stream's header: {e}")))?;
+        .map_err(|e| read_error("the stream's header".into(), e))?;
     if &header[..11] != b"PGCOPY\n\xff\r\n\0" {
         return Err(copy_error("the stream is not binary COPY".into()).into());
     }
@@ -142,7 +143,7 @@ pub(crate) fn decode(
         &mut (&mut input).take(u64::from(extension)),
         &mut std::io::sink(),
     )
-    .map_err(|e| copy_error(format!("the stream's header: {e}")))?;
+    .map_err(|e| read_error("the stream's header".into(), e))?;
     let (mut rows, mut in_batch, mut bytes) = (0u64, 0usize, 0usize);
     let mut value = Vec::new();
     let mut flush = |builders: &mut Vec<Builder>,
@@ -166,7 +167,7 @@ pub(crate) fn decode(
         let mut count = [0u8; 2];
         input
             .read_exact(&mut count)
-            .map_err(|e| copy_error(format!("after {rows} rows: {e}")))?;
+            .map_err(|e| read_error(format!("after {rows} rows"), e))?;
         let count = i16::from_be_bytes(count);
         if count == -1 {
             break;
@@ -178,7 +179,7 @@ pub(crate) fn decode(
             let mut length = [0u8; 4];
             input
                 .read_exact(&mut length)
-                .map_err(|e| copy_error(format!("row {rows}: {e}")))?;
+                .map_err(|e| read_error(format!("row {rows}"), e))?;
             let length = i32::from_be_bytes(length);
             if length < 0 {
                 builder.null();
@@ -188,7 +189,7 @@ pub(crate) fn decode(
             (&mut input)
                 .take(length as u64)
                 .read_to_end(&mut value)
-                .map_err(|e| copy_error(format!("row {rows}: {e}")))?;
+                .map_err(|e| read_error(format!("row {rows}"), e))?;
             if value.len() != length as usize {
                 return Err(copy_error(format!("row {rows} ends early")).into());
             }
@@ -205,4 +206,20 @@ pub(crate) fn decode(
     }
     flush(&mut builders, &mut in_batch, &mut bytes)?;
     Ok(rows)
+}
+
+/// An error of the COPY stream, with the server's own message and kind (the stream's error
+/// wraps the client's, whose text alone is only "db error").
+fn stream_error(table: &str, at: &str, error: &std::io::Error) -> Error {
+    let context = format!("reading `{table}`, {at}");
+    match error
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<postgres::Error>())
+    {
+        Some(client) => crate::error::from_client(context, client, None),
+        None => Error::Copy {
+            table: table.to_string(),
+            message: format!("{at}: {error}"),
+        },
+    }
 }

@@ -216,12 +216,65 @@ impl PgTable {
     }
 }
 
-/// `name` in `public`, else `schema.name`: the table's name in a collection.
+/// The table's name in a collection: `name` in `public`, else `schema.name`; a part
+/// holding a `.` or a `"` is double-quoted (`"a.b"`, `sales."x.y"`), so that
+/// [`split_name`] reads every name back to the one table it names.
 pub fn display_name(schema: &str, name: &str) -> String {
-    if schema == "public" {
+    let part = |x: &str| {
+        if x.contains('.') || x.contains('"') || x.is_empty() {
+            quote_ident(x)
+        } else {
+            x.to_string()
+        }
+    };
+    if schema == "public" && !name.contains('.') && !name.contains('"') && !name.is_empty() {
         name.to_string()
     } else {
-        format!("{schema}.{name}")
+        format!("{}.{}", part(schema), part(name))
+    }
+}
+
+/// `(schema, table)` of a name as [`display_name`] writes it, or as a user writes
+/// `schema.table`: a part is double-quoted, or runs to the first `.` (the table's part, to
+/// the end). Without a schema, `None`.
+pub fn split_name(name: &str) -> (Option<String>, String) {
+    // A quoted part: its text with doubled quotes undone, and what follows it.
+    fn quoted(text: &str) -> Option<(String, &str)> {
+        let rest = text.strip_prefix('"')?;
+        let mut out = String::new();
+        let mut chars = rest.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if c == '"' {
+                if chars.peek().map(|(_, c)| *c) == Some('"') {
+                    chars.next();
+                    out.push('"');
+                } else {
+                    return Some((out, &rest[i + 1..]));
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        None
+    }
+    let (first, rest) = match quoted(name) {
+        Some((part, rest)) => (part, rest),
+        None => match name.find('.') {
+            Some(dot) => (name[..dot].to_string(), &name[dot..]),
+            None => return (None, name.to_string()),
+        },
+    };
+    match rest.strip_prefix('.') {
+        Some(table) => {
+            let table = match quoted(table) {
+                Some((part, "")) => part,
+                _ => table.to_string(),
+            };
+            (Some(first), table)
+        }
+        None if rest.is_empty() => (None, first),
+        // Not a name this function wrote: take it whole.
+        None => (None, name.to_string()),
     }
 }
 
@@ -238,4 +291,37 @@ pub fn quote_ident(name: &str) -> String {
 /// Quotes a string literal (standard_conforming_strings is on in every supported server).
 pub fn quote_literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_displayed_name_splits_back_to_its_table() {
+        for (schema, name) in [
+            ("public", "orders"),
+            ("public", "a.b"),
+            ("sales", "orders"),
+            ("sales", "x.y"),
+            ("x.y", "t"),
+            ("public", "q\"uote"),
+            ("Odd Schema", "T"),
+        ] {
+            let shown = display_name(schema, name);
+            let (s, t) = split_name(&shown);
+            assert_eq!(
+                (s.as_deref().unwrap_or("public"), t.as_str()),
+                (schema, name),
+                "{shown}"
+            );
+        }
+        assert_eq!(display_name("public", "a.b"), "public.\"a.b\"");
+        // As users write them: the first dot separates the schema.
+        assert_eq!(
+            split_name("public.a.b"),
+            (Some("public".into()), "a.b".into())
+        );
+        assert_eq!(split_name("orders"), (None, "orders".into()));
+    }
 }

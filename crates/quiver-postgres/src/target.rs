@@ -67,9 +67,10 @@ impl RestoreTarget for PostgresTarget {
     }
 }
 
-/// `(schema, table)` of a name as collections show it: `table` in `public`, or `schema.table`.
-pub(crate) fn split_name(name: &str) -> (&str, &str) {
-    name.split_once('.').unwrap_or(("public", name))
+/// `(schema, table)` of a name as collections show it (no schema: `public`).
+pub(crate) fn split_name(name: &str) -> (String, String) {
+    let (schema, table) = crate::table::split_name(name);
+    (schema.unwrap_or_else(|| "public".into()), table)
 }
 
 impl PgLoad {
@@ -164,6 +165,47 @@ impl PgLoad {
     }
 }
 
+impl PgLoad {
+    /// Checks the table just created (still empty) against its description, and what its
+    /// stored expressions call, before any row goes in: a forged fragment stops here and
+    /// the transaction rolls back.
+    fn check_created(&mut self, table: &PgTable, oid: i64) -> Result<()> {
+        let name = table.display_name();
+        let row = self
+            .client
+            .query_one(ddl::CREATED_SHAPE_SQL, &[&oid])
+            .map_err(server(|| format!("checking the created table `{name}`")))?;
+        let found: (Vec<String>, Vec<String>) = (row.get(0), row.get(1));
+        if found != ddl::expected_shape(table) {
+            return Err(Error::RefusedDdl(format!(
+                "table `{name}`: created from its description it has columns ({}) and constraints ({}), not the ones described; nothing was restored",
+                found.0.join(", "),
+                found.1.join(", ")
+            )));
+        }
+        self.check_calls(table, oid)
+    }
+
+    /// Refuses what [`ddl::FORBIDDEN_CALLS_SQL`] finds.
+    fn check_calls(&mut self, table: &PgTable, oid: i64) -> Result<()> {
+        let name = table.display_name();
+        let forbidden: Vec<String> = self
+            .client
+            .query(ddl::FORBIDDEN_CALLS_SQL, &[&oid])
+            .map_err(server(|| format!("checking what `{name}` calls")))?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if forbidden.is_empty() {
+            return Ok(());
+        }
+        Err(Error::RefusedDdl(format!(
+            "table `{name}`: {} (a volatile function it may not call); nothing was restored",
+            forbidden.join("; ")
+        )))
+    }
+}
+
 impl TargetTransaction for PgLoad {
     fn existing_tables(&mut self, names: &[String]) -> Result<Vec<String>, AdapterError> {
         let mut existing = Vec::new();
@@ -173,7 +215,7 @@ impl TargetTransaction for PgLoad {
                 .client
                 .query_one(
                     "SELECT pg_catalog.to_regclass($1) IS NOT NULL",
-                    &[&qualified(schema, table)],
+                    &[&qualified(&schema, &table)],
                 )
                 .map_err(server(|| format!("looking up table `{name}`")))?
                 .get(0);
@@ -206,23 +248,9 @@ impl TargetTransaction for PgLoad {
             )
             .map_err(server(|| format!("looking up table `{name}`")))?
             .get(0);
-        let volatile: Vec<String> = self
-            .client
-            .query(ddl::VOLATILE_CHECKS_SQL, &[&oid])
-            .map_err(server(|| format!("checking the checks of `{name}`")))?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        if !volatile.is_empty() {
-            return Err(Error::RefusedDdl(format!(
-                "table `{name}`: a check constraint calls {} (a volatile function, which a check would run on every restored row); nothing was restored",
-                volatile.join(", ")
-            ))
-            .into());
-        }
+        self.check_created(&pg, oid)?;
         Ok(())
     }
-
     fn insert(&mut self, table: &TableSchema, batch: &RecordBatch) -> Result<(), AdapterError> {
         let pg = stored(table)?;
         let columns: Vec<String> = pg.stored_columns().map(|c| quote_ident(&c.name)).collect();
@@ -269,7 +297,16 @@ impl TargetTransaction for PgLoad {
                 )
             })?;
         }
-        Ok(())
+        // Its triggers now exist: what their conditions call is checked too.
+        let oid: i64 = self
+            .client
+            .query_one(
+                "SELECT pg_catalog.to_regclass($1)::oid::int8",
+                &[&pg.qualified()],
+            )
+            .map_err(server(|| format!("looking up table `{}`", table.name)))?
+            .get(0);
+        Ok(self.check_calls(&pg, oid)?)
     }
 
     fn check_references(&mut self, tables: &[TableSchema]) -> Result<Vec<String>, AdapterError> {

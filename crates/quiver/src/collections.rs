@@ -16,9 +16,10 @@ pub(crate) fn create(
     let mut tables: Vec<String> = Vec::with_capacity(create.tables.len());
     for table in &create.tables {
         let name = existing_table(engine, table)?;
-        if tables.iter().any(|t| t.eq_ignore_ascii_case(&name)) {
+        // Names as the database resolved them: two spellings of one table are one name.
+        if tables.contains(&name) {
             return Err(ExecError::refused(
-                format!("table `{name}` is listed twice (SQLite table names ignore case)"),
+                format!("table `{name}` is listed twice (as `{table}`)"),
                 None,
             ));
         }

@@ -42,7 +42,8 @@ pub(crate) fn restore(
         }
     }
     check_renames(options)?;
-    let rename = |table: &str| target_name(options, table);
+    let database = engine.db.as_ref();
+    let rename = |table: &str| target_name(database, options, table);
     // One compiled predicate per table, made when its first batch comes.
     let predicates: RefCell<HashMap<String, RowPredicate>> = RefCell::default();
     let filter = |table: &TableSchema, batch: &RecordBatch| -> Result<BooleanArray, String> {
@@ -66,18 +67,25 @@ pub(crate) fn restore(
             .then_some(&filter as quiver_restore::RowFilter<'_>),
     };
     let mut target = engine.db.target(options.database.as_deref())?;
-    let mut report = quiver_restore::restore_selected(
+    // The progress callback, apart from the database the renames read.
+    let mut progress = engine.progress.take();
+    let restored = quiver_restore::restore_selected(
         &collection,
         at,
         &selection,
         target.as_mut(),
         &mut |step| {
-            engine.report(Progress::Restore {
-                collection: name.to_string(),
-                step,
-            })
+            if let Some(report) = &mut progress {
+                report(&Progress::Restore {
+                    collection: name.to_string(),
+                    step,
+                });
+            }
         },
-    )?;
+    );
+    drop(selection);
+    engine.progress = progress;
+    let mut report = restored?;
     report.warnings.splice(0..0, warnings);
     Ok(Outcome::Restored {
         collection: name.to_string(),
@@ -86,7 +94,11 @@ pub(crate) fn restore(
 }
 
 /// The name `table` is restored under, if not its own: its RENAME, else the prefix.
-fn target_name(options: &RestoreOptions, table: &str) -> Option<String> {
+fn target_name(
+    database: &dyn quiver_catalog::Database,
+    options: &RestoreOptions,
+    table: &str,
+) -> Option<String> {
     options
         .rename
         .iter()
@@ -96,7 +108,7 @@ fn target_name(options: &RestoreOptions, table: &str) -> Option<String> {
             options
                 .target_prefix
                 .as_ref()
-                .map(|prefix| format!("{prefix}{table}"))
+                .map(|prefix| database.prefixed(table, prefix))
         })
 }
 
