@@ -68,6 +68,10 @@ pub struct ColumnSchema {
     pub has_raw: bool,
     /// Whether the column is part of the primary key.
     pub in_primary_key: bool,
+    /// Whether the values are the database's text form of `declared_type` (a PostgreSQL
+    /// numeric, date, json, ...): exact, but they compare as text, not as that type.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub text_form: bool,
 }
 
 /// A table as it was at backup time: enough to recreate it exactly and to read its files.
@@ -303,6 +307,7 @@ mod tests {
             column_type,
             has_raw,
             in_primary_key: false,
+            text_form: false,
         }
     }
 

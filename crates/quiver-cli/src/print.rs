@@ -35,10 +35,12 @@ pub(crate) fn run_script(
             .map_err(|e| e.render())?;
         return Ok(finished);
     }
-    let statements = parse_script(script).map_err(|e| e.render())?;
+    let statements = parse_script(script).map_err(|e| quiver::Error::from(e).render())?;
     for statement in statements {
         let text = &script[statement.span.start..statement.span.end];
-        outln!("\nquiver> {};", text.replace('\n', "\n   ...> "));
+        // Masked like every statement shown: a URL in it may carry a password.
+        let shown = quiver::storage::mask_secrets(text);
+        outln!("\nquiver> {};", shown.replace('\n', "\n   ...> "));
         // Run the statement at its place in a blanked copy of the script, so that errors
         // report the script's own line and column numbers.
         let blanked: String = script[..statement.span.start]

@@ -27,9 +27,9 @@
 //!     name: "t".into(),
 //!     columns: vec![
 //!         ColumnSchema { name: "id".into(), declared_type: "INTEGER".into(),
-//!             column_type: ColumnType::Integer, has_raw: false, in_primary_key: true },
+//!             column_type: ColumnType::Integer, has_raw: false, in_primary_key: true, text_form: false },
 //!         ColumnSchema { name: "v".into(), declared_type: "TEXT".into(),
-//!             column_type: ColumnType::Text, has_raw: false, in_primary_key: false },
+//!             column_type: ColumnType::Text, has_raw: false, in_primary_key: false, text_form: false },
 //!     ],
 //!     primary_key: vec!["id".into()],
 //!     stores_rowid: false,

@@ -83,6 +83,7 @@ fn table() -> TableSchema {
         column_type,
         has_raw,
         in_primary_key,
+        text_form: false,
     };
     TableSchema {
         name: "t".into(),

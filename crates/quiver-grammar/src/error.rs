@@ -96,10 +96,15 @@ impl ParseError {
 
     /// The same error with its source line passed through `mask`, which keeps the line's
     /// number of characters (e.g. to hide a secret under `*`s): the caret still lines up.
-    pub fn with_masked_source(mut self, mask: impl FnOnce(&str) -> String) -> ParseError {
+    pub fn with_masked_source(mut self, mask: impl Fn(&str) -> String) -> ParseError {
         let masked = mask(&self.source_line);
         if masked.chars().count() == self.source_line.chars().count() {
             self.source_line = masked;
+        }
+        // The message may quote the same text.
+        self.message = mask(&self.message);
+        if let Some(hint) = &self.hint {
+            self.hint = Some(mask(hint));
         }
         self
     }

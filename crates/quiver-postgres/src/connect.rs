@@ -115,9 +115,11 @@ impl ConnectionSpec {
 /// every string literal reads as the tokenizer reads it (`standard_conforming_strings`: a
 /// backslash in '...' is an ordinary character), as pg_dump sets them; no statement timeout
 /// (a backup's COPY may take long), and lock waits that end after 30 s with a clear error.
+/// `row_security=off`, as pg_dump sets it: a table whose row policies would hide rows from
+/// this user is an error, never a silently partial backup.
 /// They go in the startup packet, so they hold from the session's first statement and
 /// override what the database or role sets.
-pub(crate) const SESSION_OPTIONS: &str = "-c standard_conforming_strings=on -c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex -c client_encoding=UTF8 -c statement_timeout=0 -c idle_in_transaction_session_timeout=0 -c lock_timeout=30s";
+pub(crate) const SESSION_OPTIONS: &str = "-c standard_conforming_strings=on -c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex -c client_encoding=UTF8 -c array_nulls=on -c xmloption=content -c lc_monetary=C -c row_security=off -c statement_timeout=0 -c idle_in_transaction_session_timeout=0 -c lock_timeout=30s";
 
 /// libpq's default: the Debian socket directory when it exists, else localhost.
 fn default_host() -> String {

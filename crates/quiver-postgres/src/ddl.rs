@@ -47,7 +47,10 @@ pub fn stored(table: &TableSchema) -> Result<PgTable> {
                 Form::Bytes => ColumnType::Blob,
                 _ => ColumnType::Text,
             };
-            p.name == c.name && column_type == c.column_type && !c.has_raw
+            p.name == c.name
+                && column_type == c.column_type
+                && !c.has_raw
+                && c.text_form == (p.form == Form::TextForm)
         });
     if !agrees || table.stores_rowid {
         return Err(refuse(
@@ -528,7 +531,9 @@ pub(crate) fn finish_table(table: &PgTable) -> Vec<String> {
 /// `gen_random_uuid`, `random`, `clock_timestamp`, `timeofday`) and the database's own
 /// functions, no other built-in. The calls are read off the stored expression trees:
 /// functions (`:funcid`) and operators' functions (`:opfuncid`, `:opno`); pg_depend would
-/// not list built-in functions, which are pinned.
+/// not list built-in functions, which are pinned. Stable built-ins that run a query
+/// (`table_to_xml` and its family) or read settings are refused everywhere: through them a
+/// forged expression could read any table or view the restoring user can.
 pub(crate) const FORBIDDEN_CALLS_SQL: &str = "
     WITH expressions(what, tree, any_volatile) AS (
         SELECT 'check constraint ' || c.conname, c.conbin::text, true
@@ -548,9 +553,14 @@ pub(crate) const FORBIDDEN_CALLS_SQL: &str = "
     JOIN pg_catalog.pg_proc p ON p.oid = CASE
         WHEN m[1] = 'opno' THEN (SELECT o.oprcode::pg_catalog.oid FROM pg_catalog.pg_operator o WHERE o.oid = m[2]::pg_catalog.oid)
         ELSE m[2]::pg_catalog.oid END
-    WHERE p.provolatile = 'v'
-      AND (e.any_volatile OR (p.oid < 16384
-           AND p.proname NOT IN ('nextval', 'gen_random_uuid', 'random', 'clock_timestamp', 'timeofday')))
+    WHERE (p.provolatile = 'v'
+           AND (e.any_volatile OR (p.oid < 16384
+                AND p.proname NOT IN ('nextval', 'gen_random_uuid', 'random', 'clock_timestamp', 'timeofday'))))
+       -- Stable built-ins that run a query or read what the restoring user may read: the
+       -- XML exports of tables, queries, schemas and databases, and the server's settings.
+       OR (p.oid < 16384 AND p.provolatile <> 'i'
+           AND (p.proname LIKE '%to\\_xml%' OR p.proname LIKE '%xmlschema%'
+                OR p.proname IN ('current_setting', 'pg_show_all_settings', 'pg_show_all_file_settings')))
     ORDER BY 1";
 
 /// The shape the restored table must have once created: its columns (name, NOT NULL) in

@@ -343,6 +343,7 @@ pub(crate) fn neutral(table: &PgTable, key: Vec<String>) -> TableSchema {
             },
             has_raw: false,
             in_primary_key: key.contains(&c.name),
+            text_form: c.form == Form::TextForm,
         })
         .collect();
     TableSchema {

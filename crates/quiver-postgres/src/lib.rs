@@ -21,8 +21,10 @@ mod scan;
 mod source;
 mod table;
 mod target;
-#[cfg(feature = "test-server")]
+#[cfg(any(test, feature = "test-server"))]
 pub mod test_server;
+#[cfg(test)]
+mod tests;
 mod tokens;
 
 pub use connect::{ConnectionSpec, is_postgres_url};

@@ -43,6 +43,20 @@ impl RowPredicate {
             ))
             .into());
         }
+        // A text form compares as text: `balance > '1000'` would order numbers as strings.
+        if let Some(column) = collect_columns(&expr)
+            .iter()
+            .filter_map(|c| table.columns.get(c.index()))
+            .find(|c| c.text_form)
+        {
+            return Err(Error::InexactFilter {
+                column: column.name.clone(),
+                message: format!(
+                    "its `{}` values are stored as their text form, which a condition compares as text, not as {}",
+                    column.declared_type, column.declared_type
+                ),
+            });
+        }
         let file = table.arrow_schema();
         let mut raw_columns: Vec<(String, usize)> = collect_columns(&expr)
             .iter()

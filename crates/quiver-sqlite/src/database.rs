@@ -91,6 +91,14 @@ impl Database for SqliteDatabase {
     }
 
     fn target(&self, database: Option<&str>) -> Result<Box<dyn RestoreTarget>, AdapterError> {
+        if let Some(other) = database
+            && names_a_server(other)
+        {
+            return Err(Error::OtherKind(format!(
+                "DATABASE = '{other}' names a server's database, and this engine works on a SQLite file: restore into PostgreSQL with quiver --db postgresql://… --repo <this repository>, into another SQLite file with DATABASE = 'copy.db'"
+            ))
+            .into());
+        }
         let path = database.map_or_else(|| self.path.clone(), PathBuf::from);
         Ok(Box::new(SqliteTarget::open(&path)?))
     }
@@ -132,4 +140,24 @@ fn statement_error(error: rusqlite::Error) -> AdapterError {
         Some(offset) => adapter.at_position(offset),
         None => adapter,
     }
+}
+
+/// Whether a `DATABASE` value is a server's connection string (a URL, `postgres:…`, or
+/// libpq's `key=value` form) rather than a file's path.
+fn names_a_server(database: &str) -> bool {
+    let lower = database.to_ascii_lowercase();
+    lower.contains("://")
+        || lower.starts_with("postgres")
+        || lower.split_whitespace().any(|word| {
+            [
+                "host=",
+                "hostaddr=",
+                "dbname=",
+                "user=",
+                "password=",
+                "port=",
+            ]
+            .iter()
+            .any(|k| word.starts_with(k))
+        })
 }

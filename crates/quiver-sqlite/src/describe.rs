@@ -88,6 +88,7 @@ pub(crate) fn describe(conn: &Connection, name: &str) -> Result<TableSchema> {
                 column_type,
                 has_raw: !exact,
                 in_primary_key: c.pk_position > 0,
+                text_form: false,
             }
         })
         .collect();

@@ -20,6 +20,9 @@ pub enum Error {
     /// A plain SQL statement failed: SQLite's message.
     #[error("{0}")]
     Statement(String),
+    /// A database of another kind than SQLite was named.
+    #[error("{0}")]
+    OtherKind(String),
     /// The database is not a file (`:memory:`, or no path).
     #[error("quiver needs a database file: backups read it through connections of their own")]
     NotAFile,
@@ -86,7 +89,9 @@ impl Error {
             Error::Sqlite { source, .. } => sqlite_kind(source),
             Error::NoSuchTable(_) | Error::NotAFile => ErrorKind::NotFound,
             Error::Statement(_) => ErrorKind::Other,
-            Error::Unsupported { .. } | Error::RefusedDdl(_) => ErrorKind::Unsupported,
+            Error::Unsupported { .. } | Error::RefusedDdl(_) | Error::OtherKind(_) => {
+                ErrorKind::Unsupported
+            }
             Error::ForeignKeyViolation { .. } => ErrorKind::Constraint,
             Error::BatchMismatch { .. } | Error::Arrow { .. } => ErrorKind::Other,
         }

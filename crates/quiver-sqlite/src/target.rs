@@ -1,6 +1,6 @@
 //! SQLite as a restore target.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use arrow::record_batch::RecordBatch;
@@ -15,17 +15,27 @@ use crate::{Error, Result};
 
 /// A SQLite database file that backups are restored into, through a connection of its own.
 pub struct SqliteTarget {
-    conn: Connection,
+    path: PathBuf,
+    /// Opened when the restore begins: a restore refused while planning leaves no file.
+    conn: Option<Connection>,
 }
 
 impl SqliteTarget {
-    /// Opens (creating if needed) the database at `path`.
+    /// A target writing the database at `path`, opened (created if needed) when the
+    /// restore's transaction begins, once its plan has been checked.
     ///
     /// The connection is the restore's own and loads with foreign keys off (a pragma that
     /// only takes effect outside a transaction): tables come back in any order, self- and
     /// cyclic references included, and [`TargetTransaction::check_references`] checks every
     /// reference before the commit instead.
     pub fn open(path: &Path) -> Result<SqliteTarget> {
+        Ok(SqliteTarget {
+            path: path.to_path_buf(),
+            conn: None,
+        })
+    }
+
+    fn connect(path: &Path) -> Result<Connection> {
         let conn =
             Connection::open(path).map_err(sqlite(|| format!("opening {}", path.display())))?;
         conn.busy_timeout(Duration::from_secs(30))
@@ -34,7 +44,7 @@ impl SqliteTarget {
             .map_err(sqlite(
                 || "turning foreign key enforcement off for the load",
             ))?;
-        Ok(SqliteTarget { conn })
+        Ok(conn)
     }
 }
 
@@ -57,8 +67,13 @@ impl RestoreTarget for SqliteTarget {
     }
 
     fn begin(&mut self) -> Result<Box<dyn TargetTransaction + '_>, AdapterError> {
+        if self.conn.is_none() {
+            self.conn = Some(SqliteTarget::connect(&self.path)?);
+        }
         let tx = self
             .conn
+            .as_mut()
+            .expect("connected above")
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sqlite(|| "starting the restore transaction"))?;
         Ok(Box::new(SqliteLoad { tx }))

@@ -111,9 +111,26 @@ pub fn mask_secrets(text: &str) -> String {
         while end < chars.len() && !stop(chars[end]) {
             end += 1;
         }
+        // A database URL's user name is no secret, its password is; in any other URL the
+        // whole user part may be a key.
+        let scheme: String = chars[..i]
+            .iter()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let database = scheme == "postgres" || scheme == "postgresql";
         let after_user = match (start..end).rev().find(|&k| chars[k] == '@') {
             Some(at) => {
-                out[start..at].iter_mut().for_each(|c| *c = '*');
+                let from = match (start..at).find(|&k| chars[k] == ':') {
+                    Some(colon) if database => colon + 1,
+                    None if database => at,
+                    _ => start,
+                };
+                out[from..at].iter_mut().for_each(|c| *c = '*');
                 at
             }
             None => start,
@@ -122,6 +139,22 @@ pub fn mask_secrets(text: &str) -> String {
             out[query + 1..end].iter_mut().for_each(|c| *c = '*');
         }
         i = end.max(i + 3);
+    }
+    // Keyword-form connection strings: `password=...`.
+    let lower: Vec<char> = chars.iter().map(|c| c.to_ascii_lowercase()).collect();
+    let key: Vec<char> = "password=".chars().collect();
+    let mut i = 0;
+    while i + key.len() <= lower.len() {
+        if lower[i..i + key.len()] == key[..] {
+            let mut end = i + key.len();
+            while end < chars.len() && !stop(chars[end]) {
+                out[end] = '*';
+                end += 1;
+            }
+            i = end;
+        } else {
+            i += 1;
+        }
     }
     out.into_iter().collect()
 }

@@ -23,6 +23,8 @@ pub(crate) fn run(
     incremental: bool,
 ) -> Result<Outcome, ExecError> {
     let mut collection = engine.repo.collection(name)?;
+    // The backup reads through sessions of its own, which would not see this one's writes.
+    engine.outside_transaction("BACKUP")?;
     if incremental {
         check_incremental_allowed(&collection)?;
     }

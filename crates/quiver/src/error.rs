@@ -44,15 +44,19 @@ impl Error {
         match self {
             Error::Parse(e) => masked(e),
             Error::Statement { at, .. } => masked(at),
-            Error::Open(e) => match e.hint() {
-                Some(hint) => format!("error: {}\n  = hint: {hint}\n", with_causes(e)),
-                None => format!("error: {}\n", with_causes(e)),
-            },
+            Error::Open(e) => {
+                let message = quiver_storage::mask_secrets(&with_causes(e));
+                match e.hint() {
+                    Some(hint) => format!("error: {message}\n  = hint: {hint}\n"),
+                    None => format!("error: {message}\n"),
+                }
+            }
         }
     }
 
     pub(crate) fn at_statement(src: &str, span: Span, source: ExecError) -> Error {
-        let message = with_causes(&source);
+        // A message may quote a URL from the statement: masked as the statement is.
+        let message = quiver_storage::mask_secrets(&with_causes(&source));
         let first_line_end = src[span.start..span.end]
             .find('\n')
             .map_or(span.end, |i| span.start + i);

@@ -581,3 +581,32 @@ fn a_stray_directory_dated_in_the_future_does_not_date_new_backups() {
     assert!(!stray.exists(), "a leftover: removed");
     s.ok("BACKUP c");
 }
+
+#[test]
+fn passwords_in_statements_are_never_shown_and_a_server_url_is_no_sqlite_file() {
+    let s = Scratch::new();
+    s.ok("CREATE TABLE t(id INTEGER PRIMARY KEY); CREATE BACKUP COLLECTION c ( TABLE t ); BACKUP c; DROP TABLE t");
+    let db = s.db();
+    for statement in [
+        "RESTORE c WITH ( DATABASE = 'postgresql://app:s3cret-pw@127.0.0.1:1/shop' )",
+        "RESTORE c WITH ( DATABASE = 'host=127.0.0.1 user=app password=s3cret-pw dbname=shop' )",
+        "CREATE BACKUP COLLECTION c2 ( TABLE t ) WITH ( STORAGE = 'postgresql://app:s3cret-pw@h/x' )",
+    ] {
+        let out = quiver(&["--echo", "--db", db.to_str().unwrap(), statement]);
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(out.status.code(), Some(1), "{statement}: {stdout}{stderr}");
+        assert!(
+            !stdout.contains("s3cret") && !stderr.contains("s3cret"),
+            "{stdout}{stderr}"
+        );
+    }
+    let err = s.fails("RESTORE c WITH ( DATABASE = 'postgres:shop' )");
+    assert_mentions(&err, &["names a server's database"]);
+    assert!(
+        !std::path::Path::new("postgres:shop").exists(),
+        "a file was created for a server's URL"
+    );
+}
