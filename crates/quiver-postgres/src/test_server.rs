@@ -2,7 +2,8 @@
 //!
 //! With `QUIVER_TEST_POSTGRES_URL` set (as `.ci/run` does, after starting one server for the
 //! whole run), tests use that server. Otherwise the first test of a process starts one from
-//! this machine's PostgreSQL binaries (Debian's `postgresql` package): `initdb` into a
+//! this machine's PostgreSQL binaries (Debian's `postgresql` package, installed first with
+//! apt-get when missing and the tests run as root): `initdb` into a
 //! temporary directory (owned by the `postgres` system user when running as root, since the
 //! server refuses to run as root), trust authentication, a free port, `pg_ctl start`. A
 //! watchdog stops it (`pg_ctl stop -m immediate`) and removes the directory when the
@@ -136,10 +137,37 @@ pub fn bin_dir() -> Option<PathBuf> {
     })
 }
 
+/// Installs Debian's server package when this process may (as root, with apt-get), as
+/// `.ci/run` does: a fresh machine's test run starts its own server.
+fn install() {
+    if !is_root() || !Path::new("/usr/bin/apt-get").exists() {
+        return;
+    }
+    let apt = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !apt(&["install", "-y", "postgresql"]) {
+        apt(&["update"]);
+        apt(&["install", "-y", "postgresql"]);
+    }
+}
+
 fn start() -> PgTestServer {
-    let bin = bin_dir().unwrap_or_else(|| {
-        panic!("no PostgreSQL server binaries (initdb, pg_ctl) found; {INSTALL_HINT}")
-    });
+    let bin = bin_dir()
+        .or_else(|| {
+            install();
+            bin_dir()
+        })
+        .unwrap_or_else(|| {
+            panic!("no PostgreSQL server binaries (initdb, pg_ctl) found; {INSTALL_HINT}")
+        });
     let root = std::env::temp_dir().join(format!("quiver-pg-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).expect("a temporary directory for the test server");
