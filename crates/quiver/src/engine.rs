@@ -8,7 +8,7 @@ use quiver_sqlite::SqliteDatabase;
 
 use crate::error::ExecError;
 use crate::{
-    Error, Outcome, Progress, QueryResult, Result, backup, collections, restoring, stored,
+    Error, Outcome, Progress, QueryResult, Result, backup_statement, collections, restoring, stored,
 };
 
 /// How an [`Engine`] is set up.
@@ -140,7 +140,9 @@ impl Engine {
             Statement::AlterBackupCollection { name, action } => {
                 collections::alter(self, name, action)
             }
-            Statement::Backup { name, incremental } => backup::run(self, name, *incremental),
+            Statement::Backup { name, incremental } => {
+                backup_statement::run(self, name, *incremental)
+            }
             Statement::Restore { name, at, options } => {
                 restoring::restore(self, name, at.as_deref(), options)
             }

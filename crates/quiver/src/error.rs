@@ -113,6 +113,9 @@ pub enum ExecError {
     /// The incremental diff failed.
     #[error(transparent)]
     Diff(#[from] quiver_diff::Error),
+    /// The backup was not taken.
+    #[error(transparent)]
+    Backup(#[from] quiver_backup::Error),
     /// The restore did not happen.
     #[error(transparent)]
     Restore(#[from] quiver_restore::Error),
@@ -150,6 +153,13 @@ impl ExecError {
     pub fn hint(&self) -> Option<String> {
         match self {
             ExecError::Refused { hint, .. } => hint.clone(),
+            ExecError::Backup(quiver_backup::Error::Refused { hint, .. }) => hint.clone(),
+            ExecError::Backup(quiver_backup::Error::Adapter(e)) => adapter_hint(e),
+            ExecError::Backup(quiver_backup::Error::Catalog(e)) => catalog_hint(e),
+            ExecError::Backup(quiver_backup::Error::Snapshot(_)) => Some(
+                "check that the backup repository's disk has free space and is writable; nothing was committed"
+                    .into(),
+            ),
             ExecError::Storage(e) => e.hint(),
             ExecError::Query(quiver_query::Error::DataFusion(e))
                 if e.to_string().contains("not found") =>

@@ -1,4 +1,4 @@
-//! quiver: backup collections for SQLite.
+//! quiver: backup collections for SQLite and PostgreSQL.
 //!
 //! A backup collection is a named set of tables that is backed up together, on its own
 //! schedule, and restored on its own without touching any other collection. The statements
@@ -30,14 +30,15 @@
 //!
 //! The crates behind the facade can be used on their own: [`grammar`] parses the
 //! statements, [`catalog`] manages the repository, [`snapshot`] writes and reads data files,
-//! [`diff`] computes incremental backups and merges chains, [`sqlite`] is the SQLite
-//! adapter, [`restore`] the restore path, [`storage`] external storage (verify, export,
-//! import) and [`query`] SQL over backups (DataFusion).
+//! [`diff`] computes incremental backups and merges chains, [`sqlite`] and [`postgres`] are
+//! the database adapters, [`backup`] and [`restore`] the backup and restore paths,
+//! [`storage`] external storage (verify, export, import) and [`query`] SQL over backups
+//! (DataFusion).
 
 #![warn(missing_docs)]
 
 pub mod allocator;
-mod backup;
+mod backup_statement;
 mod collections;
 mod engine;
 mod error;
@@ -52,6 +53,7 @@ pub use error::{Error, ExecError, Result};
 pub use outcome::{Outcome, QueryResult, human_bytes};
 pub use progress::Progress;
 
+pub use quiver_backup as backup;
 pub use quiver_catalog as catalog;
 pub use quiver_diff as diff;
 pub use quiver_grammar as grammar;

@@ -1,114 +1,116 @@
-//! BACKUP and RESTORE.
+//! Taking one backup of a collection: every table read through one consistent snapshot
+//! of the source, in parallel, each written to its data file (a full backup) or diffed
+//! against the chain's state (an incremental), then the manifest committed last.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
 
 use arrow::record_batch::RecordBatch;
 use quiver_catalog::{
-    AdapterError, BackupKind, BackupManifest, BackupSource, ChangeCounts, Collection, DataFile,
-    HASH_COLUMN, PendingBackup, SourceSnapshot, TableBackup, TableSchema,
+    AdapterError, BackupKind, BackupManifest, BackupSource, ChangeCounts, Collection,
+    CollectionLock, DataFile, HASH_COLUMN, PendingBackup, SourceSnapshot, TableBackup, TableSchema,
 };
 use quiver_diff::{Batches, Differ, with_row_hashes};
 use quiver_grammar::quote_ident;
 use quiver_restore::{Chain, Columns};
 use quiver_snapshot::{PipelinedWriter, SnapshotWriter, WriteOptions};
 
-use crate::error::ExecError;
-use crate::{Engine, Outcome, Progress, external};
+use crate::{Error, Result};
 
-/// Runs `BACKUP name [INCREMENTAL]`.
-pub(crate) fn run(
-    engine: &mut Engine,
-    name: &str,
-    incremental: bool,
-) -> Result<Outcome, ExecError> {
-    let mut collection = engine.repo.collection(name)?;
-    // The backup reads through sessions of its own, which would not see this one's writes.
-    engine.outside_transaction("BACKUP")?;
-    if incremental {
-        check_incremental_allowed(&collection)?;
-    }
-    let lock = collection.lock()?;
-    let mut warnings = Vec::new();
-    let external = external::location(&collection)?;
-    if let Some(location) = &external {
-        // A newer backup at the URL than in the repository (taken from another machine, or
-        // the repository is new): the next backup builds on it. Storage that cannot be
-        // reached does not stop the backup: it is taken locally, its copy left pending.
-        match external::fetch(&collection, &lock, location, None, &mut |p| {
-            engine.report(Progress::copy(name, p))
-        }) {
-            Ok(_) => {}
-            Err(e) if external::unreachable(&e) => warnings.push(format!(
-                "could not look for newer backups at {} ({e}); this backup builds on the repository's",
-                location.url()
-            )),
-            Err(e) => return Err(e),
-        }
-    }
-    for note in engine.db.backup_notes() {
-        engine.report(Progress::Note(note.clone()));
-        warnings.push(note);
+/// How a backup is taken.
+#[derive(Debug, Clone)]
+pub struct BackupOptions {
+    /// An incremental backup (of the changes since the latest backup) rather than a full one.
+    pub incremental: bool,
+    /// Rows per batch when reading tables.
+    pub batch_rows: usize,
+}
+
+/// Progress of a backup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackupProgress {
+    /// Rows read of a table so far.
+    Rows {
+        /// The table.
+        table: String,
+        /// Rows read so far.
+        rows: u64,
+    },
+}
+
+/// Takes one backup of `collection` (whose lock is `lock`) from `source`, and commits it:
+/// its data files first, fsynced, then its manifest. Refused, with nothing written, when an
+/// incremental cannot be taken (disabled, no full backup, a damaged or unreadable chain, a
+/// table whose shape changed or that has no key).
+pub fn take(
+    collection: &mut Collection,
+    lock: &CollectionLock,
+    source: &mut dyn BackupSource,
+    options: &BackupOptions,
+    progress: &mut dyn FnMut(BackupProgress),
+) -> Result<BackupManifest> {
+    let name = collection.def().name.clone();
+    if options.incremental {
+        check_incremental_allowed(collection)?;
     }
     // A full backup needs nothing of the older ones: damaged manifests do not stop it.
     let list = collection.backup_list()?;
     // An incremental builds on the latest backup, whichever chain it ends.
-    let chain = if incremental {
+    let chain = if options.incremental {
         if let Some(unreadable) = list.unreadable_latest() {
-            return Err(ExecError::refused(
+            return Err(Error::refused(
                 format!(
                     "cannot take an incremental backup of {}: its latest backup `{}` cannot be read: {} (nothing was written)",
-                    quote_ident(name),
+                    quote_ident(&name),
                     unreadable.id,
                     unreadable.error
                 ),
-                new_chain_hint(name),
+                new_chain_hint(&name),
             ));
         }
-        Some(base_chain(&collection, list.committed.last().cloned())?)
+        Some(base_chain(collection, list.committed.last().cloned())?)
     } else {
         None
     };
     let backups = list.committed;
-    let kind = if incremental {
+    let kind = if options.incremental {
         BackupKind::Incremental
     } else {
         BackupKind::Full
     };
-    let pending = collection.begin_backup(kind, &lock)?;
-    let mut source = engine.db.source()?;
+    let pending = collection.begin_backup(kind, lock)?;
     let tables = &collection.def().tables;
-    let order = largest_first(&backups, tables, source.as_mut());
+    let order = largest_first(&backups, tables, source);
     // Tables are read in parallel, one read transaction per thread, all started at the
     // same instant: the backup is still one point in time.
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(tables.len())
         .max(1);
-    let snapshots = source.snapshots(threads).map_err(ExecError::Adapter)?;
+    let snapshots = source.snapshots(threads).map_err(Error::Adapter)?;
     let job = Job {
-        collection: &collection,
+        collection,
         chain: chain.as_ref(),
         tables,
         pending: &pending,
-        batch_rows: engine.batch_rows,
+        batch_rows: options.batch_rows.max(1),
         order,
         next: AtomicUsize::new(0),
         failed: AtomicBool::new(false),
     };
-    let (progress, reports) = channel();
+    let (sender, reports) = channel();
     let finished = std::thread::scope(|scope| {
         let workers: Vec<_> = snapshots
             .into_iter()
             .map(|snapshot| {
-                let (job, progress) = (&job, progress.clone());
-                scope.spawn(move || job.work(snapshot, progress))
+                let (job, sender) = (&job, sender.clone());
+                scope.spawn(move || job.work(snapshot, sender))
             })
             .collect();
-        drop(progress);
+        drop(sender);
         // Progress is relayed here, on the engine's thread, until every worker is done.
         for report in reports {
-            engine.report(report);
+            progress(report);
         }
         workers
             .into_iter()
@@ -125,28 +127,7 @@ pub(crate) fn run(
     backed_up.sort_by_key(|(position, _)| *position);
     let parent = chain.map(|c| c.tip().id.clone());
     let manifest = pending.commit(parent, backed_up.into_iter().map(|(_, t)| t).collect())?;
-    let (stored_at, copy_pending) = match &external {
-        None => (None, None),
-        Some(location) => match external::store(&collection, location, &mut |p| {
-            engine.report(Progress::copy(name, p))
-        }) {
-            Ok(_) => (Some(location.url().to_string()), None),
-            Err(e) => (
-                None,
-                Some(format!(
-                    "copying it to {} failed: {e}; the next BACKUP copies it, or now: quiver export {name} --to {}",
-                    location.url(),
-                    location.url()
-                )),
-            ),
-        },
-    };
-    Ok(Outcome::BackupTaken {
-        manifest,
-        stored_at,
-        copy_pending,
-        warnings,
-    })
+    Ok(manifest)
 }
 
 /// One backup's tables, shared by the threads that read them.
@@ -170,8 +151,8 @@ impl Job<'_> {
     fn work(
         &self,
         mut snapshot: Box<dyn SourceSnapshot + Send + '_>,
-        progress: Sender<Progress>,
-    ) -> Result<Vec<(usize, TableBackup)>, ExecError> {
+        progress: Sender<BackupProgress>,
+    ) -> Result<Vec<(usize, TableBackup)>, Error> {
         let mut done = Vec::new();
         while !self.failed.load(Ordering::Relaxed) {
             let Some(&position) = self.order.get(self.next.fetch_add(1, Ordering::Relaxed)) else {
@@ -198,9 +179,9 @@ impl Job<'_> {
         &self,
         snapshot: &mut dyn SourceSnapshot,
         table: &str,
-        progress: &Sender<Progress>,
-    ) -> Result<TableBackup, ExecError> {
-        let schema = snapshot.describe(table).map_err(ExecError::Adapter)?;
+        progress: &Sender<BackupProgress>,
+    ) -> Result<TableBackup, Error> {
+        let schema = snapshot.describe(table).map_err(Error::Adapter)?;
         match self.chain {
             None => self.full(snapshot, schema, progress),
             Some(chain) => self.incremental(snapshot, schema, chain, progress),
@@ -212,8 +193,8 @@ impl Job<'_> {
         &self,
         snapshot: &mut dyn SourceSnapshot,
         schema: TableSchema,
-        progress: &Sender<Progress>,
-    ) -> Result<TableBackup, ExecError> {
+        progress: &Sender<BackupProgress>,
+    ) -> Result<TableBackup, Error> {
         let files = self.scan_into(snapshot, &schema, progress, |batches| {
             let file_schema = schema.file_schema(BackupKind::Full);
             let mut writer = FileWriter::new(self.pending, &schema, BackupKind::Full);
@@ -235,10 +216,10 @@ impl Job<'_> {
         snapshot: &mut dyn SourceSnapshot,
         schema: TableSchema,
         chain: &Chain,
-        progress: &Sender<Progress>,
-    ) -> Result<TableBackup, ExecError> {
+        progress: &Sender<BackupProgress>,
+    ) -> Result<TableBackup, Error> {
         if schema.row_key().is_empty() {
-            return Err(ExecError::refused(
+            return Err(Error::refused(
                 format!(
                     "table `{}` has no primary key and no unique index over NOT NULL columns: an incremental backup cannot tell its rows apart (nothing was written)",
                     schema.name
@@ -251,7 +232,7 @@ impl Job<'_> {
         }
         let previous = chain.latest_schema(&schema.name);
         if let Some(change) = previous.and_then(|p| schema.shape_change(p)) {
-            return Err(ExecError::refused(
+            return Err(Error::refused(
                 format!(
                     "table `{}` changed since backup {}: {change}; an incremental backup cannot span a schema change (nothing was written)",
                     schema.name,
@@ -297,9 +278,9 @@ impl Job<'_> {
         &self,
         snapshot: &mut dyn SourceSnapshot,
         schema: &TableSchema,
-        progress: &Sender<Progress>,
-        consume: impl FnOnce(Receiver<RecordBatch>) -> Result<T, ExecError> + Send,
-    ) -> Result<T, ExecError> {
+        progress: &Sender<BackupProgress>,
+        consume: impl FnOnce(Receiver<RecordBatch>) -> Result<T, Error> + Send,
+    ) -> Result<T, Error> {
         std::thread::scope(|scope| {
             let (batches, received) = sync_channel(2);
             let consumer = scope.spawn(move || consume(received));
@@ -324,9 +305,9 @@ impl Job<'_> {
         &self,
         snapshot: &mut dyn SourceSnapshot,
         schema: &TableSchema,
-        progress: &Sender<Progress>,
+        progress: &Sender<BackupProgress>,
         sink: &mut dyn FnMut(RecordBatch) -> Result<(), AdapterError>,
-    ) -> Result<(), ExecError> {
+    ) -> Result<(), Error> {
         let mut rows = 0u64;
         snapshot
             .scan(schema, self.batch_rows, &mut |batch| {
@@ -335,14 +316,13 @@ impl Job<'_> {
                 }
                 rows += batch.num_rows() as u64;
                 sink(batch)?;
-                let _ = progress.send(Progress::BackupRows {
-                    collection: self.collection.def().name.clone(),
+                let _ = progress.send(BackupProgress::Rows {
                     table: schema.name.clone(),
                     rows,
                 });
                 Ok(())
             })
-            .map_err(ExecError::Adapter)?;
+            .map_err(Error::Adapter)?;
         Ok(())
     }
 }
@@ -388,7 +368,7 @@ impl<'a> FileWriter<'a> {
     }
 
     /// The file written, if any. A full backup always has one, empty tables included.
-    fn finish(mut self) -> Result<Vec<DataFile>, ExecError> {
+    fn finish(mut self) -> Result<Vec<DataFile>, Error> {
         if self.kind == BackupKind::Full {
             self.open()?;
         }
@@ -428,10 +408,10 @@ fn largest_first(
 }
 
 /// Refuses `BACKUP name INCREMENTAL` where YDB does, with its messages.
-fn check_incremental_allowed(collection: &Collection) -> Result<(), ExecError> {
+pub fn check_incremental_allowed(collection: &Collection) -> Result<(), Error> {
     let name = quote_ident(&collection.def().name);
     if !collection.def().incremental_backup_enabled {
-        return Err(ExecError::refused(
+        return Err(Error::refused(
             format!("Incremental backup is disabled on this collection ({name})"),
             Some(format!(
                 "enable it with ALTER BACKUP COLLECTION {name} SET (INCREMENTAL_BACKUP_ENABLED = 'true')"
@@ -451,16 +431,16 @@ fn new_chain_hint(collection: &str) -> Option<String> {
 
 /// The chain an incremental backup builds on: the one ending at `latest`, the collection's
 /// latest backup, with every file verified, since the diff reads them.
-fn base_chain(collection: &Collection, latest: Option<BackupManifest>) -> Result<Chain, ExecError> {
+fn base_chain(collection: &Collection, latest: Option<BackupManifest>) -> Result<Chain, Error> {
     let name = quote_ident(&collection.def().name);
     let no_full = || {
-        ExecError::refused(
+        Error::refused(
             format!("Last continuous backup stream is not found: {name} has no full backup yet"),
             Some(format!("take a full backup first: BACKUP {name}")),
         )
     };
     let unusable = |reason: String| {
-        ExecError::refused(
+        Error::refused(
             format!("cannot take an incremental backup of {name}: {reason} (nothing was written)"),
             new_chain_hint(&collection.def().name),
         )
@@ -479,6 +459,6 @@ fn base_chain(collection: &Collection, latest: Option<BackupManifest>) -> Result
         Err(quiver_restore::Error::Damaged { backup, source }) => Err(unusable(format!(
             "backup {backup} of its chain is damaged: {source}"
         ))),
-        other => other.map(|()| chain).map_err(ExecError::from),
+        other => other.map(|()| chain).map_err(Error::from),
     }
 }

@@ -1,0 +1,49 @@
+//! Why a backup was not taken.
+
+/// Result alias for taking backups.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a backup was not taken; nothing of it was committed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The backup cannot be taken as asked; `hint` says what to do instead.
+    #[error("{message}")]
+    Refused {
+        /// What is wrong.
+        message: String,
+        /// What to do instead.
+        hint: Option<String>,
+    },
+    /// The repository could not be read or written.
+    #[error(transparent)]
+    Catalog(#[from] quiver_catalog::Error),
+    /// The database adapter failed.
+    #[error("{0}")]
+    Adapter(quiver_catalog::AdapterError),
+    /// Writing a data file failed.
+    #[error(transparent)]
+    Snapshot(#[from] quiver_snapshot::Error),
+    /// The incremental diff failed.
+    #[error(transparent)]
+    Diff(#[from] quiver_diff::Error),
+    /// The chain an incremental builds on could not be read.
+    #[error(transparent)]
+    Chain(#[from] quiver_restore::Error),
+}
+
+impl Error {
+    pub(crate) fn refused(message: impl Into<String>, hint: impl Into<Option<String>>) -> Error {
+        Error::Refused {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+
+    /// What to do about a refusal, where it says.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Refused { hint, .. } => hint.clone(),
+            _ => None,
+        }
+    }
+}
