@@ -114,6 +114,21 @@ impl From<&str> for AdapterError {
     }
 }
 
+/// An error's message followed by those of its causes that it does not already include:
+/// how an error is shown to users, on either side of the adapter boundary.
+pub fn message_with_causes(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let text = inner.to_string();
+        if !message.contains(&text) {
+            message = format!("{message}: {text}");
+        }
+        cause = inner.source();
+    }
+    message
+}
+
 /// Which database an adapter talks to; recorded with every table it backs up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -47,7 +47,7 @@ mod sealed;
 
 pub use adapter::{
     AdapterError, BackupSource, Database, Dialect, ErrorKind, RenamedTable, RestoreTarget,
-    SourceSnapshot, SqlOutcome, TargetTransaction,
+    SourceSnapshot, SqlOutcome, TargetTransaction, message_with_causes,
 };
 pub use atomic::{create_dir_durably, fsync_dir, write_atomic, write_new};
 pub use backup_id::BackupId;

@@ -4,7 +4,7 @@
 //! once the table exists the restore asks the server what its checks call
 //! ([`CREATED_SHAPE_SQL`], [`FORBIDDEN_CALLS_SQL`]) before any row goes in.
 
-use quiver_catalog::{ColumnType, Dialect, TableSchema};
+use quiver_catalog::{Dialect, TableSchema};
 
 use crate::error::{Error, Result};
 use crate::table::{
@@ -41,14 +41,8 @@ pub fn stored(table: &TableSchema) -> Result<PgTable> {
     let stored: Vec<&PgColumn> = pg.stored_columns().collect();
     let agrees = stored.len() == table.columns.len()
         && stored.iter().zip(&table.columns).all(|(p, c)| {
-            let column_type = match p.form {
-                Form::Integer { .. } => ColumnType::Integer,
-                Form::Float { .. } => ColumnType::Real,
-                Form::Bytes => ColumnType::Blob,
-                _ => ColumnType::Text,
-            };
             p.name == c.name
-                && column_type == c.column_type
+                && p.form.column_type() == c.column_type
                 && !c.has_raw
                 && c.text_form == (p.form == Form::TextForm)
         });
@@ -241,16 +235,11 @@ fn names_type(type_name: &str, schema: &str, name: &str) -> bool {
     let Ok(tokens) = tokenize(type_name.trim_end_matches("[]")) else {
         return false;
     };
-    let part = |t: &crate::tokens::Token<'_>| match t.kind {
-        Kind::QuotedIdent => Some(t.text[1..t.text.len() - 1].replace("\"\"", "\"")),
-        Kind::Word => Some(t.text.to_string()),
-        _ => None,
-    };
     match tokens.as_slice() {
         [s, dot, n] if dot.text == "." => {
-            part(s).as_deref() == Some(schema) && part(n).as_deref() == Some(name)
+            s.name().as_deref() == Some(schema) && n.name().as_deref() == Some(name)
         }
-        [n] => schema == "public" && part(n).as_deref() == Some(name),
+        [n] => schema == "public" && n.name().as_deref() == Some(name),
         _ => false,
     }
 }
@@ -600,13 +589,8 @@ pub(crate) fn expected_shape(table: &PgTable) -> (Vec<String>, Vec<String>) {
 
 /// Whether a `PRIMARY KEY (a, b)` definition lists column `name`.
 fn constraint_names_column(definition: &str, name: &str) -> bool {
-    tokenize(definition).is_ok_and(|tokens| {
-        tokens.iter().any(|t| match t.kind {
-            Kind::Word => t.text == name,
-            Kind::QuotedIdent => t.text[1..t.text.len() - 1].replace("\"\"", "\"") == name,
-            _ => false,
-        })
-    })
+    tokenize(definition)
+        .is_ok_and(|tokens| tokens.iter().any(|t| t.name().as_deref() == Some(name)))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! [`TableSchema`] (columns as Arrow types, the key) with the [`PgTable`] it restores from.
 
 use postgres::GenericClient;
-use quiver_catalog::{ColumnSchema, ColumnType, Dialect, TableSchema};
+use quiver_catalog::{ColumnSchema, Dialect, TableSchema};
 
 use crate::error::{Error, Result, server};
 use crate::table::{
@@ -173,25 +173,20 @@ pub(crate) fn describe(client: &mut impl GenericClient, at: &Located) -> Result<
         });
         let identity_kind = match identity.as_str() {
             "a" | "d" => {
-                let options = sequences
+                let (sequence, _) = sequences
                     .iter()
                     .find(|s| s.0.column == name && s.1)
-                    .map(|s| s.0.options.clone())
                     .ok_or_else(|| {
                         unsupported(format!("identity column `{name}` has no sequence"))
                     })?;
-                let position = sequences
-                    .iter()
-                    .find(|s| s.0.column == name && s.1)
-                    .expect("found above");
                 identities.push(PgIdentity {
                     column: name.clone(),
-                    last_value: position.0.last_value,
-                    is_called: position.0.is_called,
+                    last_value: sequence.last_value,
+                    is_called: sequence.is_called,
                 });
                 Some(PgIdentityKind {
                     always: identity == "a",
-                    options,
+                    options: sequence.options.clone(),
                 })
             }
             _ => None,
@@ -335,12 +330,7 @@ pub(crate) fn neutral(table: &PgTable, key: Vec<String>) -> TableSchema {
         .map(|c| ColumnSchema {
             name: c.name.clone(),
             declared_type: c.type_name.clone(),
-            column_type: match c.form {
-                Form::Integer { .. } => ColumnType::Integer,
-                Form::Float { .. } => ColumnType::Real,
-                Form::Bytes => ColumnType::Blob,
-                Form::Text | Form::TextForm | Form::Generated => ColumnType::Text,
-            },
+            column_type: c.form.column_type(),
             has_raw: false,
             in_primary_key: key.contains(&c.name),
             text_form: c.form == Form::TextForm,

@@ -105,25 +105,11 @@ pub(crate) fn statement(sql: &str) -> impl FnOnce(postgres::Error) -> Error + '_
     move |error| from_client(String::new(), &error, Some(sql))
 }
 
-/// A client error without a server message, with its causes.
-pub(crate) fn describe_client(error: &postgres::Error) -> String {
-    let mut message = error.to_string();
-    let mut cause = std::error::Error::source(error);
-    while let Some(inner) = cause {
-        let text = inner.to_string();
-        if !message.contains(&text) {
-            message = format!("{message}: {text}");
-        }
-        cause = inner.source();
-    }
-    message
-}
-
 /// The error of `error`, doing `context` (`sql`: the statement, for the position).
 pub(crate) fn from_client(context: String, error: &postgres::Error, sql: Option<&str>) -> Error {
     let Some(db) = error.as_db_error() else {
         // No server message: the connection failed or was lost.
-        let message = describe_client(error);
+        let message = quiver_catalog::message_with_causes(error);
         let kind =
             if error.is_closed() || message.contains("connect") || message.contains("os error") {
                 ErrorKind::Connection

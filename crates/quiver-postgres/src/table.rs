@@ -199,6 +199,19 @@ pub struct PgEnum {
     pub labels: Vec<String>,
 }
 
+impl Form {
+    /// The neutral storage type of a column of this form.
+    pub fn column_type(self) -> quiver_catalog::ColumnType {
+        use quiver_catalog::ColumnType;
+        match self {
+            Form::Integer { .. } => ColumnType::Integer,
+            Form::Float { .. } => ColumnType::Real,
+            Form::Bytes => ColumnType::Blob,
+            Form::Text | Form::TextForm | Form::Generated => ColumnType::Text,
+        }
+    }
+}
+
 impl PgTable {
     /// The name quiver shows for it: `name` in `public`, else `schema.name`.
     pub fn display_name(&self) -> String {

@@ -3,7 +3,9 @@
 //! table (its checks vetted before any row), its rows by COPY FROM, then indexes, sequence
 //! positions and triggers; foreign keys last, once every table is loaded.
 
+use std::collections::HashMap;
 use std::io::Write;
+use std::sync::Arc;
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
@@ -34,6 +36,9 @@ impl PostgresTarget {
 struct PgLoad {
     client: Client,
     open: bool,
+    /// Each table's checked description, read from its schema once (inserts come batch
+    /// by batch).
+    described: HashMap<String, Arc<PgTable>>,
 }
 
 impl Drop for PgLoad {
@@ -63,7 +68,11 @@ impl RestoreTarget for PostgresTarget {
         client
             .batch_execute("BEGIN; SELECT pg_catalog.set_config('search_path', '', true)")
             .map_err(server(|| "starting the restore's transaction"))?;
-        Ok(Box::new(PgLoad { client, open: true }))
+        Ok(Box::new(PgLoad {
+            client,
+            open: true,
+            described: HashMap::new(),
+        }))
     }
 }
 
@@ -74,6 +83,42 @@ pub(crate) fn split_name(name: &str) -> (String, String) {
 }
 
 impl PgLoad {
+    /// `table`'s description, checked ([`stored`]) the first time it is asked for.
+    fn described(&mut self, table: &TableSchema) -> Result<Arc<PgTable>> {
+        if let Some(pg) = self.described.get(&table.name) {
+            return Ok(pg.clone());
+        }
+        let pg = Arc::new(stored(table)?);
+        self.described.insert(table.name.clone(), pg.clone());
+        Ok(pg)
+    }
+
+    /// Whether relation `qualified` (`"schema"."name"`) exists in the target.
+    fn exists(&mut self, qualified: &str) -> Result<bool> {
+        Ok(self
+            .client
+            .query_one(
+                "SELECT pg_catalog.to_regclass($1) IS NOT NULL",
+                &[&qualified],
+            )
+            .map_err(server(|| format!("looking up table {qualified}")))?
+            .get(0))
+    }
+
+    /// The oid of `table`, once created.
+    fn oid_of(&mut self, table: &PgTable) -> Result<i64> {
+        Ok(self
+            .client
+            .query_one(
+                "SELECT pg_catalog.to_regclass($1)::oid::int8",
+                &[&table.qualified()],
+            )
+            .map_err(server(|| {
+                format!("looking up table `{}`", table.display_name())
+            }))?
+            .get(0))
+    }
+
     fn run(&mut self, sql: &str, what: impl FnOnce() -> String) -> Result<()> {
         // The extended protocol: one statement, whatever the text holds.
         self.client.execute(sql, &[]).map_err(server(what))?;
@@ -211,15 +256,7 @@ impl TargetTransaction for PgLoad {
         let mut existing = Vec::new();
         for name in names {
             let (schema, table) = split_name(name);
-            let found: bool = self
-                .client
-                .query_one(
-                    "SELECT pg_catalog.to_regclass($1) IS NOT NULL",
-                    &[&qualified(&schema, &table)],
-                )
-                .map_err(server(|| format!("looking up table `{name}`")))?
-                .get(0);
-            if found {
+            if self.exists(&qualified(&schema, &table))? {
                 existing.push(name.clone());
             }
         }
@@ -227,7 +264,7 @@ impl TargetTransaction for PgLoad {
     }
 
     fn create_table(&mut self, table: &TableSchema) -> Result<(), AdapterError> {
-        let pg = stored(table)?;
+        let pg = self.described(table)?;
         let name = table.name.clone();
         self.ensure_enums(&pg)?;
         self.check_target(&pg)?;
@@ -240,19 +277,12 @@ impl TargetTransaction for PgLoad {
         self.run(&ddl::create_table(&pg), || {
             format!("creating table `{name}`")
         })?;
-        let oid: i64 = self
-            .client
-            .query_one(
-                "SELECT pg_catalog.to_regclass($1)::oid::int8",
-                &[&pg.qualified()],
-            )
-            .map_err(server(|| format!("looking up table `{name}`")))?
-            .get(0);
+        let oid = self.oid_of(&pg)?;
         self.check_created(&pg, oid)?;
         Ok(())
     }
     fn insert(&mut self, table: &TableSchema, batch: &RecordBatch) -> Result<(), AdapterError> {
-        let pg = stored(table)?;
+        let pg = self.described(table)?;
         let columns: Vec<String> = pg.stored_columns().map(|c| quote_ident(&c.name)).collect();
         if batch.num_columns() != columns.len() {
             return Err(Error::BatchMismatch {
@@ -287,7 +317,7 @@ impl TargetTransaction for PgLoad {
     }
 
     fn finish_table(&mut self, table: &TableSchema) -> Result<(), AdapterError> {
-        let pg = stored(table)?;
+        let pg = self.described(table)?;
         for statement in ddl::finish_table(&pg) {
             self.run(&statement, || {
                 format!(
@@ -298,29 +328,17 @@ impl TargetTransaction for PgLoad {
             })?;
         }
         // Its triggers now exist: what their conditions call is checked too.
-        let oid: i64 = self
-            .client
-            .query_one(
-                "SELECT pg_catalog.to_regclass($1)::oid::int8",
-                &[&pg.qualified()],
-            )
-            .map_err(server(|| format!("looking up table `{}`", table.name)))?
-            .get(0);
+        let oid = self.oid_of(&pg)?;
         Ok(self.check_calls(&pg, oid)?)
     }
 
     fn check_references(&mut self, tables: &[TableSchema]) -> Result<Vec<String>, AdapterError> {
         let mut warnings = Vec::new();
         for table in tables {
-            let pg = stored(table)?;
+            let pg = self.described(table)?;
             for fk in &pg.foreign_keys {
                 let parent = qualified(&fk.parent_schema, &fk.parent);
-                let exists: bool = self
-                    .client
-                    .query_one("SELECT pg_catalog.to_regclass($1) IS NOT NULL", &[&parent])
-                    .map_err(server(|| format!("looking up table {parent}")))?
-                    .get(0);
-                if !exists {
+                if !self.exists(&parent)? {
                     warnings.push(format!(
                         "foreign key {} of `{}` was not restored: it refers to table {parent}, which the target database does not have",
                         quote_ident(&fk.name),

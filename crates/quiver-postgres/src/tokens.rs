@@ -36,6 +36,18 @@ pub(crate) struct Token<'a> {
 }
 
 impl Token<'_> {
+    /// The name this token spells: a word as written, a `"quoted"` name unquoted; `None`
+    /// for anything else (a `U&"…"` name included, whose escapes this does not read).
+    pub fn name(&self) -> Option<String> {
+        match self.kind {
+            Kind::Word => Some(self.text.to_string()),
+            Kind::QuotedIdent if self.text.starts_with('"') => {
+                Some(self.text[1..self.text.len() - 1].replace("\"\"", "\""))
+            }
+            _ => None,
+        }
+    }
+
     /// Whether this is the word `keyword` (ASCII case-insensitive).
     pub fn is_word(&self, keyword: &str) -> bool {
         self.kind == Kind::Word && self.text.eq_ignore_ascii_case(keyword)

@@ -1,6 +1,6 @@
 //! The facade's error type: what failed, and where in the script.
 
-use quiver_catalog::{AdapterError, ErrorKind};
+use quiver_catalog::{AdapterError, ErrorKind, message_with_causes};
 use quiver_grammar::{ParseError, Span};
 
 /// Result alias for the engine.
@@ -45,7 +45,7 @@ impl Error {
             Error::Parse(e) => masked(e),
             Error::Statement { at, .. } => masked(at),
             Error::Open(e) => {
-                let message = quiver_storage::mask_secrets(&with_causes(e));
+                let message = quiver_storage::mask_secrets(&message_with_causes(e));
                 match e.hint() {
                     Some(hint) => format!("error: {message}\n  = hint: {hint}\n"),
                     None => format!("error: {message}\n"),
@@ -56,7 +56,7 @@ impl Error {
 
     pub(crate) fn at_statement(src: &str, span: Span, source: ExecError) -> Error {
         // A message may quote a URL from the statement: masked as the statement is.
-        let message = quiver_storage::mask_secrets(&with_causes(&source));
+        let message = quiver_storage::mask_secrets(&message_with_causes(&source));
         let first_line_end = src[span.start..span.end]
             .find('\n')
             .map_or(span.end, |i| span.start + i);
@@ -82,20 +82,6 @@ impl Error {
             source,
         }
     }
-}
-
-/// An error's message followed by those of its causes that it does not already include.
-fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut cause = error.source();
-    while let Some(inner) = cause {
-        let text = inner.to_string();
-        if !message.contains(&text) {
-            message = format!("{message}: {text}");
-        }
-        cause = inner.source();
-    }
-    message
 }
 
 /// What went wrong running one statement.
