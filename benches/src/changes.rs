@@ -35,7 +35,8 @@ const TABLE_CHANGES: [TableChange; 3] = [
     },
 ];
 
-/// Rows are picked by a bucket in `0..BUCKETS` computed from their rowid.
+/// Rows are picked by a bucket in `0..BUCKETS` computed from a number of theirs (the rowid on
+/// SQLite, the key on PostgreSQL).
 const BUCKETS: u64 = 1_000_000;
 
 /// Rows a change set touched, over all tables.
@@ -49,51 +50,97 @@ pub struct ChangedRows {
     pub deleted: u64,
 }
 
-/// Changes about `fraction` of the rows of every generated table, in one transaction:
-/// 70% of the changes update rows, 20% insert rows with new keys (copies of existing rows,
-/// keyed after the last one), 10% delete rows. Rows are spread over each table by a bucket
-/// computed from the rowid and a per-table offset drawn from `seed`, so the same arguments
-/// change the same rows.
-pub fn apply(conn: &mut Connection, fraction: f64, seed: u64) -> rusqlite::Result<ChangedRows> {
+/// One statement of a change set, and what the rows it touches count as.
+pub struct ChangeStatement {
+    /// The SQL: one UPDATE, DELETE or INSERT … SELECT.
+    pub sql: String,
+    /// Which count of [`ChangedRows`] its affected rows add to.
+    pub counts: Counts,
+}
+
+/// Which count of [`ChangedRows`] a statement adds to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counts {
+    /// [`ChangedRows::updated`].
+    Updated,
+    /// [`ChangedRows::deleted`].
+    Deleted,
+    /// [`ChangedRows::inserted`].
+    Inserted,
+}
+
+impl ChangedRows {
+    /// Adds `rows` affected by a statement that `counts` so.
+    pub fn add(&mut self, counts: Counts, rows: u64) {
+        match counts {
+            Counts::Updated => self.updated += rows,
+            Counts::Deleted => self.deleted += rows,
+            Counts::Inserted => self.inserted += rows,
+        }
+    }
+}
+
+/// The change set for about `fraction` of the rows of every generated table: 70% of the
+/// changes update rows, 20% insert rows with new keys (copies of existing rows, keyed after
+/// the last one), 10% delete rows. Rows are spread over each table by a bucket computed from
+/// `row_number(table)` (an SQL expression numbering the table's rows) and a per-table offset
+/// drawn from `seed`, so the same arguments change the same rows. The statements are plain
+/// SQL that SQLite and PostgreSQL both read; run them in one transaction, in order.
+pub fn statements(
+    fraction: f64,
+    seed: u64,
+    row_number: impl Fn(&str) -> String,
+) -> Vec<ChangeStatement> {
     let changed = (fraction * BUCKETS as f64).round() as u64;
     let updates = changed * 7 / 10;
     let deletes = changed / 10;
     // Inserts take the rest of the changed buckets: updates + deletes..changed.
     let mut rng = Rng::new(seed);
-    let tx = conn.transaction()?;
-    let mut rows = ChangedRows::default();
+    let mut out = Vec::new();
     for change in &TABLE_CHANGES {
         let offset = rng.below(BUCKETS);
-        // 435761 is coprime with BUCKETS: consecutive rowids land in distinct buckets, so
-        // a range of buckets picks rows evenly spread over the table.
+        let number = row_number(change.table);
+        // 435761 is coprime with BUCKETS: consecutive row numbers land in distinct buckets,
+        // so a range of buckets picks rows evenly spread over the table.
         let picked = |from: u64, to: u64| {
-            format!("(rowid * 435761 + {offset}) % {BUCKETS} BETWEEN {from} AND {to} - 1")
+            format!("({number} * 435761 + {offset}) % {BUCKETS} BETWEEN {from} AND {to} - 1")
         };
         let table = change.table;
         // Disjoint bucket ranges: no row is both updated and deleted, or copied and deleted.
-        rows.updated += tx.execute(
-            &format!(
+        out.push(ChangeStatement {
+            sql: format!(
                 "UPDATE {table} SET {} WHERE {}",
                 change.update,
                 picked(0, updates)
             ),
-            [],
-        )? as u64;
-        rows.deleted += tx.execute(
-            &format!(
+            counts: Counts::Updated,
+        });
+        out.push(ChangeStatement {
+            sql: format!(
                 "DELETE FROM {table} WHERE {}",
                 picked(updates, updates + deletes)
             ),
-            [],
-        )? as u64;
-        rows.inserted += tx.execute(
-            &format!(
+            counts: Counts::Deleted,
+        });
+        out.push(ChangeStatement {
+            sql: format!(
                 "INSERT INTO {table} SELECT {} FROM {table} WHERE {}",
                 change.copy_as_new,
                 picked(updates + deletes, changed)
             ),
-            [],
-        )? as u64;
+            counts: Counts::Inserted,
+        });
+    }
+    out
+}
+
+/// Applies [`statements`] to the SQLite database `conn` (rows numbered by their rowid), in
+/// one transaction.
+pub fn apply(conn: &mut Connection, fraction: f64, seed: u64) -> rusqlite::Result<ChangedRows> {
+    let tx = conn.transaction()?;
+    let mut rows = ChangedRows::default();
+    for statement in statements(fraction, seed, |_| "rowid".to_string()) {
+        rows.add(statement.counts, tx.execute(&statement.sql, [])? as u64);
     }
     tx.commit()?;
     Ok(rows)

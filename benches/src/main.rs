@@ -6,12 +6,14 @@
 //! backups after 0.1%, 1% and 10% of the rows changed, vs the bare scan and the full backup;
 //! a point query on a backup (`QUERY … WHERE key = k`) vs a full scan of the same table.
 //! Results go to `target/bench/results.json` and `target/bench/results.md`; `--keep` keeps
-//! the generated databases and repositories (for profiling).
+//! the generated databases and repositories (for profiling). `--postgres` runs the
+//! PostgreSQL benchmarks instead ([`postgres`]), into `results-postgres.{json,md}`.
 
 mod baseline;
 mod changes;
 mod generate;
 mod measure;
+mod postgres;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -79,10 +81,15 @@ fn main() {
         child_backup(Path::new(&args[1]), Path::new(&args[2]));
         return;
     }
+    if args.first().map(String::as_str) == Some("child-pg-backup") {
+        postgres::child_backup(&args[1], Path::new(&args[2]));
+        return;
+    }
     let mut sizes = vec![100_000u64, 1_000_000];
     let mut runs = 3;
     let mut out = PathBuf::from("target/bench");
     let mut keep = false;
+    let mut on_postgres = false;
     let mut i = 0;
     while i < args.len() {
         let value = args.get(i + 1).cloned().unwrap_or_default();
@@ -100,14 +107,32 @@ fn main() {
                 i += 1;
                 continue;
             }
+            "--postgres" => {
+                on_postgres = true;
+                i += 1;
+                continue;
+            }
             other => panic!(
-                "unknown argument {other}; usage: quiver-bench [--rows N,N] [--runs R] [--out DIR] [--keep]"
+                "unknown argument {other}; usage: quiver-bench [--postgres] [--rows N,N] [--runs R] [--out DIR] [--keep]"
             ),
         }
         i += 2;
     }
     std::fs::create_dir_all(&out).expect("creating the output directory");
     let work = tempdir(&out);
+    if on_postgres {
+        let (results, table) = postgres::run(&sizes, runs, &work);
+        let json = serde_json::to_string_pretty(&results).expect("results serialize");
+        std::fs::write(out.join("results-postgres.json"), json)
+            .expect("writing results-postgres.json");
+        std::fs::write(out.join("results-postgres.md"), &table)
+            .expect("writing results-postgres.md");
+        println!("{table}");
+        if !keep {
+            let _ = std::fs::remove_dir_all(&work);
+        }
+        return;
+    }
     let mut results = Vec::new();
     for rows in sizes {
         eprintln!("== {rows} rows");

@@ -7,12 +7,12 @@ use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
 
 use arrow::record_batch::RecordBatch;
 use quiver_catalog::{
-    AdapterError, BackupKind, BackupManifest, BackupSource, ChangeCounts, Collection,
+    AdapterError, BackupKind, BackupManifest, BackupSource, Chain, ChangeCounts, Collection,
     CollectionLock, DataFile, HASH_COLUMN, PendingBackup, SourceSnapshot, TableBackup, TableSchema,
 };
 use quiver_diff::{Batches, Differ, with_row_hashes};
 use quiver_grammar::quote_ident;
-use quiver_restore::{Chain, Columns};
+use quiver_restore::{ChainRows, Columns};
 use quiver_snapshot::{PipelinedWriter, SnapshotWriter, WriteOptions};
 
 use crate::{Error, Result};
@@ -450,7 +450,7 @@ fn base_chain(collection: &Collection, latest: Option<BackupManifest>) -> Result
     };
     let chain = match Chain::ending_at(collection, latest) {
         Ok(chain) => chain,
-        Err(quiver_restore::Error::Catalog(e @ quiver_catalog::Error::BrokenChain { .. })) => {
+        Err(e @ quiver_catalog::Error::BrokenChain { .. }) => {
             return Err(unusable(e.to_string()));
         }
         Err(e) => return Err(e.into()),

@@ -35,6 +35,7 @@
 mod adapter;
 mod atomic;
 mod backup_id;
+mod chain;
 mod collection;
 mod error;
 mod lock;
@@ -51,6 +52,7 @@ pub use adapter::{
 };
 pub use atomic::{create_dir_durably, fsync_dir, write_atomic, write_new};
 pub use backup_id::BackupId;
+pub use chain::Chain;
 pub use collection::{
     BackupList, Collection, CollectionDef, DATA_DIR, DEFINITION_FILE, LOCK_FILE, MANIFEST_FILE,
     MAX_MANIFEST_BYTES, PendingBackup, StorageKind, UnreadableBackup, new_collection_id,
@@ -65,5 +67,5 @@ pub use raw::{SqlValue, decode_raw, encode_raw};
 pub use repository::{CollectionEntry, Repository};
 pub use schema::{
     ColumnSchema, ColumnType, DELETED_COLUMN, HASH_COLUMN, KeyColumn, RESERVED_PREFIX,
-    ROWID_COLUMN, TableSchema, raw_column_name,
+    ROWID_COLUMN, TableSchema, UTC, raw_column_name,
 };

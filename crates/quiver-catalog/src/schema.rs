@@ -41,17 +41,48 @@ pub enum ColumnType {
     Text,
     /// Bytes.
     Blob,
+    /// true or false.
+    Boolean,
+    /// A calendar date: days since 1970-01-01. `i32::MAX` and `i32::MIN` stand for a
+    /// database's `infinity` and `-infinity`.
+    Date,
+    /// A date and time of day without a time zone, in microseconds since 1970-01-01
+    /// 00:00. `i64::MAX` and `i64::MIN` stand for `infinity` and `-infinity`.
+    Timestamp,
+    /// An instant, in microseconds since 1970-01-01 00:00 UTC (Arrow's time zone `UTC`).
+    /// `i64::MAX` and `i64::MIN` stand for `infinity` and `-infinity`.
+    TimestampTz,
+    /// A time of day without a time zone, in microseconds since midnight (up to 24:00).
+    Time,
 }
+
+/// The time zone of [`ColumnType::TimestampTz`] columns in Arrow.
+pub const UTC: &str = "UTC";
 
 impl ColumnType {
     /// The Arrow type of this column in data files.
     pub fn arrow_type(self) -> DataType {
+        use arrow::datatypes::TimeUnit::Microsecond;
         match self {
             ColumnType::Integer => DataType::Int64,
             ColumnType::Real => DataType::Float64,
             ColumnType::Text => DataType::Utf8,
             ColumnType::Blob => DataType::Binary,
+            ColumnType::Boolean => DataType::Boolean,
+            ColumnType::Date => DataType::Date32,
+            ColumnType::Timestamp => DataType::Timestamp(Microsecond, None),
+            ColumnType::TimestampTz => DataType::Timestamp(Microsecond, Some(UTC.into())),
+            ColumnType::Time => DataType::Time64(Microsecond),
         }
+    }
+
+    /// Whether SQLite's storage classes hold this type (the others come from typed
+    /// databases only).
+    pub fn is_sqlite_class(self) -> bool {
+        matches!(
+            self,
+            ColumnType::Integer | ColumnType::Real | ColumnType::Text | ColumnType::Blob
+        )
     }
 }
 

@@ -1358,3 +1358,6 @@ mod durability;
 
 #[path = "cli/postgres.rs"]
 mod on_postgres;
+
+#[path = "cli/scenarios.rs"]
+mod scenarios;

@@ -3,7 +3,10 @@
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, UInt64Array};
-use arrow::datatypes::{DataType, Float64Type, Int64Type, SchemaRef};
+use arrow::datatypes::{
+    DataType, Date32Type, Float64Type, Int64Type, SchemaRef, Time64MicrosecondType, TimeUnit,
+    TimestampMicrosecondType,
+};
 use arrow::record_batch::RecordBatch;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
@@ -14,6 +17,10 @@ const NULL: u64 = 0x9e37_79b9_7f4a_7c15;
 const INTEGER: u64 = 0xc2b2_ae3d_27d4_eb4f;
 const REAL: u64 = 0x1656_67b1_9e37_79f9;
 const BYTES: u64 = 0x27d4_eb2f_1656_67c5;
+const BOOLEAN: u64 = 0x85eb_ca77_c2b2_ae63;
+const DATE: u64 = 0x94d0_49bb_1331_11eb;
+const TIMESTAMP: u64 = 0xbf58_476d_1ce4_e5b9;
+const TIME: u64 = 0xff51_afd7_ed55_8ccd;
 
 /// The xxh3 hash of each row over the first `columns` columns of `batch`.
 ///
@@ -55,6 +62,21 @@ fn hash_column(array: &dyn Array, hashes: &mut [u64]) -> Result<()> {
         }
         DataType::Utf8 => each!(array.as_string::<i32>(), BYTES, |v| v.as_bytes()),
         DataType::Binary => each!(array.as_binary::<i32>(), BYTES ^ 1, |v| v),
+        DataType::Boolean => each!(array.as_boolean(), BOOLEAN, |v| &[u8::from(v)]),
+        DataType::Date32 => each!(array.as_primitive::<Date32Type>(), DATE, |v| &v
+            .to_le_bytes()),
+        // With and without a time zone alike: a column's type does not change in a chain.
+        DataType::Timestamp(TimeUnit::Microsecond, _) => {
+            each!(
+                array.as_primitive::<TimestampMicrosecondType>(),
+                TIMESTAMP,
+                |v| &v.to_le_bytes()
+            )
+        }
+        DataType::Time64(TimeUnit::Microsecond) => {
+            each!(array.as_primitive::<Time64MicrosecondType>(), TIME, |v| &v
+                .to_le_bytes())
+        }
         other => {
             return Err(Error::Layout(format!(
                 "cannot hash a column of type {other}"

@@ -43,7 +43,7 @@ pub fn stored(table: &TableSchema) -> Result<PgTable> {
         && stored.iter().zip(&table.columns).all(|(p, c)| {
             p.name == c.name
                 && p.form.column_type() == c.column_type
-                && !c.has_raw
+                && c.has_raw == p.form.has_raw()
                 && c.text_form == (p.form == Form::TextForm)
         });
     if !agrees || table.stores_rowid {
@@ -83,6 +83,12 @@ pub(crate) fn check(table: &PgTable) -> Result<(), String> {
         if let Some(generated) = &column.generated {
             fragment(generated, &what("generation expression"))?;
             expression_only(generated, &what("generation expression"))?;
+        }
+        if !column.form.fits_type(&column.type_name) {
+            return Err(format!(
+                "column `{}` of type {} is described as stored in another type's form",
+                column.name, column.type_name
+            ));
         }
         if (column.form == Form::Generated) != column.generated.is_some() {
             return Err(format!(
@@ -423,7 +429,7 @@ pub(crate) fn create_table(table: &PgTable) -> String {
         }
         parts.push(part);
     }
-    for constraint in &table.constraints {
+    for constraint in table.constraints.iter().filter(|c| !c.added_after_load()) {
         parts.push(format!(
             "CONSTRAINT {} {}",
             quote_ident(&constraint.name),
@@ -453,9 +459,18 @@ pub(crate) fn add_foreign_key(table: &PgTable, fk: &PgForeignKey) -> String {
     )
 }
 
-/// The statements that finish a loaded table: indexes, sequence positions, triggers.
+/// The statements that finish a loaded table: primary key and unique constraints, indexes,
+/// sequence positions, triggers.
 pub(crate) fn finish_table(table: &PgTable) -> Vec<String> {
     let mut statements = Vec::new();
+    for constraint in table.constraints.iter().filter(|c| c.added_after_load()) {
+        statements.push(format!(
+            "ALTER TABLE ONLY {} ADD CONSTRAINT {} {}",
+            table.qualified(),
+            quote_ident(&constraint.name),
+            constraint.definition
+        ));
+    }
     for index in &table.indexes {
         statements.push(format!(
             "CREATE {}INDEX {} ON {} {}",
@@ -562,8 +577,13 @@ pub(crate) const CREATED_SHAPE_SQL: &str = "
            array(SELECT c.contype::text || ' ' || c.conname::text
                  FROM pg_catalog.pg_constraint c WHERE c.conrelid = $1::int8::oid ORDER BY 1)";
 
-/// What [`CREATED_SHAPE_SQL`] must return for `table` before its foreign keys are added.
-pub(crate) fn expected_shape(table: &PgTable) -> (Vec<String>, Vec<String>) {
+/// What [`CREATED_SHAPE_SQL`] must return for `table` before its foreign keys are added:
+/// just created (`loaded` false: without the constraints [`PgConstraint::added_after_load`]),
+/// or finished.
+///
+/// [`PgConstraint::added_after_load`]: crate::PgConstraint::added_after_load
+pub(crate) fn expected_shape(table: &PgTable, loaded: bool) -> (Vec<String>, Vec<String>) {
+    let present = |k: &&crate::table::PgConstraint| loaded || !k.added_after_load();
     let columns = table
         .columns
         .iter()
@@ -574,6 +594,7 @@ pub(crate) fn expected_shape(table: &PgTable) -> (Vec<String>, Vec<String>) {
                 || table
                     .constraints
                     .iter()
+                    .filter(present)
                     .any(|k| k.kind == 'p' && constraint_names_column(&k.definition, &c.name));
             format!("{}{}", c.name, if not_null { " NOT NULL" } else { "" })
         })
@@ -581,6 +602,7 @@ pub(crate) fn expected_shape(table: &PgTable) -> (Vec<String>, Vec<String>) {
     let mut constraints: Vec<String> = table
         .constraints
         .iter()
+        .filter(present)
         .map(|c| format!("{} {}", c.kind, c.name))
         .collect();
     constraints.sort();

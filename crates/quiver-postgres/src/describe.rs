@@ -331,7 +331,7 @@ pub(crate) fn neutral(table: &PgTable, key: Vec<String>) -> TableSchema {
             name: c.name.clone(),
             declared_type: c.type_name.clone(),
             column_type: c.form.column_type(),
-            has_raw: false,
+            has_raw: c.form.has_raw(),
             in_primary_key: key.contains(&c.name),
             text_form: c.form == Form::TextForm,
         })
@@ -365,10 +365,17 @@ fn form_of(oid: i64, type_kind: &str, in_key: bool) -> Form {
         // text form, since the server compares it without them.
         (1042, _) if !in_key => Form::Text,
         (17, _) => Form::Bytes,
+        (16, _) => Form::Bool,
+        (1082, _) => Form::Date,
+        (1114, _) => Form::Timestamp,
+        (1184, _) => Form::TimestampTz,
+        (1083, _) => Form::Time,
         _ => Form::TextForm,
     };
     match form {
-        Form::Float { .. } if in_key => Form::TextForm,
+        Form::Integer { .. } | Form::Text | Form::Bytes | Form::TextForm | Form::Generated => form,
+        // Keys compare in Rust as integers, bytes or text only.
+        _ if in_key => Form::TextForm,
         other => other,
     }
 }

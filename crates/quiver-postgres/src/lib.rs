@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 mod connect;
+mod copy_in;
 mod database;
 mod ddl;
 mod describe;
@@ -25,6 +26,7 @@ mod target;
 pub mod test_server;
 #[cfg(test)]
 mod tests;
+mod time;
 mod tokens;
 
 pub use connect::{ConnectionSpec, is_postgres_url};

@@ -4,12 +4,16 @@
 use std::io::{BufRead, Read};
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, BinaryBuilder, Float64Builder, Int64Builder, StringBuilder};
+use arrow::array::{
+    ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder,
+    StringBuilder, Time64MicrosecondBuilder, TimestampMicrosecondBuilder,
+};
 use arrow::record_batch::RecordBatch;
-use quiver_catalog::{AdapterError, TableSchema};
+use quiver_catalog::{AdapterError, SqlValue, TableSchema, encode_raw};
 
 use crate::error::{Error, Result};
 use crate::table::{Form, PgTable, quote_ident};
+use crate::time::{MICROS_PER_DAY, date_from_pg, timestamp_from_pg};
 
 /// Batches are cut at this many bytes of values too, so that wide rows stay bounded.
 const BATCH_BYTES: usize = 64 << 20;
@@ -51,6 +55,12 @@ enum Builder {
     Float(Float64Builder, u8),
     Text(StringBuilder),
     Bytes(BinaryBuilder),
+    Bool(BooleanBuilder),
+    Date(Date32Builder),
+    /// With a time zone or not, and the raw side column ([`Form::has_raw`]).
+    Timestamp(TimestampMicrosecondBuilder, bool, BinaryBuilder),
+    /// With the raw side column ([`Form::has_raw`]).
+    Time(Time64MicrosecondBuilder, BinaryBuilder),
 }
 
 impl Builder {
@@ -60,6 +70,14 @@ impl Builder {
             Form::Float { bytes } => Builder::Float(Float64Builder::new(), bytes),
             Form::Text | Form::TextForm | Form::Generated => Builder::Text(StringBuilder::new()),
             Form::Bytes => Builder::Bytes(BinaryBuilder::new()),
+            Form::Bool => Builder::Bool(BooleanBuilder::new()),
+            Form::Date => Builder::Date(Date32Builder::new()),
+            Form::Timestamp | Form::TimestampTz => Builder::Timestamp(
+                TimestampMicrosecondBuilder::new(),
+                form == Form::TimestampTz,
+                BinaryBuilder::new(),
+            ),
+            Form::Time => Builder::Time(Time64MicrosecondBuilder::new(), BinaryBuilder::new()),
         }
     }
 
@@ -69,6 +87,16 @@ impl Builder {
             Builder::Float(b, _) => b.append_null(),
             Builder::Text(b) => b.append_null(),
             Builder::Bytes(b) => b.append_null(),
+            Builder::Bool(b) => b.append_null(),
+            Builder::Date(b) => b.append_null(),
+            Builder::Timestamp(b, _, raw) => {
+                b.append_null();
+                raw.append_null();
+            }
+            Builder::Time(b, raw) => {
+                b.append_null();
+                raw.append_null();
+            }
         }
     }
 
@@ -100,6 +128,38 @@ impl Builder {
                 std::str::from_utf8(bytes).map_err(|e| format!("text that is not UTF-8: {e}"))?,
             ),
             Builder::Bytes(b) => b.append_value(bytes),
+            Builder::Bool(b) => {
+                width(1)?;
+                b.append_value(bytes[0] != 0);
+            }
+            Builder::Date(b) => {
+                width(4)?;
+                b.append_value(date_from_pg(i32::from_be_bytes(
+                    bytes.try_into().expect("4 bytes"),
+                ))?);
+            }
+            Builder::Timestamp(b, _, raw) => {
+                width(8)?;
+                let micros = i64::from_be_bytes(bytes.try_into().expect("8 bytes"));
+                match timestamp_from_pg(micros) {
+                    Ok(v) => {
+                        b.append_value(v);
+                        raw.append_null();
+                    }
+                    Err(_) => append_raw(b, raw, micros),
+                }
+            }
+            Builder::Time(b, raw) => {
+                width(8)?;
+                match i64::from_be_bytes(bytes.try_into().expect("8 bytes")) {
+                    micros @ 0..MICROS_PER_DAY => {
+                        b.append_value(micros);
+                        raw.append_null();
+                    }
+                    // 24:00:00
+                    micros => append_raw(b, raw, micros),
+                }
+            }
         }
         Ok(())
     }
@@ -110,8 +170,36 @@ impl Builder {
             Builder::Float(b, _) => Arc::new(b.finish()),
             Builder::Text(b) => Arc::new(b.finish()),
             Builder::Bytes(b) => Arc::new(b.finish()),
+            Builder::Bool(b) => Arc::new(b.finish()),
+            Builder::Date(b) => Arc::new(b.finish()),
+            Builder::Timestamp(b, false, _) => Arc::new(b.finish()),
+            Builder::Timestamp(b, true, _) => {
+                Arc::new(b.finish().with_timezone(quiver_catalog::UTC))
+            }
+            Builder::Time(b, _) => Arc::new(b.finish()),
         }
     }
+
+    /// The raw side column, for the forms that have one.
+    fn finish_raw(&mut self) -> Option<ArrayRef> {
+        match self {
+            Builder::Timestamp(_, _, raw) | Builder::Time(_, raw) => Some(Arc::new(raw.finish())),
+            _ => None,
+        }
+    }
+}
+
+/// A value only the raw side column holds: NULL in the typed column, the server's own
+/// integer in the raw one.
+fn append_raw<T: arrow::datatypes::ArrowPrimitiveType>(
+    typed: &mut arrow::array::PrimitiveBuilder<T>,
+    raw: &mut BinaryBuilder,
+    server_value: i64,
+) {
+    typed.append_null();
+    let mut tagged = Vec::with_capacity(9);
+    encode_raw(SqlValue::Integer(server_value), &mut tagged);
+    raw.append_value(&tagged);
 }
 
 /// Decodes a binary COPY stream of `table`'s stored columns into batches of `schema`,
@@ -153,7 +241,9 @@ pub(crate) fn decode(
         if *in_batch == 0 {
             return Ok(());
         }
-        let columns: Vec<ArrayRef> = builders.iter_mut().map(Builder::finish).collect();
+        let mut columns: Vec<ArrayRef> = builders.iter_mut().map(Builder::finish).collect();
+        // The raw side columns follow, in column order (TableSchema::arrow_schema).
+        columns.extend(builders.iter_mut().filter_map(Builder::finish_raw));
         let batch =
             RecordBatch::try_new(arrow_schema.clone(), columns).map_err(|source| Error::Arrow {
                 table: schema.name.clone(),

@@ -72,6 +72,18 @@ pub enum Form {
     Text,
     /// bytea, as bytes.
     Bytes,
+    /// boolean.
+    Bool,
+    /// date, as days since 1970 (±infinity as the extremes, see [`ColumnType::Date`]).
+    ///
+    /// [`ColumnType::Date`]: quiver_catalog::ColumnType::Date
+    Date,
+    /// timestamp without time zone, in microseconds since 1970.
+    Timestamp,
+    /// timestamp with time zone, in microseconds since 1970 UTC.
+    TimestampTz,
+    /// time without time zone, in microseconds since midnight.
+    Time,
     /// Any other type, as its text form (the type's output function under quiver's
     /// session settings), cast back by the type's input on restore.
     TextForm,
@@ -97,6 +109,15 @@ pub struct PgConstraint {
     pub kind: char,
     /// `pg_get_constraintdef`: `PRIMARY KEY (id)`, `CHECK ((qty > 0))`, ...
     pub definition: String,
+}
+
+impl PgConstraint {
+    /// Whether a restore adds it once the rows are in, as pg_dump does: primary keys and
+    /// unique constraints are indexes, built far faster at once than row by row. Checks
+    /// (and exclusions) come with the table, so that they judge every row.
+    pub fn added_after_load(&self) -> bool {
+        matches!(self.kind, 'p' | 'u')
+    }
 }
 
 /// A foreign key.
@@ -208,6 +229,53 @@ impl Form {
             Form::Float { .. } => ColumnType::Real,
             Form::Bytes => ColumnType::Blob,
             Form::Text | Form::TextForm | Form::Generated => ColumnType::Text,
+            Form::Bool => ColumnType::Boolean,
+            Form::Date => ColumnType::Date,
+            Form::Timestamp => ColumnType::Timestamp,
+            Form::TimestampTz => ColumnType::TimestampTz,
+            Form::Time => ColumnType::Time,
+        }
+    }
+
+    /// Whether the column has a raw side column ([`quiver_catalog::raw_column_name`]) for
+    /// the values its Arrow type cannot hold, kept there as the server's own binary value
+    /// (an integer): timestamps of the 29 years at the end of PostgreSQL's range (Arrow's
+    /// microseconds since 1970 end in 294246), and the time `24:00:00` (Arrow's times end
+    /// before midnight).
+    pub fn has_raw(self) -> bool {
+        matches!(self, Form::Timestamp | Form::TimestampTz | Form::Time)
+    }
+
+    /// Whether a column of type `type_name` (as `format_type` writes it) travels in this
+    /// form: a description that says otherwise is refused, since the value's bytes would be
+    /// read as another type's.
+    pub fn fits_type(self, type_name: &str) -> bool {
+        let timestamp =
+            |zone: &str| type_name.starts_with("timestamp") && type_name.ends_with(zone);
+        match self {
+            Form::Integer { bytes: 2 } => type_name == "smallint",
+            Form::Integer { bytes: 4 } => type_name == "integer",
+            Form::Integer { bytes: 8 } => type_name == "bigint",
+            Form::Float { bytes: 4 } => type_name == "real",
+            Form::Float { bytes: 8 } => type_name == "double precision",
+            Form::Integer { .. } | Form::Float { .. } => false,
+            Form::Text => {
+                type_name == "text"
+                    || type_name == "bpchar"
+                    || type_name.starts_with("character varying")
+                    || type_name.starts_with("character")
+            }
+            Form::Bytes => type_name == "bytea",
+            Form::Bool => type_name == "boolean",
+            Form::Date => type_name == "date",
+            Form::Timestamp => timestamp(" without time zone"),
+            Form::TimestampTz => timestamp(" with time zone"),
+            Form::Time => {
+                type_name.starts_with("time")
+                    && !type_name.starts_with("timestamp")
+                    && type_name.ends_with(" without time zone")
+            }
+            Form::TextForm | Form::Generated => true,
         }
     }
 }

@@ -1,14 +1,13 @@
 //! Restores into PostgreSQL: one transaction (PostgreSQL's DDL is transactional), so all
 //! tables or none. Types the tables use and serial sequences are created first, then each
-//! table (its checks vetted before any row), its rows by COPY FROM, then indexes, sequence
+//! table (its checks vetted before any row), its rows by COPY FROM (binary where every
+//! column has a binary form here, see [`CopyFormat`]), then indexes, sequence
 //! positions and triggers; foreign keys last, once every table is loaded.
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray};
-use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use arrow::record_batch::RecordBatch;
 use postgres::Client;
 use quiver_catalog::{
@@ -16,9 +15,10 @@ use quiver_catalog::{
 };
 
 use crate::connect::ConnectionSpec;
+use crate::copy_in::CopyFormat;
 use crate::ddl::{self, stored};
 use crate::error::{Error, Result, server};
-use crate::table::{PgTable, qualified, quote_ident, quote_literal};
+use crate::table::{Form, PgTable, qualified, quote_ident, quote_literal};
 
 /// A PostgreSQL database that restores write into.
 pub struct PostgresTarget {
@@ -34,17 +34,84 @@ impl PostgresTarget {
 
 /// The restore's transaction; rolled back unless committed.
 struct PgLoad {
-    client: Client,
+    session: Session,
     open: bool,
     /// Each table's checked description, read from its schema once (inserts come batch
     /// by batch).
     described: HashMap<String, Arc<PgTable>>,
+    /// Rows encoded for the next COPY, which goes to the server once it holds
+    /// [`COPY_BYTES`] or the table is finished.
+    pending: Option<PendingCopy>,
+}
+
+/// Sends `pending` by one COPY FROM on `client`.
+fn send_copy(client: &mut Client, pending: &PendingCopy) -> Result<()> {
+    let context = || format!("loading `{}`", pending.table);
+    let mut writer = client
+        .copy_in(pending.sql.as_str())
+        .map_err(server(context))?;
+    writer.write_all(&pending.data).map_err(|e| Error::Server {
+        context: context(),
+        message: e.to_string(),
+        kind: ErrorKind::Connection,
+        position: None,
+    })?;
+    writer.finish().map_err(server(context))?;
+    Ok(())
+}
+
+/// Bytes of rows one COPY FROM carries: batches are small (a restore reads them a few at a
+/// time), and each COPY costs a round trip and the server's setup.
+const COPY_BYTES: usize = 8 << 20;
+
+/// One table's rows waiting for their COPY.
+struct PendingCopy {
+    table: String,
+    sql: String,
+    format: CopyFormat,
+    forms: Vec<Form>,
+    data: Vec<u8>,
+}
+
+impl PendingCopy {
+    fn new(table: &TableSchema, pg: &PgTable) -> PendingCopy {
+        let columns: Vec<String> = pg.stored_columns().map(|c| quote_ident(&c.name)).collect();
+        let forms: Vec<Form> = pg.stored_columns().map(|c| c.form).collect();
+        let format = CopyFormat::for_forms(&forms);
+        let mut data = Vec::with_capacity(COPY_BYTES + (1 << 20));
+        format.start(&mut data);
+        PendingCopy {
+            table: table.name.clone(),
+            sql: format!(
+                "COPY {} ({}) FROM STDIN{}",
+                pg.qualified(),
+                columns.join(", "),
+                format.option()
+            ),
+            format,
+            forms,
+            data,
+        }
+    }
+}
+
+/// The restore's session: idle, or lent to the thread sending a COPY, so that the next
+/// rows are encoded while the server loads these.
+enum Session {
+    Idle(Box<Client>),
+    Copying(std::thread::JoinHandle<(Box<Client>, Result<()>)>),
+    /// The thread sending a COPY panicked, with the session.
+    Lost,
 }
 
 impl Drop for PgLoad {
     fn drop(&mut self) {
         if self.open {
-            let _ = self.client.batch_execute("ROLLBACK");
+            // Waits for a COPY in flight; its error, if any, is the one already reported.
+            let _ = self.client();
+            if let Session::Idle(client) = &mut self.session {
+                let _ = client.batch_execute("ROLLBACK");
+            }
         }
     }
 }
@@ -69,9 +136,10 @@ impl RestoreTarget for PostgresTarget {
             .batch_execute("BEGIN; SELECT pg_catalog.set_config('search_path', '', true)")
             .map_err(server(|| "starting the restore's transaction"))?;
         Ok(Box::new(PgLoad {
-            client,
+            session: Session::Idle(Box::new(client)),
             open: true,
             described: HashMap::new(),
+            pending: None,
         }))
     }
 }
@@ -83,6 +151,51 @@ pub(crate) fn split_name(name: &str) -> (String, String) {
 }
 
 impl PgLoad {
+    /// The session, once the COPY in flight (if any) has finished; its error, if it failed.
+    fn client(&mut self) -> Result<&mut Client> {
+        if matches!(self.session, Session::Copying(_)) {
+            let Session::Copying(copying) = std::mem::replace(&mut self.session, Session::Lost)
+            else {
+                unreachable!("matched above")
+            };
+            let (client, sent) = copying.join().map_err(|_| Error::Server {
+                context: "loading rows".into(),
+                message: "the thread sending them stopped".into(),
+                kind: ErrorKind::Other,
+                position: None,
+            })?;
+            self.session = Session::Idle(client);
+            sent?;
+        }
+        match &mut self.session {
+            Session::Idle(client) => Ok(client),
+            _ => Err(Error::Server {
+                context: "loading rows".into(),
+                message: "the session was lost".into(),
+                kind: ErrorKind::Connection,
+                position: None,
+            }),
+        }
+    }
+
+    /// Sends the pending rows, if any, by one COPY FROM on a thread of its own (after the
+    /// one before has gone in); [`PgLoad::client`] waits for it.
+    fn flush(&mut self) -> Result<()> {
+        let Some(mut pending) = self.pending.take() else {
+            return Ok(());
+        };
+        pending.format.end(&mut pending.data);
+        self.client()?;
+        let Session::Idle(mut client) = std::mem::replace(&mut self.session, Session::Lost) else {
+            unreachable!("client() leaves the session idle")
+        };
+        self.session = Session::Copying(std::thread::spawn(move || {
+            let sent = send_copy(&mut client, &pending);
+            (client, sent)
+        }));
+        Ok(())
+    }
+
     /// `table`'s description, checked ([`stored`]) the first time it is asked for.
     fn described(&mut self, table: &TableSchema) -> Result<Arc<PgTable>> {
         if let Some(pg) = self.described.get(&table.name) {
@@ -96,7 +209,7 @@ impl PgLoad {
     /// Whether relation `qualified` (`"schema"."name"`) exists in the target.
     fn exists(&mut self, qualified: &str) -> Result<bool> {
         Ok(self
-            .client
+            .client()?
             .query_one(
                 "SELECT pg_catalog.to_regclass($1) IS NOT NULL",
                 &[&qualified],
@@ -108,7 +221,7 @@ impl PgLoad {
     /// The oid of `table`, once created.
     fn oid_of(&mut self, table: &PgTable) -> Result<i64> {
         Ok(self
-            .client
+            .client()?
             .query_one(
                 "SELECT pg_catalog.to_regclass($1)::oid::int8",
                 &[&table.qualified()],
@@ -121,14 +234,14 @@ impl PgLoad {
 
     fn run(&mut self, sql: &str, what: impl FnOnce() -> String) -> Result<()> {
         // The extended protocol: one statement, whatever the text holds.
-        self.client.execute(sql, &[]).map_err(server(what))?;
+        self.client()?.execute(sql, &[]).map_err(server(what))?;
         Ok(())
     }
 
     fn ensure_enums(&mut self, table: &PgTable) -> Result<()> {
         for e in &table.enums {
             let found = self
-                .client
+                .client()?
                 .query(
                     "SELECT array(SELECT l.enumlabel::text FROM pg_catalog.pg_enum l WHERE l.enumtypid = t.oid ORDER BY l.enumsortorder)
                      FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
@@ -174,7 +287,7 @@ impl PgLoad {
             position: None,
         };
         let schema = self
-            .client
+            .client()?
             .query(
                 "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1",
                 &[&table.schema],
@@ -192,7 +305,7 @@ impl PgLoad {
         for column in &table.columns {
             // Resolving the name runs nothing: it only parses it and looks it up.
             let known: bool = self
-                .client
+                .client()?
                 .query_one(
                     "SELECT pg_catalog.to_regtype($1) IS NOT NULL",
                     &[&column.type_name],
@@ -215,27 +328,33 @@ impl PgLoad {
     /// stored expressions call, before any row goes in: a forged fragment stops here and
     /// the transaction rolls back.
     fn check_created(&mut self, table: &PgTable, oid: i64) -> Result<()> {
+        self.check_shape(table, oid, false)?;
+        self.check_calls(table, oid)
+    }
+
+    /// Refuses `table` unless the server describes it as [`ddl::expected_shape`] says.
+    fn check_shape(&mut self, table: &PgTable, oid: i64, loaded: bool) -> Result<()> {
         let name = table.display_name();
         let row = self
-            .client
+            .client()?
             .query_one(ddl::CREATED_SHAPE_SQL, &[&oid])
             .map_err(server(|| format!("checking the created table `{name}`")))?;
         let found: (Vec<String>, Vec<String>) = (row.get(0), row.get(1));
-        if found != ddl::expected_shape(table) {
+        if found != ddl::expected_shape(table, loaded) {
             return Err(Error::RefusedDdl(format!(
                 "table `{name}`: created from its description it has columns ({}) and constraints ({}), not the ones described; nothing was restored",
                 found.0.join(", "),
                 found.1.join(", ")
             )));
         }
-        self.check_calls(table, oid)
+        Ok(())
     }
 
     /// Refuses what [`ddl::FORBIDDEN_CALLS_SQL`] finds.
     fn check_calls(&mut self, table: &PgTable, oid: i64) -> Result<()> {
         let name = table.display_name();
         let forbidden: Vec<String> = self
-            .client
+            .client()?
             .query(ddl::FORBIDDEN_CALLS_SQL, &[&oid])
             .map_err(server(|| format!("checking what `{name}` calls")))?
             .iter()
@@ -283,40 +402,28 @@ impl TargetTransaction for PgLoad {
     }
     fn insert(&mut self, table: &TableSchema, batch: &RecordBatch) -> Result<(), AdapterError> {
         let pg = self.described(table)?;
-        let columns: Vec<String> = pg.stored_columns().map(|c| quote_ident(&c.name)).collect();
-        if batch.num_columns() != columns.len() {
-            return Err(Error::BatchMismatch {
-                table: table.name.clone(),
-                message: format!("{} columns for {}", batch.num_columns(), columns.len()),
-            }
-            .into());
+        if self.pending.as_ref().is_some_and(|p| p.table != table.name) {
+            self.flush()?;
         }
-        let text = copy_text(batch).map_err(|message| Error::BatchMismatch {
-            table: table.name.clone(),
-            message,
-        })?;
-        let sql = format!(
-            "COPY {} ({}) FROM STDIN",
-            pg.qualified(),
-            columns.join(", ")
-        );
-        let mut writer = self
-            .client
-            .copy_in(sql.as_str())
-            .map_err(server(|| format!("loading `{}`", table.name)))?;
-        writer.write_all(&text).map_err(|e| Error::Server {
-            context: format!("loading `{}`", table.name),
-            message: e.to_string(),
-            kind: ErrorKind::Connection,
-            position: None,
-        })?;
-        writer
-            .finish()
-            .map_err(server(|| format!("loading `{}`", table.name)))?;
+        let pending = match &mut self.pending {
+            Some(pending) => pending,
+            None => self.pending.insert(PendingCopy::new(table, &pg)),
+        };
+        pending
+            .format
+            .encode(batch, &pending.forms, &mut pending.data)
+            .map_err(|message| Error::BatchMismatch {
+                table: table.name.clone(),
+                message,
+            })?;
+        if pending.data.len() >= COPY_BYTES {
+            self.flush()?;
+        }
         Ok(())
     }
 
     fn finish_table(&mut self, table: &TableSchema) -> Result<(), AdapterError> {
+        self.flush()?;
         let pg = self.described(table)?;
         for statement in ddl::finish_table(&pg) {
             self.run(&statement, || {
@@ -327,12 +434,15 @@ impl TargetTransaction for PgLoad {
                 )
             })?;
         }
-        // Its triggers now exist: what their conditions call is checked too.
+        // Its keys and triggers now exist: its whole shape and what trigger conditions call
+        // are checked too.
         let oid = self.oid_of(&pg)?;
+        self.check_shape(&pg, oid, true)?;
         Ok(self.check_calls(&pg, oid)?)
     }
 
     fn check_references(&mut self, tables: &[TableSchema]) -> Result<Vec<String>, AdapterError> {
+        self.flush()?;
         let mut warnings = Vec::new();
         for table in tables {
             let pg = self.described(table)?;
@@ -359,65 +469,11 @@ impl TargetTransaction for PgLoad {
     }
 
     fn commit(mut self: Box<Self>) -> Result<(), AdapterError> {
-        self.client
+        self.flush()?;
+        self.client()?
             .batch_execute("COMMIT")
             .map_err(server(|| "committing the restore"))?;
         self.open = false;
         Ok(())
-    }
-}
-
-/// `batch` in COPY's text format: tab-separated, `\N` for NULL, backslash escapes.
-pub(crate) fn copy_text(batch: &RecordBatch) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(batch.get_array_memory_size());
-    for row in 0..batch.num_rows() {
-        for (i, column) in batch.columns().iter().enumerate() {
-            if i > 0 {
-                out.push(b'\t');
-            }
-            if column.is_null(row) {
-                out.extend_from_slice(b"\\N");
-                continue;
-            }
-            match column.data_type() {
-                DataType::Int64 => {
-                    write!(out, "{}", column.as_primitive::<Int64Type>().value(row))
-                        .expect("writes to a Vec");
-                }
-                DataType::Float64 => {
-                    let v = column.as_primitive::<Float64Type>().value(row);
-                    if v.is_nan() {
-                        out.extend_from_slice(b"NaN");
-                    } else if v.is_infinite() {
-                        out.extend_from_slice(if v > 0.0 { b"Infinity" } else { b"-Infinity" });
-                    } else {
-                        // The shortest text that reads back as the same float.
-                        write!(out, "{v:?}").expect("writes to a Vec");
-                    }
-                }
-                DataType::Utf8 => escape(&mut out, column.as_string::<i32>().value(row).as_bytes()),
-                DataType::Binary => {
-                    out.extend_from_slice(b"\\\\x");
-                    for byte in column.as_binary::<i32>().value(row) {
-                        write!(out, "{byte:02x}").expect("writes to a Vec");
-                    }
-                }
-                other => return Err(format!("a column of type {other}")),
-            }
-        }
-        out.push(b'\n');
-    }
-    Ok(out)
-}
-
-fn escape(out: &mut Vec<u8>, text: &[u8]) {
-    for &byte in text {
-        match byte {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            other => out.push(other),
-        }
     }
 }

@@ -1,6 +1,6 @@
-//! A backup with the chain it builds on, and a table's rows read back through it.
+//! Which chain a restore loads, and a table's rows read back through a chain.
 
-use quiver_catalog::{BackupKind, BackupManifest, Collection, DataFile, TableSchema};
+use quiver_catalog::{BackupKind, BackupManifest, Chain, Collection, DataFile, TableSchema};
 use quiver_diff::{Batches, Merge, MergeInput, StateColumns};
 use quiver_snapshot::SnapshotReader;
 
@@ -15,76 +15,48 @@ pub enum Columns {
     State,
 }
 
-/// A backup and the backups it builds on: its full backup first, then every incremental up
-/// to it.
-#[derive(Debug, Clone)]
-pub struct Chain {
-    backups: Vec<BackupManifest>,
+/// The chain a restore of `collection` loads: the one of its backup `at`, or of its
+/// latest backup. The latest backup is the newest committed one: if its manifest cannot be
+/// read, restoring the one before it instead would be silently different, so that is
+/// refused.
+pub fn chain_to_restore(collection: &Collection, at: Option<&str>) -> Result<Chain> {
+    let tip = match at {
+        Some(id) => collection.backup(id)?,
+        None => {
+            let mut list = collection.backup_list()?;
+            if let Some(unreadable) = list.unreadable_latest() {
+                return Err(Error::LatestUnreadable {
+                    collection: collection.def().name.clone(),
+                    backup: unreadable.id.clone(),
+                    why: unreadable.error.to_string(),
+                    readable: list.committed.last().map(|m| m.id.clone()),
+                });
+            }
+            list.committed
+                .pop()
+                .ok_or_else(|| Error::NothingToRestore(collection.def().name.clone()))?
+        }
+    };
+    Ok(Chain::ending_at(collection, tip)?)
 }
 
-impl Chain {
-    /// The chain of the collection's backup `at`, or of its latest backup.
-    pub fn resolve(collection: &Collection, at: Option<&str>) -> Result<Chain> {
-        let tip = match at {
-            Some(id) => collection.backup(id)?,
-            None => {
-                // The latest backup is the newest committed one: if its manifest cannot be
-                // read, restoring the one before it instead would be silently different.
-                let mut list = collection.backup_list()?;
-                if let Some(unreadable) = list.unreadable_latest() {
-                    return Err(Error::LatestUnreadable {
-                        collection: collection.def().name.clone(),
-                        backup: unreadable.id.clone(),
-                        why: unreadable.error.to_string(),
-                        readable: list.committed.last().map(|m| m.id.clone()),
-                    });
-                }
-                list.committed
-                    .pop()
-                    .ok_or_else(|| Error::NothingToRestore(collection.def().name.clone()))?
-            }
-        };
-        Chain::ending_at(collection, tip)
-    }
-
-    /// The chain of `tip`, one of the collection's backups already read.
-    pub fn ending_at(collection: &Collection, tip: BackupManifest) -> Result<Chain> {
-        Ok(Chain {
-            backups: collection.chain(tip)?,
-        })
-    }
-
-    /// The backup the chain ends at: the one whose state it gives.
-    pub fn tip(&self) -> &BackupManifest {
-        self.backups.last().expect("a chain is never empty")
-    }
-
-    /// The chain's backups, full backup first.
-    pub fn backups(&self) -> &[BackupManifest] {
-        &self.backups
-    }
-
-    /// Every data file of the chain with its backup.
-    pub fn files(&self) -> impl Iterator<Item = (&BackupManifest, &DataFile)> {
-        self.backups.iter().flat_map(|b| {
-            b.tables
-                .iter()
-                .flat_map(move |t| t.files.iter().map(move |f| (b, f)))
-        })
-    }
-
-    /// The newest schema of `table` in the chain, if any backup of it has the table.
-    pub fn latest_schema(&self, table: &str) -> Option<&TableSchema> {
-        self.backups
-            .iter()
-            .rev()
-            .find_map(|b| b.table(table).map(|t| &t.schema))
-    }
-
+/// A chain's rows, merged: what a restore loads and what an incremental backup diffs
+/// against.
+pub trait ChainRows {
     /// The rows of `table` as of the tip, in key order: the chain's files merged, the latest
     /// backup winning, tombstones deleting. Nothing is held in memory beyond a few batches
     /// per file. Files are not verified here; see [`crate::verify`].
-    pub fn rows<'a>(
+    fn rows<'a>(
+        &'a self,
+        collection: &'a Collection,
+        table: &TableSchema,
+        columns: Columns,
+        batch_rows: usize,
+    ) -> Result<Merge<'a>>;
+}
+
+impl ChainRows for Chain {
+    fn rows<'a>(
         &'a self,
         collection: &'a Collection,
         table: &TableSchema,
@@ -94,7 +66,7 @@ impl Chain {
         let state = StateColumns::of(table);
         let values = table.value_column_count();
         let mut inputs = Vec::new();
-        for backup in &self.backups {
+        for backup in self.backups() {
             let Some(part) = backup.table(&table.name) else {
                 continue;
             };

@@ -15,7 +15,7 @@ mod error;
 mod progress;
 mod restore;
 
-pub use chain::{Chain, Columns};
+pub use chain::{ChainRows, Columns, chain_to_restore};
 pub use error::{Error, Result};
 pub use progress::RestoreProgress;
 pub use restore::{

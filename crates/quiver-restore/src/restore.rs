@@ -3,11 +3,11 @@
 use arrow::array::BooleanArray;
 use arrow::record_batch::RecordBatch;
 use quiver_catalog::{
-    AdapterError, BackupManifest, Collection, RestoreTarget, TableBackup, TableSchema,
+    AdapterError, BackupManifest, Chain, Collection, RestoreTarget, TableBackup, TableSchema,
 };
 use quiver_snapshot::verify_file;
 
-use crate::{Chain, Columns, Error, RestoreProgress, Result};
+use crate::{ChainRows, Columns, Error, RestoreProgress, Result, chain_to_restore};
 
 /// Rows per batch read from data files: bounds memory during a restore.
 const BATCH_ROWS: usize = 8192;
@@ -90,7 +90,7 @@ pub fn restore_selected(
     target: &mut dyn RestoreTarget,
     progress: &mut dyn FnMut(RestoreProgress),
 ) -> Result<RestoreReport> {
-    let chain = Chain::resolve(collection, at)?;
+    let chain = chain_to_restore(collection, at)?;
     let tip = chain.tip();
     let RestorePlan {
         tables,
@@ -120,33 +120,36 @@ pub fn restore_selected(
     for (table, target_schema) in tables.iter().zip(&targets) {
         let schema = &table.schema;
         let mut rows = 0u64;
-        for batch in chain.rows(collection, schema, Columns::Values, BATCH_ROWS)? {
-            let mut batch = batch.map_err(|source| Error::Read {
-                backup: tip.id.clone(),
-                source,
-            })?;
-            if let Some(filter) = selection.filter {
-                let keep = filter(schema, &batch).map_err(|message| Error::Selection {
-                    message: format!(
-                        "the row filter failed on table `{}`: {message}",
-                        schema.name
-                    ),
-                    hint: None,
-                })?;
-                batch = arrow::compute::filter_record_batch(&batch, &keep).map_err(|e| {
-                    Error::Selection {
-                        message: format!("filtering rows of `{}`: {e}", schema.name),
+        // The chain's files are read and merged on a thread of their own, a couple of
+        // batches ahead, while the target loads: decoding overlaps the database's work.
+        std::thread::scope(|scope| -> Result<()> {
+            let batches = read_ahead(scope, &chain, collection, schema);
+            for batch in batches {
+                let mut batch = batch?;
+                if let Some(filter) = selection.filter {
+                    let keep = filter(schema, &batch).map_err(|message| Error::Selection {
+                        message: format!(
+                            "the row filter failed on table `{}`: {message}",
+                            schema.name
+                        ),
                         hint: None,
-                    }
-                })?;
+                    })?;
+                    batch = arrow::compute::filter_record_batch(&batch, &keep).map_err(|e| {
+                        Error::Selection {
+                            message: format!("filtering rows of `{}`: {e}", schema.name),
+                            hint: None,
+                        }
+                    })?;
+                }
+                tx.insert(target_schema, &batch).map_err(Error::Target)?;
+                rows += batch.num_rows() as u64;
+                progress(RestoreProgress::Loading {
+                    table: target_schema.name.clone(),
+                    rows,
+                });
             }
-            tx.insert(target_schema, &batch).map_err(Error::Target)?;
-            rows += batch.num_rows() as u64;
-            progress(RestoreProgress::Loading {
-                table: target_schema.name.clone(),
-                rows,
-            });
-        }
+            Ok(())
+        })?;
         tx.finish_table(target_schema).map_err(Error::Target)?;
         report.tables.push((target_schema.name.clone(), rows));
     }
@@ -260,4 +263,38 @@ fn selected_tables<'a>(
         .iter()
         .filter(|t| names.iter().any(|n| t.schema.name.eq_ignore_ascii_case(n)))
         .collect())
+}
+
+/// Batches read ahead: how many the reading thread may hold ready.
+const READ_AHEAD: usize = 2;
+
+/// The rows of `schema`'s table as of the chain's tip ([`ChainRows::rows`]), read on a
+/// thread of `scope`, [`READ_AHEAD`] batches ahead. Dropping the receiver stops the thread.
+fn read_ahead<'scope, 'env>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    chain: &'env Chain,
+    collection: &'env Collection,
+    schema: &'env TableSchema,
+) -> std::sync::mpsc::Receiver<Result<RecordBatch>> {
+    let (sender, receiver) = std::sync::mpsc::sync_channel(READ_AHEAD);
+    scope.spawn(move || {
+        let merge = match chain.rows(collection, schema, Columns::Values, BATCH_ROWS) {
+            Ok(merge) => merge,
+            Err(e) => {
+                let _ = sender.send(Err(e));
+                return;
+            }
+        };
+        for batch in merge {
+            let batch = batch.map_err(|source| Error::Read {
+                backup: chain.tip().id.clone(),
+                source,
+            });
+            let failed = batch.is_err();
+            if sender.send(batch).is_err() || failed {
+                return;
+            }
+        }
+    });
+    receiver
 }

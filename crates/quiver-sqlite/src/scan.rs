@@ -96,9 +96,9 @@ impl<'a> BatchBuilder<'a> {
                 ColumnType::Text => {
                     Typed::Text(StringBuilder::with_capacity(capacity, capacity * 16))
                 }
-                ColumnType::Blob => {
-                    Typed::Blob(BinaryBuilder::with_capacity(capacity, capacity * 16))
-                }
+                // Other types come from typed databases only, whose tables SQLite refuses
+                // before a scan (check_table_ddl); as bytes, should one get here.
+                _ => Typed::Blob(BinaryBuilder::with_capacity(capacity, capacity * 16)),
             })
             .collect();
         self.raw = self
