@@ -70,6 +70,16 @@ pub enum Counts {
 }
 
 impl ChangedRows {
+    /// Panics unless `found`, an incremental backup's change counts, are these rows: the
+    /// updated and inserted ones upserted, the deleted ones deleted.
+    pub fn assert_found(&self, found: quiver::catalog::ChangeCounts) {
+        assert_eq!(
+            (found.upserts, found.deletes),
+            (self.updated + self.inserted, self.deleted),
+            "the incremental backup's (upserts, deletes) differ from the rows changed ({self:?})"
+        );
+    }
+
     /// Adds `rows` affected by a statement that `counts` so.
     pub fn add(&mut self, counts: Counts, rows: u64) {
         match counts {

@@ -16,7 +16,6 @@ mod measure;
 mod postgres;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use quiver::{Engine, EngineOptions};
@@ -332,15 +331,7 @@ fn bench_incremental(
             other => panic!("unexpected outcome {other}"),
         },
     );
-    let found = manifest.changes();
-    assert_eq!(
-        (found.upserts, found.deletes),
-        (
-            changed_rows.updated + changed_rows.inserted,
-            changed_rows.deleted
-        ),
-        "the incremental backup's (upserts, deletes) differ from the rows changed ({changed_rows:?})"
-    );
+    changed_rows.assert_found(manifest.changes());
 
     let restored = dir.join("incremental-restored.db");
     let _ = std::fs::remove_file(&restored);
@@ -422,11 +413,7 @@ fn assert_same_rows(expected: &Path, actual: &Path, check: &str) {
 
 /// Peak RSS of a process that only opens the engine and takes one full backup.
 fn child_peak_rss(source: &Path, repo: &Path) -> Option<u64> {
-    let output = Command::new(std::env::current_exe().ok()?)
-        .args(["child-backup", source.to_str()?, repo.to_str()?])
-        .output()
-        .ok()?;
-    String::from_utf8(output.stdout).ok()?.trim().parse().ok()
+    measure::child_peak_rss(&["child-backup", source.to_str()?, repo.to_str()?])
 }
 
 fn child_backup(source: &Path, repo: &Path) {

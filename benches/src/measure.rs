@@ -34,3 +34,13 @@ pub fn peak_rss() -> Option<u64> {
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
 }
+
+/// The peak RSS a child run of this benchmark binary with `args` prints on its stdout (the
+/// child modes measure one operation alone, in a process of its own).
+pub fn child_peak_rss(args: &[&str]) -> Option<u64> {
+    let output = std::process::Command::new(std::env::current_exe().ok()?)
+        .args(args)
+        .output()
+        .ok()?;
+    String::from_utf8(output.stdout).ok()?.trim().parse().ok()
+}

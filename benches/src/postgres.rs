@@ -428,15 +428,7 @@ fn bench_incremental(
             other => panic!("unexpected outcome {other}"),
         },
     );
-    let found = manifest.changes();
-    assert_eq!(
-        (found.upserts, found.deletes),
-        (
-            changed_rows.updated + changed_rows.inserted,
-            changed_rows.deleted
-        ),
-        "the incremental backup's (upserts, deletes) differ from the rows changed ({changed_rows:?})"
-    );
+    changed_rows.assert_found(manifest.changes());
     let restored = server.database("bench_incremental_restored");
     engine(&restored, &incremental_repo)
         .execute("RESTORE bench")
@@ -468,11 +460,7 @@ fn assert_same_rows(expected: &str, actual: &str, check: &str) {
 /// into a fresh repository at `repo`.
 fn child_peak_rss(source: &str, repo: &Path) -> Option<u64> {
     let _ = std::fs::remove_dir_all(repo);
-    let output = Command::new(std::env::current_exe().ok()?)
-        .args(["child-pg-backup", source, repo.to_str()?])
-        .output()
-        .ok()?;
-    String::from_utf8(output.stdout).ok()?.trim().parse().ok()
+    crate::measure::child_peak_rss(&["child-pg-backup", source, repo.to_str()?])
 }
 
 /// The child of [`child_peak_rss`].

@@ -52,8 +52,17 @@ pub enum ColumnType {
     /// An instant, in microseconds since 1970-01-01 00:00 UTC (Arrow's time zone `UTC`).
     /// `i64::MAX` and `i64::MIN` stand for `infinity` and `-infinity`.
     TimestampTz,
-    /// A time of day without a time zone, in microseconds since midnight (up to 24:00).
+    /// A time of day without a time zone, in microseconds since midnight (Arrow's times
+    /// end before 24:00).
     Time,
+    /// An exact decimal of `precision` digits, `scale` of them after the point (Arrow's
+    /// Decimal128).
+    Decimal {
+        /// Digits in all, 1 to 38.
+        precision: u8,
+        /// Digits after the point, 0 to `precision`.
+        scale: u8,
+    },
 }
 
 /// The time zone of [`ColumnType::TimestampTz`] columns in Arrow.
@@ -73,6 +82,12 @@ impl ColumnType {
             ColumnType::Timestamp => DataType::Timestamp(Microsecond, None),
             ColumnType::TimestampTz => DataType::Timestamp(Microsecond, Some(UTC.into())),
             ColumnType::Time => DataType::Time64(Microsecond),
+            // A forged description's impossible scale is clamped here and then refused by
+            // the adapter, whose check compares it with the column's type.
+            ColumnType::Decimal { precision, scale } => DataType::Decimal128(
+                precision.clamp(1, 38),
+                i8::try_from(scale.min(precision.clamp(1, 38))).unwrap_or(0),
+            ),
         }
     }
 

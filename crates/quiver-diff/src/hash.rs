@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, UInt64Array};
 use arrow::datatypes::{
-    DataType, Date32Type, Float64Type, Int64Type, SchemaRef, Time64MicrosecondType, TimeUnit,
-    TimestampMicrosecondType,
+    DataType, Date32Type, Decimal128Type, Float64Type, Int64Type, SchemaRef, Time64MicrosecondType,
+    TimeUnit, TimestampMicrosecondType,
 };
 use arrow::record_batch::RecordBatch;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
@@ -21,6 +21,7 @@ const BOOLEAN: u64 = 0x85eb_ca77_c2b2_ae63;
 const DATE: u64 = 0x94d0_49bb_1331_11eb;
 const TIMESTAMP: u64 = 0xbf58_476d_1ce4_e5b9;
 const TIME: u64 = 0xff51_afd7_ed55_8ccd;
+const DECIMAL: u64 = 0xc4ce_b9fe_1a85_ec53;
 
 /// The xxh3 hash of each row over the first `columns` columns of `batch`.
 ///
@@ -72,6 +73,10 @@ fn hash_column(array: &dyn Array, hashes: &mut [u64]) -> Result<()> {
                 TIMESTAMP,
                 |v| &v.to_le_bytes()
             )
+        }
+        DataType::Decimal128(_, _) => {
+            each!(array.as_primitive::<Decimal128Type>(), DECIMAL, |v| &v
+                .to_le_bytes())
         }
         DataType::Time64(TimeUnit::Microsecond) => {
             each!(array.as_primitive::<Time64MicrosecondType>(), TIME, |v| &v

@@ -6,13 +6,14 @@ use std::io::Write;
 
 use arrow::array::{Array, AsArray, BinaryArray};
 use arrow::datatypes::{
-    DataType, Date32Type, Float64Type, Int64Type, Time64MicrosecondType, TimeUnit,
+    DataType, Date32Type, Decimal128Type, Float64Type, Int64Type, Time64MicrosecondType, TimeUnit,
     TimestampMicrosecondType,
 };
 use arrow::record_batch::RecordBatch;
 
 use quiver_catalog::{SqlValue, decode_raw};
 
+use crate::decimal::decimal_text;
 use crate::table::Form;
 use crate::time::{
     date_text, date_to_pg, pg_timestamp_text, time_text, timestamp_text, timestamp_to_pg,
@@ -28,10 +29,14 @@ pub(crate) enum CopyFormat {
 }
 
 impl CopyFormat {
-    /// Binary unless a column travels as its text form: only the type's own input
-    /// function reads that, and binary COPY would hand it to the type's receive function.
+    /// Binary unless a column travels as its text form (only the type's own input function
+    /// reads that; binary COPY would hand it to the type's receive function) or as a
+    /// decimal (written as text: numeric's binary form is base-10000 digits).
     pub(crate) fn for_forms(forms: &[Form]) -> CopyFormat {
-        if forms.contains(&Form::TextForm) {
+        if forms
+            .iter()
+            .any(|f| matches!(f, Form::TextForm | Form::Decimal { .. }))
+        {
             CopyFormat::Text
         } else {
             CopyFormat::Binary
@@ -87,24 +92,31 @@ struct Stored<'a> {
 }
 
 /// A value of a [`Stored`] column.
-enum Cell {
+enum Cell<'a> {
     Null,
     Value,
     /// A value only the raw side column holds, as the server's own integer: a timestamp's
     /// microseconds since 2000, a time's since midnight.
     Raw(i64),
+    /// A value only the raw side column holds, as its text: a numeric's `NaN`.
+    RawText(&'a [u8]),
 }
 
-impl Stored<'_> {
-    fn cell(&self, row: usize) -> Result<Cell, String> {
+impl<'a> Stored<'a> {
+    fn cell(&self, row: usize) -> Result<Cell<'a>, String> {
         if self.values.is_valid(row) {
             return Ok(Cell::Value);
         }
         match self.raw.filter(|raw| raw.is_valid(row)) {
             None => Ok(Cell::Null),
             Some(raw) => match decode_raw(raw.value(row)) {
-                Some(SqlValue::Integer(value)) => Ok(Cell::Raw(value)),
-                _ => Err(format!("row {row} has a raw value that is not an integer")),
+                Some(SqlValue::Integer(value)) if !matches!(self.form, Form::Decimal { .. }) => {
+                    Ok(Cell::Raw(value))
+                }
+                Some(SqlValue::Text(b"NaN")) if matches!(self.form, Form::Decimal { .. }) => {
+                    Ok(Cell::RawText(b"NaN"))
+                }
+                _ => Err(format!("row {row} has a raw value its column cannot hold")),
             },
         }
     }
@@ -161,6 +173,7 @@ fn binary(rows: usize, columns: &[Stored<'_>], out: &mut Vec<u8>) -> Result<(), 
                     out.extend_from_slice(&8i32.to_be_bytes());
                     out.extend_from_slice(&value.to_be_bytes());
                 }
+                Cell::RawText(_) => return Err("a decimal in binary COPY".into()),
             }
         }
     }
@@ -224,7 +237,9 @@ fn field(out: &mut Vec<u8>, column: &dyn Array, form: Form, row: usize) -> Resul
             let v = column.as_primitive::<Time64MicrosecondType>().value(row);
             sized(out, &v.to_be_bytes())
         }
-        Form::TextForm | Form::Generated => Err("a text form in binary COPY".into()),
+        Form::TextForm | Form::Generated | Form::Decimal { .. } => {
+            Err("a text form in binary COPY".into())
+        }
     }
 }
 
@@ -247,6 +262,7 @@ fn text(rows: usize, columns: &[Stored<'_>], out: &mut Vec<u8>) -> Result<(), St
                     };
                     out.extend_from_slice(text.as_bytes());
                 }
+                Cell::RawText(text) => escape(out, text),
             }
         }
         out.push(b'\n');
@@ -294,6 +310,11 @@ fn text_value(out: &mut Vec<u8>, column: &dyn Array, row: usize) -> Result<(), S
         DataType::Time64(TimeUnit::Microsecond) => {
             let v = column.as_primitive::<Time64MicrosecondType>().value(row);
             out.extend_from_slice(time_text(v).as_bytes());
+        }
+        DataType::Decimal128(_, scale) => {
+            let v = column.as_primitive::<Decimal128Type>().value(row);
+            let scale = u8::try_from(*scale).map_err(|_| "a decimal of negative scale")?;
+            out.extend_from_slice(decimal_text(v, scale).as_bytes());
         }
         other => return Err(format!("a column of type {other}")),
     }

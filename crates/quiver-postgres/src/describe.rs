@@ -164,7 +164,7 @@ pub(crate) fn describe(client: &mut impl GenericClient, at: &Located) -> Result<
         let form = if !generated.is_empty() {
             Form::Generated
         } else {
-            form_of(type_oid, &type_kind, in_key)
+            form_of(type_oid, &row.get::<_, String>(1), in_key)
         };
         // Positions count the serials' sequences only, as PgTable::sequences keeps them.
         let serial = sequences.iter().filter(|s| !s.1).position(|s| {
@@ -353,8 +353,8 @@ pub(crate) fn neutral(table: &PgTable, key: Vec<String>) -> TableSchema {
 /// How a column of type `oid` travels. Keys travel only in forms whose order Rust and the
 /// server agree on (integers, bytes, text under `COLLATE "C"`); other key types travel as
 /// text and are ordered by it.
-fn form_of(oid: i64, type_kind: &str, in_key: bool) -> Form {
-    let form = match (oid, type_kind) {
+fn form_of(oid: i64, type_name: &str, in_key: bool) -> Form {
+    let form = match (oid, type_name) {
         (21, _) => Form::Integer { bytes: 2 },
         (23, _) => Form::Integer { bytes: 4 },
         (20, _) => Form::Integer { bytes: 8 },
@@ -370,6 +370,11 @@ fn form_of(oid: i64, type_kind: &str, in_key: bool) -> Form {
         (1114, _) => Form::Timestamp,
         (1184, _) => Form::TimestampTz,
         (1083, _) => Form::Time,
+        (1700, _) => match crate::decimal::numeric_typmod(type_name) {
+            Some((precision, scale)) => Form::Decimal { precision, scale },
+            // Unconstrained numeric: each value has a scale of its own (and ±Infinity).
+            None => Form::TextForm,
+        },
         _ => Form::TextForm,
     };
     match form {

@@ -14,6 +14,7 @@ mod connect;
 mod copy_in;
 mod database;
 mod ddl;
+mod decimal;
 mod describe;
 mod error;
 mod plain_sql;

@@ -5,12 +5,13 @@ use std::io::{BufRead, Read};
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder,
-    StringBuilder, Time64MicrosecondBuilder, TimestampMicrosecondBuilder,
+    ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float64Builder,
+    Int64Builder, StringBuilder, Time64MicrosecondBuilder, TimestampMicrosecondBuilder,
 };
 use arrow::record_batch::RecordBatch;
 use quiver_catalog::{AdapterError, SqlValue, TableSchema, encode_raw};
 
+use crate::decimal::parse_decimal;
 use crate::error::{Error, Result};
 use crate::table::{Form, PgTable, quote_ident};
 use crate::time::{MICROS_PER_DAY, date_from_pg, timestamp_from_pg};
@@ -24,7 +25,9 @@ pub(crate) fn copy_out_sql(table: &PgTable, key: &[String]) -> String {
     let columns: Vec<String> = table
         .stored_columns()
         .map(|c| match c.form {
-            Form::TextForm => format!("{}::pg_catalog.text", quote_ident(&c.name)),
+            Form::TextForm | Form::Decimal { .. } => {
+                format!("{}::pg_catalog.text", quote_ident(&c.name))
+            }
             _ => quote_ident(&c.name),
         })
         .collect();
@@ -61,6 +64,8 @@ enum Builder {
     Timestamp(TimestampMicrosecondBuilder, bool, BinaryBuilder),
     /// With the raw side column ([`Form::has_raw`]).
     Time(Time64MicrosecondBuilder, BinaryBuilder),
+    /// From the value's text; `NaN` in the raw side column.
+    Decimal(Decimal128Builder, u8, u8, BinaryBuilder),
 }
 
 impl Builder {
@@ -78,6 +83,12 @@ impl Builder {
                 BinaryBuilder::new(),
             ),
             Form::Time => Builder::Time(Time64MicrosecondBuilder::new(), BinaryBuilder::new()),
+            Form::Decimal { precision, scale } => Builder::Decimal(
+                Decimal128Builder::new(),
+                precision,
+                scale,
+                BinaryBuilder::new(),
+            ),
         }
     }
 
@@ -94,6 +105,10 @@ impl Builder {
                 raw.append_null();
             }
             Builder::Time(b, raw) => {
+                b.append_null();
+                raw.append_null();
+            }
+            Builder::Decimal(b, _, _, raw) => {
                 b.append_null();
                 raw.append_null();
             }
@@ -160,6 +175,19 @@ impl Builder {
                     micros => append_raw(b, raw, micros),
                 }
             }
+            Builder::Decimal(b, precision, scale, raw) => {
+                let text = std::str::from_utf8(bytes)
+                    .map_err(|e| format!("a numeric that is not UTF-8: {e}"))?;
+                if text == "NaN" {
+                    b.append_null();
+                    let mut tagged = Vec::with_capacity(4);
+                    encode_raw(SqlValue::Text(b"NaN"), &mut tagged);
+                    raw.append_value(&tagged);
+                } else {
+                    b.append_value(parse_decimal(text, *precision, *scale)?);
+                    raw.append_null();
+                }
+            }
         }
         Ok(())
     }
@@ -177,13 +205,26 @@ impl Builder {
                 Arc::new(b.finish().with_timezone(quiver_catalog::UTC))
             }
             Builder::Time(b, _) => Arc::new(b.finish()),
+            Builder::Decimal(b, precision, scale, _) => {
+                let values = b.finish();
+                // Valid for every typmod numeric_typmod accepts; a type it refuses is
+                // left as the builder's default, which RecordBatch::try_new refuses.
+                Arc::new(
+                    values
+                        .clone()
+                        .with_precision_and_scale(*precision, *scale as i8)
+                        .unwrap_or(values),
+                )
+            }
         }
     }
 
     /// The raw side column, for the forms that have one.
     fn finish_raw(&mut self) -> Option<ArrayRef> {
         match self {
-            Builder::Timestamp(_, _, raw) | Builder::Time(_, raw) => Some(Arc::new(raw.finish())),
+            Builder::Timestamp(_, _, raw)
+            | Builder::Time(_, raw)
+            | Builder::Decimal(_, _, _, raw) => Some(Arc::new(raw.finish())),
             _ => None,
         }
     }

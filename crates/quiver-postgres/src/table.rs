@@ -84,6 +84,14 @@ pub enum Form {
     TimestampTz,
     /// time without time zone, in microseconds since midnight.
     Time,
+    /// numeric(p, s) with 1 <= p <= 38 and 0 <= s <= p, as Decimal128(p, s); read and
+    /// written as text (`NaN`, which numeric(p, s) may hold, in the raw side column).
+    Decimal {
+        /// p.
+        precision: u8,
+        /// s.
+        scale: u8,
+    },
     /// Any other type, as its text form (the type's output function under quiver's
     /// session settings), cast back by the type's input on restore.
     TextForm,
@@ -234,16 +242,20 @@ impl Form {
             Form::Timestamp => ColumnType::Timestamp,
             Form::TimestampTz => ColumnType::TimestampTz,
             Form::Time => ColumnType::Time,
+            Form::Decimal { precision, scale } => ColumnType::Decimal { precision, scale },
         }
     }
 
     /// Whether the column has a raw side column ([`quiver_catalog::raw_column_name`]) for
-    /// the values its Arrow type cannot hold, kept there as the server's own binary value
-    /// (an integer): timestamps of the 29 years at the end of PostgreSQL's range (Arrow's
-    /// microseconds since 1970 end in 294246), and the time `24:00:00` (Arrow's times end
-    /// before midnight).
+    /// the values its Arrow type cannot hold: timestamps of the 29 years at the end of
+    /// PostgreSQL's range (Arrow's microseconds since 1970 end in 294246) and the time
+    /// `24:00:00` (Arrow's times end before midnight), as the server's own integer; a
+    /// numeric's `NaN`, as text.
     pub fn has_raw(self) -> bool {
-        matches!(self, Form::Timestamp | Form::TimestampTz | Form::Time)
+        matches!(
+            self,
+            Form::Timestamp | Form::TimestampTz | Form::Time | Form::Decimal { .. }
+        )
     }
 
     /// Whether a column of type `type_name` (as `format_type` writes it) travels in this
@@ -274,6 +286,9 @@ impl Form {
                 type_name.starts_with("time")
                     && !type_name.starts_with("timestamp")
                     && type_name.ends_with(" without time zone")
+            }
+            Form::Decimal { precision, scale } => {
+                crate::decimal::numeric_typmod(type_name) == Some((precision, scale))
             }
             Form::TextForm | Form::Generated => true,
         }

@@ -5,6 +5,7 @@
 use quiver::catalog::{BackupManifest, TableSchema};
 use quiver_postgres::test_server::PgTestServer;
 
+use super::scenarios::Db;
 use super::*;
 
 /// A fresh database on the test server, with a repository in a temporary directory.
@@ -31,22 +32,6 @@ impl Pg {
         let mut all = vec!["--db", self.url.as_str(), "--repo", repo.to_str().unwrap()];
         all.extend_from_slice(args);
         quiver(&all)
-    }
-
-    fn ok(&self, sql: &str) -> String {
-        succeeded(self.quiver(&[sql]))
-    }
-
-    fn fails(&self, sql: &str) -> String {
-        let out = self.quiver(&[sql]);
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "`{sql}` should fail; stdout:\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stderr).unwrap()
     }
 
     /// A client of the test's database (whatever timeout the database sets).
@@ -838,9 +823,9 @@ fn a_restore_keeps_every_rule_whatever_the_target_database_sets() {
     let pg = Pg::new("rules");
     pg.client()
         .batch_execute(
-            "CREATE TABLE t (id int PRIMARY KEY, tags text[], ints int[], doc xml, balance numeric(12,2));
-             INSERT INTO t VALUES (1, ARRAY['a', NULL], ARRAY[1, NULL], 'fragment <b>1</b>', 999.00),
-                                  (2, '{}', '{}', NULL, 1500.00), (3, NULL, NULL, '<a/>', 20000.00);
+            "CREATE TABLE t (id int PRIMARY KEY, tags text[], ints int[], doc xml, balance numeric(12,2), amount numeric);
+             INSERT INTO t VALUES (1, ARRAY['a', NULL], ARRAY[1, NULL], 'fragment <b>1</b>', 999.00, 1),
+                                  (2, '{}', '{}', NULL, 1500.00, 2), (3, NULL, NULL, '<a/>', 20000.00, 3);
              CREATE TABLE customer_subscription_billing_history_entries (
                  id int PRIMARY KEY, last_payment_amount_cents int CHECK (last_payment_amount_cents >= 0));
              INSERT INTO customer_subscription_billing_history_entries VALUES (1, 1);",
@@ -864,13 +849,14 @@ fn a_restore_keeps_every_rule_whatever_the_target_database_sets() {
     pg.ok("DROP TABLE t");
     pg.ok("RESTORE c WITH ( TABLES = 't' )");
     assert_eq!(pg.rows("t", "id"), rows);
-    // A numeric travels as text: a condition on it would compare strings, so it is refused.
+    // An unconstrained numeric travels as text: a condition on it would compare strings,
+    // so it is refused; numeric(12,2) is a decimal, compared as one.
     assert_mentions(
-        &pg.fails(
-            "RESTORE c WITH ( TABLES = 't', TARGET_PREFIX = 'f_', FILTER = 'balance > 1000' )",
-        ),
-        &["balance", "text form"],
+        &pg.fails("RESTORE c WITH ( TABLES = 't', TARGET_PREFIX = 'f_', FILTER = 'amount > 1' )"),
+        &["amount", "text form"],
     );
+    pg.ok("RESTORE c WITH ( TABLES = 't', TARGET_PREFIX = 'f_', FILTER = 'balance > 1000' )");
+    assert_eq!(pg.rows("f_t", "id"), rows[1..].to_vec());
     // Copies of a table with a long name get names PostgreSQL keeps whole and apart.
     pg.ok("RESTORE c WITH ( TABLES = 'customer_subscription_billing_history_entries', TARGET_PREFIX = 'old_' )");
     pg.ok("RESTORE c WITH ( TABLES = 'customer_subscription_billing_history_entries', RENAME = 'customer_subscription_billing_history_entries = billing_copy' )");
@@ -893,12 +879,13 @@ fn dates_times_and_booleans_are_values_that_queries_and_filters_compare_as_such(
     let pg = Pg::new("typed");
     pg.client()
         .batch_execute(
-            "CREATE TABLE ev (id int PRIMARY KEY, at timestamptz, day date, done boolean, t time, local timestamp);
+            "CREATE TABLE ev (id int PRIMARY KEY, at timestamptz, day date, done boolean, t time, local timestamp,
+                              price numeric(12,2), tiny numeric(38,38), big numeric(38));
              INSERT INTO ev VALUES
-              (1, '2026-01-01 10:00+00', '2026-01-01', true, '08:00', '2026-01-01 10:00'),
-              (2, '2026-06-01 10:00+02', '2026-06-01', false, '24:00', 'infinity'),
-              (3, '1999-12-31 23:59:59.999999+00', '4713-01-01 BC', NULL, NULL, '-infinity'),
-              (4, '2026-03-01 00:00+00', 'infinity', true, '00:00', '294276-12-31 23:59:59.999999');",
+              (1, '2026-01-01 10:00+00', '2026-01-01', true, '08:00', '2026-01-01 10:00', 9.5, 0.5, 1),
+              (2, '2026-06-01 10:00+02', '2026-06-01', false, '24:00', 'infinity', -0.01, -0.00000000000000000000000000000000000001, -99999999999999999999999999999999999999),
+              (3, '1999-12-31 23:59:59.999999+00', '4713-01-01 BC', NULL, NULL, '-infinity', NULL, NULL, NULL),
+              (4, '2026-03-01 00:00+00', 'infinity', true, '00:00', '294276-12-31 23:59:59.999999', 9999999999.99, 0.99999999999999999999999999999999999999, 99999999999999999999999999999999999999);",
         )
         .unwrap();
     pg.ok("CREATE BACKUP COLLECTION c ( TABLE ev ) WITH ( INCREMENTAL_BACKUP_ENABLED = 'true' )");
@@ -915,6 +902,9 @@ fn dates_times_and_booleans_are_values_that_queries_and_filters_compare_as_such(
     // 24:00:00 is past Arrow's times: kept on the side (restored below), NULL to queries.
     let out = pg.ok("QUERY SELECT max(t) AS latest FROM c.ev");
     assert!(out.contains("08:00:00"), "{out}");
+    // numeric(p, s) is a decimal: summed exactly, compared as a number.
+    let out = pg.ok("QUERY SELECT sum(price) AS total FROM c.ev WHERE price > 1");
+    assert!(out.contains("10000000009.49"), "{out}");
     let rows = pg.rows("ev", "id");
     pg.ok("RESTORE c WITH ( TARGET_PREFIX = 'all_' )");
     assert_eq!(pg.rows("all_ev", "id"), rows);
@@ -932,7 +922,8 @@ fn dates_times_and_booleans_are_values_that_queries_and_filters_compare_as_such(
     );
     pg.client()
         .batch_execute(
-            "UPDATE ev SET done = NOT done, local = '294276-12-31 23:59:59.999998' WHERE id = 4",
+            "UPDATE ev SET done = NOT done, local = '294276-12-31 23:59:59.999998' WHERE id = 4;
+             UPDATE ev SET price = 'NaN' WHERE id = 1",
         )
         .unwrap();
     let changed = pg.rows("ev", "id");

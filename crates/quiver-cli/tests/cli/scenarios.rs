@@ -6,7 +6,7 @@ use super::on_postgres::Pg;
 use super::*;
 
 /// A database of one adapter, with its repository.
-trait Db {
+pub(super) trait Db {
     /// Runs `quiver --db … --repo … <args>`.
     fn run(&self, args: &[&str]) -> Output;
 
