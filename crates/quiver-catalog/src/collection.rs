@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::sealed::{seal, unseal};
 use crate::{
     BackupId, BackupKind, BackupManifest, CollectionLock, Error, MANIFEST_FORMAT_VERSION, Result,
-    TableBackup, create_dir_durably, encode_path_segment, fsync_dir, write_atomic,
+    RetainedBackup, Retention, TableBackup, Verdict, apply_retention, create_dir_durably,
+    encode_path_segment, fsync_dir, write_atomic,
 };
 
 /// A collection's definition file, in its directory.
@@ -46,6 +47,12 @@ pub struct CollectionDef {
     pub storage: StorageKind,
     /// Whether `BACKUP … INCREMENTAL` is allowed.
     pub incremental_backup_enabled: bool,
+    /// Which backups PRUNE keeps; none set keeps every backup.
+    #[serde(default, skip_serializing_if = "Retention::is_unset")]
+    pub retention: Retention,
+    /// Backups no retention rule removes (`ALTER … PIN`), by id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pinned: Vec<String>,
 }
 
 impl CollectionDef {
@@ -62,6 +69,8 @@ impl CollectionDef {
             tables,
             storage,
             incremental_backup_enabled,
+            retention: Retention::default(),
+            pinned: Vec::new(),
         }
     }
 
@@ -367,6 +376,77 @@ impl Collection {
             }
         }
         Ok(removed)
+    }
+
+    /// Applies the collection's retention rules and pins as of `now`: every backup's
+    /// verdict, newest first. Unless `dry_run`, removes the backups no rule keeps, newest
+    /// first, each with [`Collection::remove_backup`]: a backup goes only after every backup
+    /// that builds on it, so a crash at any point leaves every visible backup restorable.
+    ///
+    /// Refused, with nothing removed, when a backup's manifest cannot be read: it may build
+    /// on backups the rules would remove.
+    pub fn prune(
+        &self,
+        now: time::OffsetDateTime,
+        dry_run: bool,
+        lock: &CollectionLock,
+    ) -> Result<Vec<Verdict>> {
+        let list = self.backup_list()?;
+        if let Some(unreadable) = list.unreadable.into_iter().next() {
+            return Err(Error::PruneBlocked {
+                collection: self.def.name.clone(),
+                backup: unreadable.id,
+                cause: Box::new(unreadable.error),
+            });
+        }
+        let backups: Vec<RetainedBackup> = list
+            .committed
+            .iter()
+            .filter_map(|m| {
+                Some(RetainedBackup {
+                    id: m.id.parse().ok()?,
+                    parent: m.parent.as_deref().and_then(|p| p.parse().ok()),
+                })
+            })
+            .collect();
+        let pinned: Vec<BackupId> = self
+            .def
+            .pinned
+            .iter()
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        let verdicts = apply_retention(&backups, &self.def.retention, &pinned, now);
+        if !dry_run {
+            for verdict in verdicts.iter().filter(|v| !v.kept()) {
+                self.remove_backup(&verdict.id, lock)?;
+            }
+        }
+        Ok(verdicts)
+    }
+
+    /// Removes committed backup `id`: its manifest first, so that the backup is invisible
+    /// to every reader from then on, then its directory. Requires the lock. A crash in
+    /// between leaves an incomplete backup, which the next writer removes.
+    ///
+    /// The caller removes backups that others build on only after those (retention does).
+    pub fn remove_backup(&self, id: &BackupId, _lock: &CollectionLock) -> Result<()> {
+        let dir = self.dir.join(id.to_string());
+        // Only a directory of the collection's own: never through a symbolic link.
+        let is_dir = fs::symlink_metadata(&dir)
+            .map_err(Error::io("reading", &dir))?
+            .is_dir();
+        if !is_dir {
+            return Err(Error::Corrupt {
+                what: "backup directory",
+                path: dir,
+                message: "it is not a directory (a symbolic link?); nothing was removed".into(),
+            });
+        }
+        let manifest = dir.join(MANIFEST_FILE);
+        fs::remove_file(&manifest).map_err(Error::io("removing", &manifest))?;
+        fsync_dir(&dir)?;
+        fs::remove_dir_all(&dir).map_err(Error::io("removing backup", &dir))?;
+        fsync_dir(&self.dir)
     }
 
     /// Backup directories (complete or not) with their parsed ids, in id order.

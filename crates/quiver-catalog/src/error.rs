@@ -79,6 +79,20 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// PRUNE cannot run: a backup's manifest cannot be read, so which backups it builds on
+    /// (and must keep) is unknown.
+    #[error(
+        "backup collection `{collection}` was not pruned (nothing was removed): backup `{backup}` cannot be read, so which backups it builds on is unknown: {cause}"
+    )]
+    PruneBlocked {
+        /// The collection.
+        collection: String,
+        /// The unreadable backup.
+        backup: String,
+        /// Why it cannot be read.
+        #[source]
+        cause: Box<Error>,
+    },
     /// A name that cannot be used.
     #[error("invalid name `{name}`: {reason}")]
     InvalidName {

@@ -43,6 +43,7 @@ mod manifest;
 mod naming;
 mod raw;
 mod repository;
+mod retention;
 mod schema;
 mod sealed;
 
@@ -65,6 +66,7 @@ pub use manifest::{
 pub use naming::{MAX_SEGMENT_BYTES, encode_path_segment};
 pub use raw::{SqlValue, decode_raw, encode_raw};
 pub use repository::{CollectionEntry, Repository};
+pub use retention::{KeepReason, RetainedBackup, Retention, Verdict, apply_retention};
 pub use schema::{
     ColumnSchema, ColumnType, DELETED_COLUMN, HASH_COLUMN, KeyColumn, RESERVED_PREFIX,
     ROWID_COLUMN, TableSchema, UTC, raw_column_name,

@@ -202,7 +202,7 @@ impl Repository {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{BackupKind, StorageKind};
+    use crate::{BackupKind, CollectionLock, MANIFEST_FILE, StorageKind};
 
     fn def(name: &str) -> CollectionDef {
         CollectionDef::new(name, vec!["t".into()], StorageKind::Cluster, true)
@@ -449,5 +449,104 @@ mod tests {
         assert!(backup_dir.exists());
         drop(pending);
         assert!(!backup_dir.exists());
+    }
+
+    /// Backups of collection `c` taken at these hours, a full one at each `true`.
+    fn committed_history(c: &Collection, lock: &CollectionLock, steps: &[(i64, bool)]) {
+        let start = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
+        let mut hour = 0;
+        let mut previous: Option<String> = None;
+        for &(gap, full) in steps {
+            hour += gap;
+            let kind = if full || previous.is_none() {
+                BackupKind::Full
+            } else {
+                BackupKind::Incremental
+            };
+            let id = crate::BackupId {
+                taken_at: start + time::Duration::hours(hour),
+                kind,
+            };
+            let pending = c.begin_copy(id, lock).unwrap();
+            let (_, path) = pending.data_file("t", 0);
+            fs::write(&path, b"rows").unwrap();
+            let parent = if kind == BackupKind::Full {
+                None
+            } else {
+                previous.clone()
+            };
+            previous = Some(pending.commit(parent, vec![]).unwrap().id);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        #[test]
+        fn prune_keeps_what_the_rules_say_and_a_crash_at_any_step_breaks_no_chain(
+            steps in proptest::collection::vec((1i64..60, proptest::bool::weighted(0.25)), 1..14),
+            daily in 0u32..3,
+            last in 0u32..3,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let repo = Repository::open(dir.path()).unwrap();
+            let mut d = def("c");
+            d.retention.daily = (daily > 0).then_some(daily);
+            d.retention.last = (last > 0).then_some(last);
+            let c = repo.create_collection(&d).unwrap();
+            let lock = c.lock().unwrap();
+            committed_history(&c, &lock, &steps);
+            let now = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_100);
+            let planned = c.prune(now, true, &lock).unwrap();
+            proptest::prop_assert_eq!(c.backups().unwrap().len(), steps.len(), "a dry run removes nothing");
+            // A crash after any number of removals, and between a manifest and its files.
+            for verdict in planned.iter().filter(|v| !v.kept()) {
+                let backup_dir = c.backup_dir(&verdict.id.to_string());
+                fs::remove_file(backup_dir.join(MANIFEST_FILE)).unwrap();
+                for visible in c.backups().unwrap() {
+                    c.chain(visible).unwrap();
+                }
+                fs::remove_dir_all(&backup_dir).unwrap();
+            }
+            // Start over and prune for real: exactly the kept backups remain, whole.
+            drop(lock);
+            repo.drop_collection("c").unwrap();
+            let c = repo.create_collection(&d).unwrap();
+            let lock = c.lock().unwrap();
+            committed_history(&c, &lock, &steps);
+            let verdicts = c.prune(now, false, &lock).unwrap();
+            proptest::prop_assert_eq!(&verdicts, &planned);
+            let remaining: Vec<String> = c.backups().unwrap().into_iter().map(|m| m.id).collect();
+            let mut kept: Vec<String> =
+                verdicts.iter().filter(|v| v.kept()).map(|v| v.id.to_string()).collect();
+            kept.reverse();
+            proptest::prop_assert_eq!(&remaining, &kept);
+            for manifest in c.backups().unwrap() {
+                proptest::prop_assert!(c.data_file_path(&manifest, "data/t.0.parquet").exists());
+                c.chain(manifest).unwrap();
+            }
+            // Nothing else is left behind: the definition, the lock and the kept backups.
+            proptest::prop_assert_eq!(fs::read_dir(c.dir()).unwrap().count(), kept.len() + 2);
+        }
+    }
+
+    #[test]
+    fn prune_refuses_when_a_manifest_cannot_be_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::open(dir.path()).unwrap();
+        let mut d = def("c");
+        d.retention.last = Some(1);
+        let c = repo.create_collection(&d).unwrap();
+        let lock = c.lock().unwrap();
+        committed_history(&c, &lock, &[(1, true), (1, true), (1, true)]);
+        let middle = c.backups().unwrap()[1].id.clone();
+        fs::write(c.backup_dir(&middle).join(MANIFEST_FILE), b"{ damaged").unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        let err = c.prune(now, false, &lock).unwrap_err();
+        assert!(
+            matches!(err, Error::PruneBlocked { ref backup, .. } if *backup == middle),
+            "{err}"
+        );
+        assert!(err.to_string().contains("nothing was removed"), "{err}");
+        assert_eq!(fs::read_dir(c.dir()).unwrap().count(), 3 + 2);
     }
 }

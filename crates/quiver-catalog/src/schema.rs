@@ -56,7 +56,8 @@ pub enum ColumnType {
     /// end before 24:00).
     Time,
     /// An exact decimal of `precision` digits, `scale` of them after the point (Arrow's
-    /// Decimal128).
+    /// Decimal256, though 38 digits fit Decimal128: QUERY's sums and products of 38-digit
+    /// values then stay exact instead of overflowing 128 bits).
     Decimal {
         /// Digits in all, 1 to 38.
         precision: u8,
@@ -84,7 +85,7 @@ impl ColumnType {
             ColumnType::Time => DataType::Time64(Microsecond),
             // A forged description's impossible scale is clamped here and then refused by
             // the adapter, whose check compares it with the column's type.
-            ColumnType::Decimal { precision, scale } => DataType::Decimal128(
+            ColumnType::Decimal { precision, scale } => DataType::Decimal256(
                 precision.clamp(1, 38),
                 i8::try_from(scale.min(precision.clamp(1, 38))).unwrap_or(0),
             ),

@@ -148,6 +148,32 @@ enum Command {
         #[command(flatten)]
         remote: RemoteArgs,
     },
+    /// Remove the backups a collection's retention rules no longer keep.
+    ///
+    /// The rules are the collection's KEEP_LAST, KEEP_HOURLY, KEEP_DAILY, KEEP_WEEKLY,
+    /// KEEP_MONTHLY, KEEP_YEARLY (counts, as restic's forget: the newest backup of each of
+    /// the last n hours, days, ... that have one) and KEEP_WITHIN (e.g. '30d': every backup
+    /// less than that older than the newest), set by CREATE or ALTER BACKUP COLLECTION ...
+    /// SET; pinned backups (ALTER BACKUP COLLECTION c PIN 'id') always stay. A backup kept
+    /// for any reason keeps every backup it builds on, so no chain is ever broken. Without
+    /// any rule every backup is kept. Manifests go first, then files, newest first: a crash
+    /// at any point leaves every visible backup restorable.
+    ///
+    ///   quiver --db app.db "ALTER BACKUP COLLECTION orders SET (KEEP_DAILY = '7', KEEP_WEEKLY = '4')"
+    ///   quiver --db app.db prune orders --dry-run
+    ///
+    /// In scripts and the shell: PRUNE name [DRY RUN]
+    #[command(verbatim_doc_comment)]
+    Prune {
+        /// The collection.
+        collection: String,
+        /// Only list what would be removed, and why the rest stays.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// Query backups without restoring them (DataFusion SQL).
     ///
     /// Every table of every collection is <collection>.<table>, as of the collection's latest
@@ -280,6 +306,14 @@ fn run(cli: Cli) -> Result<print::Finished, String> {
         }
         Some(Command::Ls { json }) => {
             return repo_commands::ls(&repository()?, *json).map(|()| Finished::Done);
+        }
+        Some(Command::Prune {
+            collection,
+            dry_run,
+            json,
+        }) => {
+            return repo_commands::prune(&repository()?, collection, *dry_run, *json)
+                .map(|()| Finished::Done);
         }
         Some(Command::Query { sql, at }) => {
             return repo_commands::query(&repository()?, sql, at.as_deref())

@@ -1,5 +1,5 @@
 //! Subcommands that work on a repository or a storage location, without a database:
-//! ls, show, verify, gc, export, import.
+//! ls, show, verify, prune, gc, export, import.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -168,6 +168,23 @@ fn print_verify(report: &VerifyReport) {
     for fault in &report.faults {
         outln!("  - {fault}");
     }
+}
+
+/// `quiver prune <collection>`
+pub(crate) fn prune(
+    repo: &Repository,
+    name: &str,
+    dry_run: bool,
+    json: bool,
+) -> Result<(), String> {
+    let now = time::OffsetDateTime::now_utc();
+    let report = quiver::prune::prune(repo, name, now, dry_run).map_err(|e| render(&e))?;
+    if json {
+        print_json(&report);
+    } else {
+        outln!("{report}");
+    }
+    Ok(())
 }
 
 /// `quiver gc <collection | url>`

@@ -7,10 +7,19 @@ use rustyline::error::ReadlineError;
 
 const HELP: &str = "\
 Statements end with `;` and may span lines. Backup statements:
-  CREATE BACKUP COLLECTION name ( TABLE t, ... ) WITH ( STORAGE = 'cluster', INCREMENTAL_BACKUP_ENABLED = 'true' );
-  BACKUP name [INCREMENTAL];   RESTORE name [AT 'backup-id'];   DROP BACKUP COLLECTION name;
-  ALTER BACKUP COLLECTION name ADD TABLE t | DROP TABLE t | SET (k = 'v') | RESET (k);
-Anything else is run by SQLite.
+  CREATE BACKUP COLLECTION name ( TABLE t, ... ) [WITH ( key = 'value', ... )];
+      settings: STORAGE = 'cluster' | 'file://...' | 's3://...', INCREMENTAL_BACKUP_ENABLED = 'true',
+      KEEP_LAST, KEEP_HOURLY, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY, KEEP_YEARLY = 'n', KEEP_WITHIN = '30d'
+  ALTER BACKUP COLLECTION name ADD TABLE t | DROP TABLE t | SET (k = 'v', ...) | RESET (k, ...)
+      | PIN 'backup-id' | UNPIN 'backup-id';
+  DROP BACKUP COLLECTION name;
+  BACKUP name [INCREMENTAL];
+  RESTORE name [AT 'backup-id'] [WITH ( TABLES = 'a, b', TARGET_PREFIX = 'p_', RENAME = 'a = x',
+      FILTER = 'predicate', DATABASE = '...' )];
+  PRUNE name [DRY RUN];   VERIFY name [AT 'backup-id'];
+  SHOW BACKUP COLLECTIONS;   SHOW BACKUPS IN name;
+  QUERY [AT 'backup-id'] SELECT ... FROM collection.table ...;
+Anything else is run by the database (SQLite or PostgreSQL).
 Shell commands: .help  .quit   (Ctrl-C clears the current statement, Ctrl-D quits)";
 
 /// Runs the shell until `.quit` or end of input.

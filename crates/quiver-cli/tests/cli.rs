@@ -1239,7 +1239,18 @@ fn quiver_unprivileged<S: AsRef<std::ffi::OsStr>>(dir: &Path, args: &[S]) -> Out
     if unsafe { libc::geteuid() } == 0 {
         command.uid(65534).gid(65534);
     }
-    command.output().unwrap()
+    // A child forked by another test thread while the copy was open for writing holds it
+    // open until it execs: exec meanwhile fails with "text file busy". It passes quickly.
+    let mut attempts = 0;
+    loop {
+        match command.output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && attempts < 100 => {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other.unwrap(),
+        }
+    }
 }
 
 /// Sets the mode of `path` and, for a directory, of everything below it: directories get
@@ -1361,3 +1372,6 @@ mod on_postgres;
 
 #[path = "cli/scenarios.rs"]
 mod scenarios;
+
+#[path = "cli/lifecycle.rs"]
+mod lifecycle;

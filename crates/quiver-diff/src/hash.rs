@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, UInt64Array};
 use arrow::datatypes::{
-    DataType, Date32Type, Decimal128Type, Float64Type, Int64Type, SchemaRef, Time64MicrosecondType,
+    DataType, Date32Type, Decimal256Type, Float64Type, Int64Type, SchemaRef, Time64MicrosecondType,
     TimeUnit, TimestampMicrosecondType,
 };
 use arrow::record_batch::RecordBatch;
@@ -74,8 +74,8 @@ fn hash_column(array: &dyn Array, hashes: &mut [u64]) -> Result<()> {
                 |v| &v.to_le_bytes()
             )
         }
-        DataType::Decimal128(_, _) => {
-            each!(array.as_primitive::<Decimal128Type>(), DECIMAL, |v| &v
+        DataType::Decimal256(_, _) => {
+            each!(array.as_primitive::<Decimal256Type>(), DECIMAL, |v| &v
                 .to_le_bytes())
         }
         DataType::Time64(TimeUnit::Microsecond) => {

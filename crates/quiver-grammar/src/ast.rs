@@ -33,6 +33,14 @@ pub enum Statement {
         /// What to restore, where, under which names; all empty for a whole restore.
         options: RestoreOptions,
     },
+    /// `PRUNE name [DRY RUN]`: removes the backups the collection's retention rules no
+    /// longer keep (with `DRY RUN`, only says which).
+    Prune {
+        /// The collection to prune.
+        name: String,
+        /// Only list what would go and why the rest stays.
+        dry_run: bool,
+    },
     /// `SHOW BACKUP COLLECTIONS`: every collection, with its backups' totals.
     ShowBackupCollections,
     /// `SHOW BACKUPS IN name`: a collection's backups, oldest first.
@@ -104,14 +112,35 @@ pub struct Settings {
     pub storage: Option<Storage>,
     /// `INCREMENTAL_BACKUP_ENABLED = 'true' | 'false'`
     pub incremental_backup_enabled: Option<bool>,
+    /// `KEEP_LAST`, `KEEP_HOURLY`, …, `KEEP_WITHIN`: the retention rules given.
+    pub keep: KeepRules,
 }
 
 impl Settings {
     /// True when no setting is given.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.storage.is_none() && self.incremental_backup_enabled.is_none()
+        *self == Settings::default()
     }
+}
+
+/// Retention rules, as restic's `forget` has them. A field is `None` when not given.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KeepRules {
+    /// `KEEP_LAST = 'n'`: the newest n backups.
+    pub last: Option<u32>,
+    /// `KEEP_HOURLY = 'n'`: the newest backup of each of the last n hours that have one.
+    pub hourly: Option<u32>,
+    /// `KEEP_DAILY = 'n'`: the same per day.
+    pub daily: Option<u32>,
+    /// `KEEP_WEEKLY = 'n'`: the same per ISO week.
+    pub weekly: Option<u32>,
+    /// `KEEP_MONTHLY = 'n'`: the same per month.
+    pub monthly: Option<u32>,
+    /// `KEEP_YEARLY = 'n'`: the same per year.
+    pub yearly: Option<u32>,
+    /// `KEEP_WITHIN = '30d'`: every backup less than this many hours older than the newest.
+    pub within_hours: Option<u64>,
 }
 
 /// Where a collection's backups are kept.
@@ -134,6 +163,10 @@ pub enum AlterAction {
     Set(Settings),
     /// `RESET ( key, ... )`: the settings named go back to their defaults.
     Reset(Vec<SettingKey>),
+    /// `PIN 'backup-id'`: no retention rule removes this backup (or what it builds on).
+    Pin(String),
+    /// `UNPIN 'backup-id'`: retention rules apply to it again.
+    Unpin(String),
 }
 
 /// The name of a collection setting.
@@ -143,11 +176,35 @@ pub enum SettingKey {
     Storage,
     /// `INCREMENTAL_BACKUP_ENABLED`
     IncrementalBackupEnabled,
+    /// `KEEP_LAST`
+    KeepLast,
+    /// `KEEP_HOURLY`
+    KeepHourly,
+    /// `KEEP_DAILY`
+    KeepDaily,
+    /// `KEEP_WEEKLY`
+    KeepWeekly,
+    /// `KEEP_MONTHLY`
+    KeepMonthly,
+    /// `KEEP_YEARLY`
+    KeepYearly,
+    /// `KEEP_WITHIN`
+    KeepWithin,
 }
 
 impl SettingKey {
     /// Every setting, in canonical order.
-    pub const ALL: [SettingKey; 2] = [SettingKey::Storage, SettingKey::IncrementalBackupEnabled];
+    pub const ALL: [SettingKey; 9] = [
+        SettingKey::Storage,
+        SettingKey::IncrementalBackupEnabled,
+        SettingKey::KeepLast,
+        SettingKey::KeepHourly,
+        SettingKey::KeepDaily,
+        SettingKey::KeepWeekly,
+        SettingKey::KeepMonthly,
+        SettingKey::KeepYearly,
+        SettingKey::KeepWithin,
+    ];
 
     /// The canonical (upper-case) name of the setting.
     #[must_use]
@@ -155,6 +212,13 @@ impl SettingKey {
         match self {
             SettingKey::Storage => "STORAGE",
             SettingKey::IncrementalBackupEnabled => "INCREMENTAL_BACKUP_ENABLED",
+            SettingKey::KeepLast => "KEEP_LAST",
+            SettingKey::KeepHourly => "KEEP_HOURLY",
+            SettingKey::KeepDaily => "KEEP_DAILY",
+            SettingKey::KeepWeekly => "KEEP_WEEKLY",
+            SettingKey::KeepMonthly => "KEEP_MONTHLY",
+            SettingKey::KeepYearly => "KEEP_YEARLY",
+            SettingKey::KeepWithin => "KEEP_WITHIN",
         }
     }
 

@@ -108,6 +108,13 @@ impl Display for Statement {
                 }
                 Ok(())
             }
+            Statement::Prune { name, dry_run } => {
+                write!(f, "PRUNE {}", quote_ident(name))?;
+                if *dry_run {
+                    f.write_str(" DRY RUN")?;
+                }
+                Ok(())
+            }
             Statement::ShowBackupCollections => f.write_str("SHOW BACKUP COLLECTIONS"),
             Statement::ShowBackups { name } => write!(f, "SHOW BACKUPS IN {}", quote_ident(name)),
             Statement::Verify { name, at } => {
@@ -159,8 +166,42 @@ impl Display for Settings {
                 "{sep}{} = '{enabled}'",
                 SettingKey::IncrementalBackupEnabled
             )?;
+            sep = ", ";
+        }
+        let keep = &self.keep;
+        for (key, count) in [
+            (SettingKey::KeepLast, keep.last),
+            (SettingKey::KeepHourly, keep.hourly),
+            (SettingKey::KeepDaily, keep.daily),
+            (SettingKey::KeepWeekly, keep.weekly),
+            (SettingKey::KeepMonthly, keep.monthly),
+            (SettingKey::KeepYearly, keep.yearly),
+        ] {
+            if let Some(count) = count {
+                write!(f, "{sep}{key} = '{count}'")?;
+                sep = ", ";
+            }
+        }
+        if let Some(hours) = keep.within_hours {
+            write!(
+                f,
+                "{sep}{} = '{}'",
+                SettingKey::KeepWithin,
+                within_text(hours)
+            )?;
         }
         Ok(())
+    }
+}
+
+/// `hours` as [`crate::parse_within`] reads it, in the largest whole unit: `2w`, `30d`, `12h`.
+pub fn within_text(hours: u64) -> String {
+    if hours.is_multiple_of(24 * 7) {
+        format!("{}w", hours / (24 * 7))
+    } else if hours.is_multiple_of(24) {
+        format!("{}d", hours / 24)
+    } else {
+        format!("{hours}h")
     }
 }
 
@@ -188,6 +229,8 @@ impl Display for AlterAction {
                 }
                 f.write_str(")")
             }
+            AlterAction::Pin(id) => write!(f, "PIN {}", quote_string(id)),
+            AlterAction::Unpin(id) => write!(f, "UNPIN {}", quote_string(id)),
         }
     }
 }
@@ -210,6 +253,7 @@ mod tests {
             settings: Settings {
                 storage: Some(Storage::Cluster),
                 incremental_backup_enabled: Some(true),
+                ..Settings::default()
             },
         });
         assert_eq!(
@@ -229,6 +273,7 @@ mod tests {
         let only_inc = Settings {
             storage: None,
             incremental_backup_enabled: Some(false),
+            ..Settings::default()
         };
         assert_eq!(only_inc.to_string(), "INCREMENTAL_BACKUP_ENABLED = 'false'");
         let cases = [
@@ -277,7 +322,7 @@ mod tests {
                     name: "x".into(),
                     action: AlterAction::Reset(SettingKey::ALL.to_vec()),
                 },
-                "ALTER BACKUP COLLECTION x RESET (STORAGE, INCREMENTAL_BACKUP_ENABLED)",
+                "ALTER BACKUP COLLECTION x RESET (STORAGE, INCREMENTAL_BACKUP_ENABLED, KEEP_LAST, KEEP_HOURLY, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY, KEEP_YEARLY, KEEP_WITHIN)",
             ),
             (
                 Statement::AlterBackupCollection {
@@ -285,6 +330,7 @@ mod tests {
                     action: AlterAction::Set(Settings {
                         storage: Some(Storage::External("s3://b/it's".into())),
                         incremental_backup_enabled: None,
+                        ..Settings::default()
                     }),
                 },
                 "ALTER BACKUP COLLECTION x SET (STORAGE = 's3://b/it''s')",

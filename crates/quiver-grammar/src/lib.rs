@@ -10,9 +10,10 @@
 //!     [WITH ( STORAGE = 'cluster', INCREMENTAL_BACKUP_ENABLED = 'true' )];
 //! DROP BACKUP COLLECTION name;
 //! ALTER BACKUP COLLECTION name ADD TABLE t | DROP TABLE t
-//!     | SET ( key = 'value', ... ) | RESET ( key, ... );
+//!     | SET ( key = 'value', ... ) | RESET ( key, ... ) | PIN 'backup-id' | UNPIN 'backup-id';
 //! BACKUP name [INCREMENTAL];
 //! RESTORE name [AT 'backup-id'];
+//! PRUNE name [DRY RUN];
 //! ```
 //!
 //! # Example
@@ -29,7 +30,7 @@
 //! let expected = Statement::CreateBackupCollection(CreateBackupCollection {
 //!     name: "shop_backups".into(),
 //!     tables: vec!["/Root/shop/orders".into(), "/Root/shop/products".into()],
-//!     settings: Settings { storage: Some(Storage::Cluster), incremental_backup_enabled: None },
+//!     settings: Settings { storage: Some(Storage::Cluster), ..Settings::default() },
 //! });
 //! assert_eq!(stmts[0].node, expected);
 //! assert_eq!(
@@ -56,9 +57,11 @@ mod script;
 mod span;
 
 pub use ast::{
-    AlterAction, CreateBackupCollection, RestoreOptions, SettingKey, Settings, Statement, Storage,
+    AlterAction, CreateBackupCollection, KeepRules, RestoreOptions, SettingKey, Settings,
+    Statement, Storage,
 };
-pub use display::quote_ident;
+pub use display::{quote_ident, within_text};
 pub use error::{ParseError, Result};
+pub use parser::{MAX_WITHIN_HOURS, parse_within};
 pub use script::{is_complete, parse_script, parse_statement};
 pub use span::{Located, Span};

@@ -14,7 +14,9 @@ const USAGE_CREATE: &str = "usage: CREATE BACKUP COLLECTION name ( TABLE t [, TA
                             [WITH ( key = 'value' [, ...] )]";
 const USAGE_DROP: &str = "usage: DROP BACKUP COLLECTION name";
 const USAGE_ALTER: &str = "usage: ALTER BACKUP COLLECTION name \
-                           ADD TABLE t | DROP TABLE t | SET ( key = 'value', ... ) | RESET ( key, ... )";
+                           ADD TABLE t | DROP TABLE t | SET ( key = 'value', ... ) | RESET ( key, ... ) \
+                           | PIN 'backup-id' | UNPIN 'backup-id'";
+const USAGE_PRUNE: &str = "usage: PRUNE name [DRY RUN]";
 const USAGE_BACKUP: &str = "usage: BACKUP name [INCREMENTAL]";
 const USAGE_RESTORE: &str = "usage: RESTORE name [AT 'backup-id'] \
                              [WITH ( TABLES = 'a, b', TARGET_PREFIX = 'p_', RENAME = 'a = x', FILTER = 'predicate', DATABASE = 'file' )]";
@@ -23,7 +25,9 @@ const RESTORE_OPTIONS: &str =
 const USAGE_SHOW: &str = "usage: SHOW BACKUP COLLECTIONS | SHOW BACKUPS IN name";
 const USAGE_VERIFY: &str = "usage: VERIFY name [AT 'backup-id']";
 const USAGE_QUERY: &str = "usage: QUERY [AT 'backup-id'] SELECT ... FROM collection.table ...";
-const KNOWN_SETTINGS: &str = "the known settings are STORAGE and INCREMENTAL_BACKUP_ENABLED";
+const KNOWN_SETTINGS: &str = "the known settings are STORAGE, INCREMENTAL_BACKUP_ENABLED, \
+                              KEEP_LAST, KEEP_HOURLY, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY, KEEP_YEARLY \
+                              and KEEP_WITHIN";
 const TABLE_HINT: &str = "each table in a collection is written `TABLE name`";
 
 /// Words that begin a statement; finding one where a statement should have
@@ -43,6 +47,7 @@ const STATEMENT_STARTS: &[&str] = &[
     "EXPLAIN",
     "INSERT",
     "PRAGMA",
+    "PRUNE",
     "QUERY",
     "REINDEX",
     "RELEASE",
@@ -69,6 +74,7 @@ enum Kind {
     Show,
     Verify,
     Query,
+    Prune,
 }
 
 /// Parses one statement's tokens as a backup statement.
@@ -101,6 +107,7 @@ pub(crate) fn parse_backup_statement(
         Kind::Show => p.show()?,
         Kind::Verify => p.verify()?,
         Kind::Query => p.query()?,
+        Kind::Prune => p.prune()?,
     };
     Ok(Some(stmt))
 }
@@ -141,6 +148,9 @@ impl<'a> Parser<'a> {
         }
         if kw(0, "QUERY") {
             return Some(Kind::Query);
+        }
+        if kw(0, "PRUNE") {
+            return Some(Kind::Prune);
         }
         None
     }
@@ -363,9 +373,13 @@ impl<'a> Parser<'a> {
             AlterAction::Set(self.settings()?)
         } else if self.eat_kw("RESET") {
             AlterAction::Reset(self.reset_keys()?)
+        } else if self.eat_kw("PIN") {
+            AlterAction::Pin(self.backup_id("`PIN`")?)
+        } else if self.eat_kw("UNPIN") {
+            AlterAction::Unpin(self.backup_id("`UNPIN`")?)
         } else {
             return Err(self
-                .expected("`ADD TABLE`, `DROP TABLE`, `SET` or `RESET`")
+                .expected("`ADD TABLE`, `DROP TABLE`, `SET`, `RESET`, `PIN` or `UNPIN`")
                 .with_hint(USAGE_ALTER));
         };
         self.end(None, USAGE_ALTER)?;
@@ -398,6 +412,17 @@ impl<'a> Parser<'a> {
         Ok(Statement::Backup { name, incremental })
     }
 
+    fn prune(&mut self) -> Result<Statement> {
+        self.pos = 1;
+        let (name, _) = self.run_name()?;
+        let dry_run = self.eat_kw("DRY");
+        if dry_run {
+            self.expect_kw("RUN", "write PRUNE name DRY RUN")?;
+        }
+        self.end((!dry_run).then_some("`DRY RUN`"), USAGE_PRUNE)?;
+        Ok(Statement::Prune { name, dry_run })
+    }
+
     fn restore(&mut self) -> Result<Statement> {
         self.pos = 1;
         let (name, stray_collection) = self.run_name()?;
@@ -407,7 +432,7 @@ impl<'a> Parser<'a> {
                 .with_hint("write RESTORE name, without COLLECTION"));
         }
         let at = if self.eat_kw("AT") {
-            Some(self.backup_id()?)
+            Some(self.backup_id("`AT`")?)
         } else {
             None
         };
@@ -426,18 +451,22 @@ impl<'a> Parser<'a> {
     }
 
     /// The string after `AT`: a backup id.
-    fn backup_id(&mut self) -> Result<String> {
+    /// The backup id string literal after the keyword `after` (written `` `AT` ``).
+    fn backup_id(&mut self, after: &str) -> Result<String> {
         let Some(Token {
             kind: TokenKind::Str(id),
             span,
         }) = self.peek()
         else {
             return Err(self
-                .expected("a backup id string after `AT`")
-                .with_hint("the backup id is a string literal: AT 'backup-id'"));
+                .expected(&format!("a backup id string after {after}"))
+                .with_hint(format!(
+                    "the backup id is a string literal: {} 'backup-id'",
+                    after.trim_matches('`')
+                )));
         };
         if id.is_empty() {
-            return Err(self.error_at(*span, "the backup id after `AT` is empty"));
+            return Err(self.error_at(*span, format!("the backup id after {after} is empty")));
         }
         self.pos += 1;
         Ok(id.clone())
@@ -534,7 +563,7 @@ impl<'a> Parser<'a> {
     /// `[AT 'backup-id']`, then the end of the statement.
     fn at_clause(&mut self, usage: &str) -> Result<Option<String>> {
         let at = if self.eat_kw("AT") {
-            Some(self.backup_id()?)
+            Some(self.backup_id("`AT`")?)
         } else {
             self.end(Some("`AT`"), usage)?;
             None
@@ -560,7 +589,7 @@ impl<'a> Parser<'a> {
     fn query(&mut self) -> Result<Statement> {
         self.pos = 1;
         let at = if self.eat_kw("AT") {
-            Some(self.backup_id()?)
+            Some(self.backup_id("`AT`")?)
         } else {
             None
         };
@@ -702,6 +731,35 @@ impl<'a> Parser<'a> {
                 };
                 settings.incremental_backup_enabled = Some(enabled);
             }
+            SettingKey::KeepWithin => {
+                settings.keep.within_hours = Some(parse_within(value).map_err(|e| invalid(&e))?);
+            }
+            SettingKey::KeepLast
+            | SettingKey::KeepHourly
+            | SettingKey::KeepDaily
+            | SettingKey::KeepWeekly
+            | SettingKey::KeepMonthly
+            | SettingKey::KeepYearly => {
+                let count = value
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|&n| (1..=MAX_KEEP_COUNT).contains(&n))
+                    .ok_or_else(|| {
+                        invalid(&format!(
+                            "{key} is a count from 1 to {MAX_KEEP_COUNT}, e.g. {key} = '7'; RESET ( {key} ) removes the rule"
+                        ))
+                    })?;
+                let keep = &mut settings.keep;
+                *match key {
+                    SettingKey::KeepLast => &mut keep.last,
+                    SettingKey::KeepHourly => &mut keep.hourly,
+                    SettingKey::KeepDaily => &mut keep.daily,
+                    SettingKey::KeepWeekly => &mut keep.weekly,
+                    SettingKey::KeepMonthly => &mut keep.monthly,
+                    _ => &mut keep.yearly,
+                } = Some(count);
+            }
         }
         self.pos += 1;
         Ok(())
@@ -728,6 +786,51 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// The largest `KEEP_…` count: far more backups than anyone keeps.
+const MAX_KEEP_COUNT: u32 = 1_000_000;
+
+/// The longest `KEEP_WITHIN`: a thousand years, in hours.
+pub const MAX_WITHIN_HOURS: u64 = 1000 * 366 * 24;
+
+/// Reads a `KEEP_WITHIN` duration (`'12h'`, `'30d'`, `'2w'`, `'1w3d'`) as hours.
+///
+/// ```
+/// assert_eq!(quiver_grammar::parse_within("1w3d"), Ok(240));
+/// assert!(quiver_grammar::parse_within("30m").is_err());
+/// ```
+pub fn parse_within(text: &str) -> std::result::Result<u64, String> {
+    let refuse = || {
+        "KEEP_WITHIN is a number of hours, days or weeks, e.g. '12h', '30d', '2w' or '1w3d' (at most 1000 years)"
+            .to_string()
+    };
+    let mut hours: u64 = 0;
+    let mut digits = String::new();
+    let mut units = 0;
+    for c in text.trim().chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let per = match c.to_ascii_lowercase() {
+            'h' => 1,
+            'd' => 24,
+            'w' => 24 * 7,
+            _ => return Err(refuse()),
+        };
+        let n: u64 = digits.parse().map_err(|_| refuse())?;
+        hours = n
+            .checked_mul(per)
+            .and_then(|h| hours.checked_add(h))
+            .ok_or_else(refuse)?;
+        digits.clear();
+        units += 1;
+    }
+    if units == 0 || !digits.is_empty() || hours == 0 || hours > MAX_WITHIN_HOURS {
+        return Err(refuse());
+    }
+    Ok(hours)
+}
+
 /// `STORAGE` values: `'cluster'` or a `file://` / `s3://` URL with a location.
 fn parse_storage(value: &str) -> Option<Storage> {
     if value.eq_ignore_ascii_case("cluster") {
@@ -747,6 +850,13 @@ fn parse_storage(value: &str) -> Option<Storage> {
 fn example(key: SettingKey, found: &str) -> &'static str {
     match key {
         SettingKey::Storage => "'cluster'",
+        SettingKey::KeepWithin => "'30d'",
+        SettingKey::KeepLast
+        | SettingKey::KeepHourly
+        | SettingKey::KeepDaily
+        | SettingKey::KeepWeekly
+        | SettingKey::KeepMonthly
+        | SettingKey::KeepYearly => "'7'",
         SettingKey::IncrementalBackupEnabled if found.eq_ignore_ascii_case("false") => "'false'",
         SettingKey::IncrementalBackupEnabled => "'true'",
     }

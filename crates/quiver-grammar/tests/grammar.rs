@@ -3,9 +3,98 @@
 
 use proptest::prelude::*;
 use quiver_grammar::{
-    AlterAction, CreateBackupCollection, ParseError, RestoreOptions, SettingKey, Settings, Span,
-    Statement, Storage, is_complete, parse_script, parse_statement, quote_ident,
+    AlterAction, CreateBackupCollection, KeepRules, ParseError, RestoreOptions, SettingKey,
+    Settings, Span, Statement, Storage, is_complete, parse_script, parse_statement, quote_ident,
 };
+
+#[test]
+fn retention_settings_pins_and_prune() {
+    let stmt = parse_statement(
+        "ALTER BACKUP COLLECTION c SET (keep_last = '3', KEEP_DAILY = ' 7 ', KEEP_WITHIN = '1w3d')",
+    )
+    .unwrap();
+    assert_eq!(
+        stmt,
+        Statement::AlterBackupCollection {
+            name: "c".into(),
+            action: AlterAction::Set(Settings {
+                keep: KeepRules {
+                    last: Some(3),
+                    daily: Some(7),
+                    within_hours: Some(240),
+                    ..KeepRules::default()
+                },
+                ..Settings::default()
+            }),
+        }
+    );
+    assert_eq!(
+        stmt.to_string(),
+        "ALTER BACKUP COLLECTION c SET (KEEP_LAST = '3', KEEP_DAILY = '7', KEEP_WITHIN = '10d')"
+    );
+    assert_eq!(
+        parse_statement("alter backup collection c pin '20261125T151429.123Z_full'").unwrap(),
+        Statement::AlterBackupCollection {
+            name: "c".into(),
+            action: AlterAction::Pin("20261125T151429.123Z_full".into()),
+        }
+    );
+    assert_eq!(
+        parse_statement("PRUNE c DRY RUN").unwrap(),
+        Statement::Prune {
+            name: "c".into(),
+            dry_run: true,
+        }
+    );
+    assert_eq!(
+        parse_statement("prune c").unwrap(),
+        Statement::Prune {
+            name: "c".into(),
+            dry_run: false,
+        }
+    );
+    for (bad, message, hint) in [
+        (
+            "ALTER BACKUP COLLECTION c SET (KEEP_LAST = '0')",
+            "invalid value for `KEEP_LAST`",
+            "a count from 1",
+        ),
+        (
+            "ALTER BACKUP COLLECTION c SET (KEEP_HOURLY = 'many')",
+            "invalid value for `KEEP_HOURLY`",
+            "RESET ( KEEP_HOURLY ) removes the rule",
+        ),
+        (
+            "ALTER BACKUP COLLECTION c SET (KEEP_WITHIN = '30m')",
+            "invalid value for `KEEP_WITHIN`",
+            "hours, days or weeks",
+        ),
+        (
+            "ALTER BACKUP COLLECTION c SET (KEEP_WITHIN = '99999999999999999999d')",
+            "invalid value for `KEEP_WITHIN`",
+            "at most 1000 years",
+        ),
+        (
+            "ALTER BACKUP COLLECTION c PIN",
+            "a backup id string after `PIN`",
+            "PIN 'backup-id'",
+        ),
+        ("PRUNE c DRY", "expected `RUN`", "PRUNE name DRY RUN"),
+        (
+            "PRUNE c NOW",
+            "expected `DRY RUN`",
+            "usage: PRUNE name [DRY RUN]",
+        ),
+    ] {
+        let err = parse_statement(bad).unwrap_err();
+        assert!(err.message.contains(message), "{bad}: {}", err.message);
+        assert!(
+            err.hint.as_deref().unwrap_or("").contains(hint),
+            "{bad}: {:?}",
+            err.hint
+        );
+    }
+}
 
 fn create(name: &str, tables: &[&str], settings: Settings) -> Statement {
     Statement::CreateBackupCollection(CreateBackupCollection {
@@ -54,6 +143,7 @@ DROP BACKUP COLLECTION user_service_backups;
             Settings {
                 storage: Some(Storage::Cluster),
                 incremental_backup_enabled: Some(true),
+                ..Settings::default()
             },
         ),
         Statement::Backup {
@@ -95,7 +185,8 @@ fn ydb_backquoted_example() {
             &["/Root/shop/orders", "/Root/shop/products"],
             Settings {
                 storage: Some(Storage::Cluster),
-                incremental_backup_enabled: None
+                incremental_backup_enabled: None,
+                ..Settings::default()
             },
         ))
     );
@@ -112,6 +203,7 @@ fn statement_forms() {
                 Settings {
                     storage: Some(Storage::External("S3://bucket/p".into())),
                     incremental_backup_enabled: Some(false),
+                    ..Settings::default()
                 },
             ),
         ),
@@ -127,6 +219,7 @@ fn statement_forms() {
                 Settings {
                     storage: Some(Storage::External("file:///var/b".into())),
                     incremental_backup_enabled: None,
+                    ..Settings::default()
                 },
             ),
         ),
@@ -155,6 +248,7 @@ fn statement_forms() {
                 action: AlterAction::Set(Settings {
                     storage: None,
                     incremental_backup_enabled: Some(true),
+                    ..Settings::default()
                 }),
             },
         ),
@@ -375,7 +469,7 @@ fn error_unknown_key() {
   |
 1 | CREATE BACKUP COLLECTION c (TABLE t) WITH (STORAGE = 'cluster', COMPRESSION = 'zstd')
   |                                                                 ^^^^^^^^^^^
-  = hint: the known settings are STORAGE and INCREMENTAL_BACKUP_ENABLED
+  = hint: the known settings are STORAGE, INCREMENTAL_BACKUP_ENABLED, KEEP_LAST, KEEP_HOURLY, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY, KEEP_YEARLY and KEEP_WITHIN
 "
     );
     assert_eq!(
@@ -568,7 +662,7 @@ fn other_errors() {
         (
             "ALTER BACKUP COLLECTION c RENAME TO d",
             27,
-            "expected `ADD TABLE`, `DROP TABLE`, `SET` or `RESET`, found `RENAME`",
+            "expected `ADD TABLE`, `DROP TABLE`, `SET`, `RESET`, `PIN` or `UNPIN`, found `RENAME`",
         ),
         (
             "ALTER BACKUP COLLECTION c ADD t",
@@ -880,12 +974,33 @@ fn storage() -> impl Strategy<Value = Storage> {
 }
 
 fn settings() -> impl Strategy<Value = Settings> {
-    (prop::option::of(storage()), prop::option::of(any::<bool>())).prop_map(
-        |(storage, incremental_backup_enabled)| Settings {
+    let count = || prop::option::of(1u32..=1_000_000);
+    let keep = (
+        (count(), count(), count()),
+        (count(), count(), count()),
+        prop::option::of(1u64..=quiver_grammar::MAX_WITHIN_HOURS),
+    )
+        .prop_map(
+            |((last, hourly, daily), (weekly, monthly, yearly), within_hours)| KeepRules {
+                last,
+                hourly,
+                daily,
+                weekly,
+                monthly,
+                yearly,
+                within_hours,
+            },
+        );
+    (
+        prop::option::of(storage()),
+        prop::option::of(any::<bool>()),
+        keep,
+    )
+        .prop_map(|(storage, incremental_backup_enabled, keep)| Settings {
             storage,
             incremental_backup_enabled,
-        },
-    )
+            keep,
+        })
 }
 
 fn restore_options() -> impl Strategy<Value = RestoreOptions> {
@@ -928,6 +1043,12 @@ fn alter_action() -> impl Strategy<Value = AlterAction> {
         prop::sample::subsequence(SettingKey::ALL.to_vec(), 1..=2)
             .prop_shuffle()
             .prop_map(AlterAction::Reset),
+        text_value()
+            .prop_filter("an id", |id| !id.is_empty())
+            .prop_map(AlterAction::Pin),
+        text_value()
+            .prop_filter("an id", |id| !id.is_empty())
+            .prop_map(AlterAction::Unpin),
     ]
 }
 
@@ -957,6 +1078,7 @@ fn statement() -> impl Strategy<Value = Statement> {
         ident().prop_map(|name| Statement::ShowBackups { name }),
         (ident(), prop::option::of(text_value()))
             .prop_map(|(name, at)| Statement::Verify { name, at }),
+        (ident(), any::<bool>()).prop_map(|(name, dry_run)| Statement::Prune { name, dry_run }),
         any::<u32>().prop_map(|n| Statement::Sql(format!("SELECT {n}"))),
     ]
 }

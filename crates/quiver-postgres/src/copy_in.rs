@@ -6,7 +6,7 @@ use std::io::Write;
 
 use arrow::array::{Array, AsArray, BinaryArray};
 use arrow::datatypes::{
-    DataType, Date32Type, Decimal128Type, Float64Type, Int64Type, Time64MicrosecondType, TimeUnit,
+    DataType, Date32Type, Decimal256Type, Float64Type, Int64Type, Time64MicrosecondType, TimeUnit,
     TimestampMicrosecondType,
 };
 use arrow::record_batch::RecordBatch;
@@ -311,8 +311,9 @@ fn text_value(out: &mut Vec<u8>, column: &dyn Array, row: usize) -> Result<(), S
             let v = column.as_primitive::<Time64MicrosecondType>().value(row);
             out.extend_from_slice(time_text(v).as_bytes());
         }
-        DataType::Decimal128(_, scale) => {
-            let v = column.as_primitive::<Decimal128Type>().value(row);
+        DataType::Decimal256(_, scale) => {
+            let v = column.as_primitive::<Decimal256Type>().value(row);
+            let v = v.to_i128().ok_or("a decimal of more than 38 digits")?;
             let scale = u8::try_from(*scale).map_err(|_| "a decimal of negative scale")?;
             out.extend_from_slice(decimal_text(v, scale).as_bytes());
         }

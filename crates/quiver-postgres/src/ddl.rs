@@ -264,13 +264,19 @@ fn starts_with(text: &str, words: &[&str], what: &str) -> Result<(), String> {
 fn check_type_name(name: &str) -> Result<(), String> {
     let tokens = tokenize(name)?;
     let fine = !tokens.is_empty()
-        && tokens.iter().all(|t| match t.kind {
+        && tokens.iter().enumerate().all(|(i, t)| match t.kind {
             Kind::Word
             | Kind::QuotedIdent
             | Kind::Number
             | Kind::Open
             | Kind::Close
             | Kind::Comma => true,
+            // A negative scale, `numeric(5,-2)` (PostgreSQL 15).
+            Kind::Other if t.text == "-" => {
+                i > 0
+                    && tokens[i - 1].kind == Kind::Comma
+                    && tokens.get(i + 1).is_some_and(|n| n.kind == Kind::Number)
+            }
             Kind::Other => t.text == ".",
             _ => false,
         });
@@ -524,7 +530,49 @@ pub(crate) fn finish_table(table: &PgTable) -> Vec<String> {
             ));
         }
     }
+    // Last, once the rows are in: row-level security on with no policy shows the rows to
+    // the owner alone, never to more roles than at backup time.
+    if table.access.row_security {
+        statements.push(format!(
+            "ALTER TABLE {} ENABLE ROW LEVEL SECURITY",
+            table.qualified()
+        ));
+    }
+    if table.access.force_row_security {
+        statements.push(format!(
+            "ALTER TABLE {} FORCE ROW LEVEL SECURITY",
+            table.qualified()
+        ));
+    }
     statements
+}
+
+/// What of `table`'s access rules a restore does not rebuild, one warning each.
+pub(crate) fn access_warnings(table: &PgTable, shown: &str) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if !table.access.policies.is_empty() {
+        let names: Vec<String> = table
+            .access
+            .policies
+            .iter()
+            .map(|p| quote_ident(p))
+            .collect();
+        warnings.push(format!(
+            "the row-level security policies of `{shown}` ({}) were not restored: create them again{}",
+            names.join(", "),
+            if table.access.row_security {
+                "; until then row-level security (restored) shows its rows to its owner alone"
+            } else {
+                ""
+            }
+        ));
+    }
+    if table.access.granted {
+        warnings.push(format!(
+            "the privileges granted on `{shown}` were not restored: only its owner (the role that restored it) may use it until they are granted again"
+        ));
+    }
+    warnings
 }
 
 /// What a restored table's stored expressions call that must not run (`$1`: the table's
@@ -624,6 +672,7 @@ mod tests {
         for fine in [
             "integer",
             "numeric(10,2)",
+            "numeric(5,-2)",
             "public.mood[]",
             "\"My Type\"",
             "timestamp(3) with time zone",
@@ -639,6 +688,9 @@ mod tests {
             "text COLLATE \"C\"",
             "int)",
             "int; DROP TABLE t",
+            "numeric(5-2)",
+            "int - 1",
+            "numeric(5,-x)",
         ] {
             assert!(check_type_name(forged).is_err(), "{forged}");
         }

@@ -1,4 +1,5 @@
-//! numeric(p, s) as Arrow's Decimal128(p, s): read from the server's text form, written
+//! numeric(p, s) as Arrow's Decimal256(p, s) (values of at most 38 digits, as i128 here):
+//! read from the server's text form, written
 //! back as text, both exact (no rounding, no digit dropped: anything else is refused).
 
 /// The text of `value` (`scale` digits after the point): `-12.50`, `0.001`, `42`.
@@ -47,7 +48,7 @@ pub(crate) fn parse_decimal(text: &str, precision: u8, scale: u8) -> Result<i128
 }
 
 /// `(precision, scale)` of a type `format_type` writes as `numeric(p,s)` or `numeric(p)`,
-/// when Decimal128 holds it exactly: 1 <= p <= 38, 0 <= s <= p.
+/// when 128 bits hold its values exactly: 1 <= p <= 38, 0 <= s <= p.
 pub(crate) fn numeric_typmod(type_name: &str) -> Option<(u8, u8)> {
     let inner = type_name.strip_prefix("numeric(")?.strip_suffix(')')?;
     let (p, s) = inner.split_once(',').unwrap_or((inner, "0"));

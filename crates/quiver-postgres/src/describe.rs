@@ -6,8 +6,8 @@ use quiver_catalog::{ColumnSchema, Dialect, TableSchema};
 
 use crate::error::{Error, Result, server};
 use crate::table::{
-    Form, PgColumn, PgConstraint, PgEnum, PgForeignKey, PgIdentity, PgIdentityKind, PgIndex,
-    PgSequence, PgTable, PgTrigger, SequenceOptions, display_name, qualified,
+    Form, PgAccess, PgColumn, PgConstraint, PgEnum, PgForeignKey, PgIdentity, PgIdentityKind,
+    PgIndex, PgSequence, PgTable, PgTrigger, SequenceOptions, display_name, qualified,
 };
 use crate::tokens::{Kind, tokenize};
 
@@ -303,6 +303,22 @@ pub(crate) fn describe(client: &mut impl GenericClient, at: &Located) -> Result<
         .map(|r| PgEnum { schema: r.get(0), name: r.get(1), labels: r.get(2) })
         .collect();
 
+    let access = client
+        .query_one(
+            "SELECT c.relrowsecurity, c.relforcerowsecurity, c.relacl IS NOT NULL,
+                    array(SELECT p.polname::text FROM pg_catalog.pg_policy p
+                          WHERE p.polrelid = c.oid ORDER BY p.polname)
+             FROM pg_catalog.pg_class c WHERE c.oid = $1::int8::oid",
+            &[&at.oid],
+        )
+        .map_err(server(|| context("row-level security")))?;
+    let access = PgAccess {
+        row_security: access.get(0),
+        force_row_security: access.get(1),
+        granted: access.get(2),
+        policies: access.get(3),
+    };
+
     let table = PgTable {
         server_version: u32::try_from(server_version).unwrap_or(0),
         schema: at.schema.clone(),
@@ -319,6 +335,7 @@ pub(crate) fn describe(client: &mut impl GenericClient, at: &Located) -> Result<
             .collect(),
         identities,
         enums,
+        access,
     };
     Ok(neutral(&table, key))
 }

@@ -5,9 +5,10 @@ use std::io::{BufRead, Read};
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float64Builder,
+    ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal256Builder, Float64Builder,
     Int64Builder, StringBuilder, Time64MicrosecondBuilder, TimestampMicrosecondBuilder,
 };
+use arrow::datatypes::i256;
 use arrow::record_batch::RecordBatch;
 use quiver_catalog::{AdapterError, SqlValue, TableSchema, encode_raw};
 
@@ -65,7 +66,7 @@ enum Builder {
     /// With the raw side column ([`Form::has_raw`]).
     Time(Time64MicrosecondBuilder, BinaryBuilder),
     /// From the value's text; `NaN` in the raw side column.
-    Decimal(Decimal128Builder, u8, u8, BinaryBuilder),
+    Decimal(Decimal256Builder, u8, u8, BinaryBuilder),
 }
 
 impl Builder {
@@ -84,7 +85,7 @@ impl Builder {
             ),
             Form::Time => Builder::Time(Time64MicrosecondBuilder::new(), BinaryBuilder::new()),
             Form::Decimal { precision, scale } => Builder::Decimal(
-                Decimal128Builder::new(),
+                Decimal256Builder::new(),
                 precision,
                 scale,
                 BinaryBuilder::new(),
@@ -184,7 +185,7 @@ impl Builder {
                     encode_raw(SqlValue::Text(b"NaN"), &mut tagged);
                     raw.append_value(&tagged);
                 } else {
-                    b.append_value(parse_decimal(text, *precision, *scale)?);
+                    b.append_value(i256::from_i128(parse_decimal(text, *precision, *scale)?));
                     raw.append_null();
                 }
             }

@@ -29,6 +29,23 @@ pub struct PgTable {
     pub identities: Vec<PgIdentity>,
     /// Enum types the columns use, created if the target lacks them.
     pub enums: Vec<PgEnum>,
+    /// Row-level security, and what of the table's access rules the restore does not
+    /// rebuild (it says so). Absent from manifests written before it was recorded.
+    #[serde(default)]
+    pub access: PgAccess,
+}
+
+/// A table's row-level security and access rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PgAccess {
+    /// `ENABLE ROW LEVEL SECURITY`.
+    pub row_security: bool,
+    /// `FORCE ROW LEVEL SECURITY` (the owner too is subject to policies).
+    pub force_row_security: bool,
+    /// Names of its row-level security policies (not rebuilt: the restore warns).
+    pub policies: Vec<String>,
+    /// Whether privileges were granted on it (not rebuilt: the restore warns).
+    pub granted: bool,
 }
 
 /// One column.
@@ -84,7 +101,7 @@ pub enum Form {
     TimestampTz,
     /// time without time zone, in microseconds since midnight.
     Time,
-    /// numeric(p, s) with 1 <= p <= 38 and 0 <= s <= p, as Decimal128(p, s); read and
+    /// numeric(p, s) with 1 <= p <= 38 and 0 <= s <= p, as Decimal256(p, s); read and
     /// written as text (`NaN`, which numeric(p, s) may hold, in the raw side column).
     Decimal {
         /// p.

@@ -446,6 +446,7 @@ impl TargetTransaction for PgLoad {
         let mut warnings = Vec::new();
         for table in tables {
             let pg = self.described(table)?;
+            warnings.extend(ddl::access_warnings(&pg, &table.name));
             for fk in &pg.foreign_keys {
                 let parent = qualified(&fk.parent_schema, &fk.parent);
                 if !self.exists(&parent)? {

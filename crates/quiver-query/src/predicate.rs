@@ -10,7 +10,7 @@ use arrow::record_batch::RecordBatch;
 use datafusion::common::DFSchema;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::utils::collect_columns;
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{SessionConfig, SessionContext};
 use quiver_catalog::{SqlValue, TableSchema, decode_raw, raw_column_name};
 
 use crate::layout::TableLayout;
@@ -32,7 +32,8 @@ impl RowPredicate {
     /// An unknown column, a type mismatch or a condition that is not boolean is an error.
     pub fn compile(table: &TableSchema, condition: &str) -> Result<RowPredicate> {
         let layout = TableLayout::of(table);
-        let context = SessionContext::new();
+        let context =
+            SessionContext::new_with_config(crate::session::exact_literals(SessionConfig::new()));
         let schema = DFSchema::try_from(layout.visible.as_ref().clone())?;
         let expr = context.parse_sql_expr(condition, &schema)?;
         let expr = context.create_physical_expr(expr, &schema)?;

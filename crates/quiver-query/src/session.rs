@@ -42,6 +42,14 @@ pub struct QuerySession {
     warnings: Vec<String>,
 }
 
+/// `config` reading numbers with a point (`0.1`, `100000000000000000001`) as exact
+/// decimals, as SQL has them, rather than as floats: a decimal column then compares with
+/// them exactly. Every session of QUERY and FILTER runs with it.
+pub(crate) fn exact_literals(mut config: SessionConfig) -> SessionConfig {
+    config.options_mut().sql_parser.parse_float_as_decimal = true;
+    config
+}
+
 impl QuerySession {
     /// A session over `repo`'s collections; with `at`, the collection holding that backup
     /// is seen as of it. Reads manifests only: no data file is opened until a query runs.
@@ -52,7 +60,7 @@ impl QuerySession {
             .enable_all()
             .build()
             .map_err(|e| Error::Runtime(e.to_string()))?;
-        let config = SessionConfig::new().with_batch_size(batch_rows.max(1));
+        let config = exact_literals(SessionConfig::new().with_batch_size(batch_rows.max(1)));
         let context = SessionContext::new_with_config(config);
         let mut at_found = at.is_none();
         let mut warnings = Vec::new();

@@ -3,11 +3,14 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use arrow::datatypes::SchemaRef;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
-    ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
 };
 use parquet::file::metadata::ParquetMetaData;
 
@@ -58,8 +61,16 @@ impl SnapshotReader {
             })?
             .len();
         let (schema, inner) = guard(path, || {
-            let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
-                .map_err(parquet)?;
+            let metadata = ArrowReaderMetadata::load(&file, options.clone()).map_err(parquet)?;
+            let metadata = match decimals_as_written(metadata.schema()) {
+                Some(hint) => ArrowReaderMetadata::try_new(
+                    metadata.metadata().clone(),
+                    options.with_schema(hint),
+                )
+                .map_err(parquet)?,
+                None => metadata,
+            };
+            let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata);
             check_column_chunks(path, builder.metadata(), file_len)?;
             let mut builder = builder.with_batch_size(batch_rows.max(1));
             if let Some(columns) = columns {
@@ -103,6 +114,35 @@ impl Iterator for SnapshotReader {
             Err(e) => Some(Err(e)),
         }
     }
+}
+
+/// The schema with every decimal as quiver writes them, Decimal256: Parquet records a
+/// decimal's precision, not the Arrow type, and the reader makes one of at most 38 digits a
+/// Decimal128 (the footer's embedded Arrow schema, which would say, is not decoded: see
+/// above). `None` when the file has no decimal.
+fn decimals_as_written(schema: &Schema) -> Option<SchemaRef> {
+    if !schema
+        .fields()
+        .iter()
+        .any(|f| matches!(f.data_type(), DataType::Decimal128(..)))
+    {
+        return None;
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Decimal128(p, s) => f
+                .as_ref()
+                .clone()
+                .with_data_type(DataType::Decimal256(*p, *s)),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Some(Arc::new(Schema::new_with_metadata(
+        fields,
+        schema.metadata().clone(),
+    )))
 }
 
 /// Checks that every column chunk the footer lists lies inside the file. The Parquet reader

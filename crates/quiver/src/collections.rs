@@ -1,7 +1,9 @@
 //! CREATE, ALTER and DROP BACKUP COLLECTION.
 
-use quiver_catalog::{CollectionDef, StorageKind};
-use quiver_grammar::{AlterAction, CreateBackupCollection, SettingKey, Storage, quote_ident};
+use quiver_catalog::{CollectionDef, Retention, StorageKind};
+use quiver_grammar::{
+    AlterAction, CreateBackupCollection, KeepRules, SettingKey, Settings, Storage, quote_ident,
+};
 
 use crate::error::ExecError;
 use crate::{Engine, Outcome};
@@ -26,7 +28,8 @@ pub(crate) fn create(
         tables.push(name);
     }
     let incremental = create.settings.incremental_backup_enabled.unwrap_or(false);
-    let def = CollectionDef::new(create.name.clone(), tables, storage, incremental);
+    let mut def = CollectionDef::new(create.name.clone(), tables, storage, incremental);
+    set_retention(&mut def.retention, &create.settings.keep);
     engine.repo.create_collection(&def)?;
     Ok(Outcome::Done(format!(
         "CREATE BACKUP COLLECTION {}: {} table(s), incremental backups {}{}",
@@ -122,6 +125,7 @@ pub(crate) fn alter(
             if let Some(enabled) = settings.incremental_backup_enabled {
                 def.incremental_backup_enabled = enabled;
             }
+            set_retention(&mut def.retention, &settings.keep);
             format!("set {settings}")
         }
         AlterAction::Reset(keys) => {
@@ -129,10 +133,43 @@ pub(crate) fn alter(
                 match key {
                     SettingKey::Storage => def.storage = StorageKind::Cluster,
                     SettingKey::IncrementalBackupEnabled => def.incremental_backup_enabled = false,
+                    SettingKey::KeepLast => def.retention.last = None,
+                    SettingKey::KeepHourly => def.retention.hourly = None,
+                    SettingKey::KeepDaily => def.retention.daily = None,
+                    SettingKey::KeepWeekly => def.retention.weekly = None,
+                    SettingKey::KeepMonthly => def.retention.monthly = None,
+                    SettingKey::KeepYearly => def.retention.yearly = None,
+                    SettingKey::KeepWithin => def.retention.within_hours = None,
                 }
             }
             let names: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
             format!("reset {} to the default", names.join(", "))
+        }
+        AlterAction::Pin(id) => {
+            let backup = collection.backup(id)?;
+            if def.pinned.contains(&backup.id) {
+                format!("backup {} was already pinned", backup.id)
+            } else {
+                def.pinned.push(backup.id.clone());
+                format!(
+                    "pinned backup {}: PRUNE keeps it and every backup it builds on",
+                    backup.id
+                )
+            }
+        }
+        AlterAction::Unpin(id) => {
+            let Some(position) = def.pinned.iter().position(|p| p == id) else {
+                return Err(ExecError::refused(
+                    format!("backup `{id}` of collection `{name}` is not pinned"),
+                    Some(if def.pinned.is_empty() {
+                        "the collection has no pinned backup".to_string()
+                    } else {
+                        format!("pinned backups: {}", def.pinned.join(", "))
+                    }),
+                ));
+            };
+            def.pinned.remove(position);
+            format!("unpinned backup {id}: retention rules apply to it again")
         }
     };
     collection.save_def(def, &lock)?;
@@ -140,6 +177,43 @@ pub(crate) fn alter(
         "ALTER BACKUP COLLECTION {}: {summary}",
         quote_ident(name)
     )))
+}
+
+/// Sets the retention rules `keep` gives, leaving the others as they are.
+fn set_retention(retention: &mut Retention, keep: &KeepRules) {
+    let counts = [
+        (&mut retention.last, keep.last),
+        (&mut retention.hourly, keep.hourly),
+        (&mut retention.daily, keep.daily),
+        (&mut retention.weekly, keep.weekly),
+        (&mut retention.monthly, keep.monthly),
+        (&mut retention.yearly, keep.yearly),
+    ];
+    for (rule, given) in counts {
+        if given.is_some() {
+            *rule = given;
+        }
+    }
+    if keep.within_hours.is_some() {
+        retention.within_hours = keep.within_hours;
+    }
+}
+
+/// A collection's retention rules as settings (`KEEP_DAILY = '7', …`), for messages.
+pub(crate) fn retention_settings(def: &CollectionDef) -> Settings {
+    let r = &def.retention;
+    Settings {
+        keep: KeepRules {
+            last: r.last,
+            hourly: r.hourly,
+            daily: r.daily,
+            weekly: r.weekly,
+            monthly: r.monthly,
+            yearly: r.yearly,
+            within_hours: r.within_hours,
+        },
+        ..Settings::default()
+    }
 }
 
 /// The storage a `STORAGE = '…'` setting names, its URL checked (not yet reached).

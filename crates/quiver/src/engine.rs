@@ -155,6 +155,10 @@ impl Engine {
             Statement::Query { at, sql } => {
                 stored::query(&self.repo, at.as_deref(), sql, self.batch_rows).map(Outcome::Rows)
             }
+            Statement::Prune { name, dry_run } => {
+                crate::prune::prune(&self.repo, name, time::OffsetDateTime::now_utc(), *dry_run)
+                    .map(Outcome::Pruned)
+            }
             Statement::Verify { name, at } => {
                 let report = stored::verify(&self.repo, name, at.as_deref(), &mut |_| {})?;
                 if report.is_ok() {

@@ -160,7 +160,7 @@ impl ExecError {
             ExecError::Restore(quiver_restore::Error::Target(e))
                 if e.kind() == ErrorKind::Constraint =>
             {
-                Some("if the database held this already when it was backed up (SQLite enforces foreign keys only when asked), restore the tables apart: RESTORE <collection> WITH ( TABLES = '<table>' ) checks no reference to a table it does not restore".into())
+                Some("the backup's rows break a rule of the table: VERIFY <collection> checks its files; if the rows were like this when they were backed up (SQLite enforces foreign keys only when asked), restore the tables apart: RESTORE <collection> WITH ( TABLES = '<table>' ) checks no reference to a table it does not restore".into())
             }
             ExecError::Restore(quiver_restore::Error::Target(e)) | ExecError::Adapter(e) => {
                 adapter_hint(e)
@@ -189,6 +189,12 @@ fn catalog_hint(error: &quiver_catalog::Error) -> Option<String> {
             "check that the backup repository's disk has free space and is writable; nothing was committed"
                 .into(),
         ),
+        Error::PruneBlocked {
+            collection, backup, ..
+        } => Some(format!(
+            "VERIFY {} says what is wrong with backup {backup}; bring back an intact copy (quiver import), or move its directory out of the repository if it is beyond repair, then prune again",
+            quiver_grammar::quote_ident(collection)
+        )),
         Error::Corrupt { .. } | Error::BrokenChain { .. } => Some(
             "VERIFY <collection> lists every fault; RESTORE <collection> AT '<backup id>' restores an intact backup; BACKUP <collection> (full) starts a new chain; a copy elsewhere comes back with quiver import"
                 .into(),
@@ -204,7 +210,7 @@ fn adapter_hint(error: &AdapterError) -> Option<String> {
             Some("check that the database's disk has free space and is writable".into())
         }
         ErrorKind::Permission => Some(
-            "check the database's permissions: the file and its directory must be writable, a server's user needs the privileges the statement uses"
+            "check the database's permissions: a database file and its directory must be writable; a server's user needs the privileges the statement uses (SELECT on the tables it reads, CREATE on the schema it restores into)"
                 .into(),
         ),
         ErrorKind::Busy => Some(

@@ -45,6 +45,7 @@ mod error;
 mod external;
 mod outcome;
 mod progress;
+pub mod prune;
 mod restoring;
 pub mod stored;
 

@@ -56,6 +56,8 @@ pub enum Outcome {
     },
     /// VERIFY found nothing wrong.
     Verified(quiver_storage::VerifyReport),
+    /// PRUNE applied the collection's retention rules.
+    Pruned(crate::prune::PruneReport),
     /// A collection statement (CREATE / ALTER / DROP BACKUP COLLECTION) succeeded.
     Done(String),
 }
@@ -127,6 +129,7 @@ impl fmt::Display for Outcome {
                 report.files,
                 human_bytes(report.bytes)
             ),
+            Outcome::Pruned(report) => report.fmt(f),
             Outcome::Done(message) => f.write_str(message),
         }
     }

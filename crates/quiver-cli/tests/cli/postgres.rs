@@ -905,6 +905,17 @@ fn dates_times_and_booleans_are_values_that_queries_and_filters_compare_as_such(
     // numeric(p, s) is a decimal: summed exactly, compared as a number.
     let out = pg.ok("QUERY SELECT sum(price) AS total FROM c.ev WHERE price > 1");
     assert!(out.contains("10000000009.49"), "{out}");
+    // Exactly, at 38 digits too: literals are decimals, not floats (as floats both sides
+    // below would be 1e38), and sums outgrow 128 bits without wrapping or losing a digit.
+    let out = pg.ok(
+        "QUERY SELECT id, sum(big) + sum(big) AS twice FROM c.ev WHERE big > 99999999999999999999999999999999999998 GROUP BY id",
+    );
+    assert!(
+        out.contains("| 4  | 199999999999999999999999999999999999998 |"),
+        "{out}"
+    );
+    pg.ok("RESTORE c WITH ( TARGET_PREFIX = 'tiny_', FILTER = 'tiny > 0.99999999999999999999999999999999999998' )");
+    assert_eq!(pg.rows("tiny_ev", "id").len(), 1);
     let rows = pg.rows("ev", "id");
     pg.ok("RESTORE c WITH ( TARGET_PREFIX = 'all_' )");
     assert_eq!(pg.rows("all_ev", "id"), rows);
@@ -931,4 +942,38 @@ fn dates_times_and_booleans_are_values_that_queries_and_filters_compare_as_such(
     pg.ok("DROP TABLE ev");
     pg.ok("RESTORE c");
     assert_eq!(pg.rows("ev", "id"), changed);
+}
+
+#[test]
+fn row_level_security_is_restored_and_what_is_not_is_said() {
+    let pg = Pg::new("rls");
+    pg.client()
+        .batch_execute(
+            "CREATE TABLE docs (id int PRIMARY KEY, owner text);
+             ALTER TABLE docs ENABLE ROW LEVEL SECURITY; ALTER TABLE docs FORCE ROW LEVEL SECURITY;
+             CREATE POLICY own ON docs USING (owner = current_user);
+             GRANT SELECT ON docs TO PUBLIC;
+             INSERT INTO docs VALUES (1, 'a');
+             CREATE TABLE open_docs (id int PRIMARY KEY);",
+        )
+        .unwrap();
+    pg.ok("CREATE BACKUP COLLECTION c ( TABLE docs, TABLE open_docs ); BACKUP c");
+    pg.ok("DROP TABLE docs; DROP TABLE open_docs");
+    let out = pg.ok("RESTORE c");
+    assert_mentions(
+        &out,
+        &[
+            "row-level security policies of `docs` (\"own\") were not restored",
+            "privileges granted on `docs` were not restored",
+        ],
+    );
+    assert!(!out.contains("open_docs` w"), "{out}");
+    let row = pg
+        .client()
+        .query_one(
+            "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = 'docs'",
+            &[],
+        )
+        .unwrap();
+    assert!(row.get::<_, bool>(0) && row.get::<_, bool>(1));
 }

@@ -610,3 +610,35 @@ fn passwords_in_statements_are_never_shown_and_a_server_url_is_no_sqlite_file() 
         "a file was created for a server's URL"
     );
 }
+
+#[test]
+fn a_forged_parquet_footer_with_a_matching_checksum_is_an_error_not_a_panic() {
+    let s = Scratch::new();
+    s.ok(
+        "CREATE TABLE t(id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);
+          CREATE BACKUP COLLECTION c ( TABLE t ); BACKUP c",
+    );
+    let (path, mut manifest) = only_manifest(&s.repo(), "c");
+    let file = s
+        .repo()
+        .join("collections/c")
+        .join(&manifest.id)
+        .join(&manifest.tables[0].files[0].path);
+    // The footer's length (the 4 bytes before the closing `PAR1`) far past the file.
+    let mut bytes = std::fs::read(&file).unwrap();
+    let at = bytes.len() - 8;
+    bytes[at..at + 4].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+    std::fs::write(&file, &bytes).unwrap();
+    manifest.tables[0].files[0].crc32 = crc32(&bytes);
+    forge(&path, &manifest);
+    for out in [
+        s.quiver(&["QUERY SELECT count(*) FROM c.t"]),
+        s.quiver(&["query", "SELECT count(*) FROM c.t"]),
+        s.quiver(&["RESTORE c WITH ( TARGET_PREFIX = 'r_' )"]),
+    ] {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert_mentions(&err, &[manifest.id.as_str(), "too small"]);
+    }
+}
