@@ -549,4 +549,43 @@ mod tests {
         assert!(err.to_string().contains("nothing was removed"), "{err}");
         assert_eq!(fs::read_dir(c.dir()).unwrap().count(), 3 + 2);
     }
+
+    #[test]
+    fn only_an_ids_own_spelling_names_a_backup_so_prune_never_takes_a_kept_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::open(dir.path()).unwrap();
+        let mut d = def("c");
+        d.retention.last = Some(1);
+        d.retention.within_hours = Some(0);
+        let c = repo.create_collection(&d).unwrap();
+        let lock = c.lock().unwrap();
+        committed_history(&c, &lock, &[(1, true), (1, true)]);
+        let newest = c.backups().unwrap()[1].id.clone();
+        let copy = c.dir().join(format!("+{newest}"));
+        fs::create_dir(&copy).unwrap();
+        fs::copy(
+            c.backup_dir(&newest).join(MANIFEST_FILE),
+            copy.join(MANIFEST_FILE),
+        )
+        .unwrap();
+        assert_eq!(c.backups().unwrap().len(), 2, "the `+` copy is no backup");
+        c.prune(time::OffsetDateTime::now_utc(), false, &lock)
+            .unwrap();
+        let remaining: Vec<String> = c.backups().unwrap().into_iter().map(|m| m.id).collect();
+        assert_eq!(remaining, [newest]);
+    }
+
+    #[test]
+    fn a_stored_zero_within_is_no_rule_and_keeps_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::open(dir.path()).unwrap();
+        let mut d = def("c");
+        d.retention.within_hours = Some(0);
+        let c = repo.create_collection(&d).unwrap();
+        let lock = c.lock().unwrap();
+        committed_history(&c, &lock, &[(1, true), (1, true)]);
+        c.prune(time::OffsetDateTime::now_utc(), false, &lock)
+            .unwrap();
+        assert_eq!(c.backups().unwrap().len(), 2);
+    }
 }

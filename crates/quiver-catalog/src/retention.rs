@@ -42,7 +42,8 @@ impl Retention {
     /// True when no rule is set: every backup is kept. A count of 0 (which only a hand-written
     /// definition can hold) is no rule either, never "keep none".
     pub fn is_empty(&self) -> bool {
-        self.within_hours.is_none() && self.counted().iter().all(|(n, _)| n.unwrap_or(0) == 0)
+        self.within_hours.unwrap_or(0) == 0
+            && self.counted().iter().all(|(n, _)| n.unwrap_or(0) == 0)
     }
 
     /// True when no field is written (the definition's JSON then has no `retention`).
@@ -210,7 +211,7 @@ pub fn apply_retention(
         .filter(|&at| at <= now)
         .max();
     // `Some(None)`: the duration reaches past the calendar, so every backup is within.
-    let within_from = rules.within_hours.map(|hours| {
+    let within_from = rules.within_hours.filter(|&h| h > 0).map(|hours| {
         let hours = i64::try_from(hours.min(MAX_WITHIN_HOURS)).unwrap_or(i64::MAX);
         newest.and_then(|newest| newest.checked_sub(Duration::hours(hours)))
     });
@@ -348,7 +349,7 @@ mod tests {
                 kept.insert(oldest.id);
             }
         }
-        if let Some(hours) = rules.within_hours {
+        if let Some(hours) = rules.within_hours.filter(|&h| h > 0) {
             let newest = sorted.iter().map(|b| b.id.taken_at).find(|&t| t <= now);
             for b in &sorted {
                 if newest.is_none_or(|n| b.id.taken_at > n - Duration::hours(hours as i64)) {
@@ -376,7 +377,7 @@ mod tests {
         (
             (count(), count(), count()),
             (count(), count(), count()),
-            prop::option::of(1u64..400),
+            prop::option::of(0u64..400),
         )
             .prop_map(
                 |((last, hourly, daily), (weekly, monthly, yearly), within_hours)| Retention {
