@@ -67,7 +67,13 @@ impl FromStr for BackupId {
         let taken_at = PrimitiveDateTime::parse(stamp, TIMESTAMP)
             .map_err(|e| format!("`{s}` is not a backup id: {e}"))?
             .assume_utc();
-        Ok(BackupId { taken_at, kind })
+        let id = BackupId { taken_at, kind };
+        // One spelling per id (the parser also takes `+2026…`): ids name directories, and
+        // two directories of one id would let a removal take the one that is kept.
+        if id.to_string() != s {
+            return Err(format!("`{s}` is not a backup id: it is written `{id}`"));
+        }
+        Ok(id)
     }
 }
 
@@ -103,6 +109,7 @@ mod tests {
             "20261125T151429.123Z",
             "20261125T151429.123Z_partial",
             "x_full",
+            "+20261125T151429.123Z_full",
         ] {
             assert!(bad.parse::<BackupId>().is_err(), "{bad}");
         }

@@ -460,12 +460,7 @@ impl Collection {
             if !entry.file_type().is_ok_and(|t| t.is_dir()) {
                 continue;
             }
-            // Only an id's own spelling: `+2026…_full` parses to the same id, and two
-            // directories of one id would let a removal take the one that is kept.
-            if let Some(id) = name
-                .to_str()
-                .and_then(|n| n.parse::<BackupId>().ok().filter(|id| id.to_string() == n))
-            {
+            if let Some(id) = name.to_str().and_then(|n| n.parse::<BackupId>().ok()) {
                 dirs.push((id, entry.path()));
             }
         }
