@@ -379,7 +379,7 @@ impl Collection {
     }
 
     /// Applies the collection's retention rules and pins as of `now`: every backup's
-    /// verdict, newest first. Unless `dry_run`, removes the backups no rule keeps, newest
+    /// verdict with its manifest, newest first. Unless `dry_run`, removes the backups no rule keeps, newest
     /// first, each with [`Collection::remove_backup`]: a backup goes only after every backup
     /// that builds on it, so a crash at any point leaves every visible backup restorable.
     ///
@@ -390,7 +390,7 @@ impl Collection {
         now: time::OffsetDateTime,
         dry_run: bool,
         lock: &CollectionLock,
-    ) -> Result<Vec<Verdict>> {
+    ) -> Result<Vec<(Verdict, BackupManifest)>> {
         let list = self.backup_list()?;
         if let Some(unreadable) = list.unreadable.into_iter().next() {
             return Err(Error::PruneBlocked {
@@ -421,7 +421,18 @@ impl Collection {
                 self.remove_backup(&verdict.id, lock)?;
             }
         }
-        Ok(verdicts)
+        let mut manifests: std::collections::HashMap<String, BackupManifest> = list
+            .committed
+            .into_iter()
+            .map(|m| (m.id.clone(), m))
+            .collect();
+        Ok(verdicts
+            .into_iter()
+            .filter_map(|v| {
+                let manifest = manifests.remove(&v.id.to_string())?;
+                Some((v, manifest))
+            })
+            .collect())
     }
 
     /// Removes committed backup `id`: its manifest first, so that the backup is invisible

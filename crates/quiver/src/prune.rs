@@ -95,23 +95,15 @@ pub fn prune(
 ) -> Result<PruneReport, ExecError> {
     let collection = repo.collection(name)?;
     let lock = collection.lock()?;
-    let manifests = collection.backups().unwrap_or_default();
-    let verdicts = collection.prune(now, dry_run, &lock)?;
-    let backups = verdicts
+    let backups = collection
+        .prune(now, dry_run, &lock)?
         .into_iter()
-        .map(|verdict| {
-            let id = verdict.id.to_string();
-            let bytes = manifests
-                .iter()
-                .find(|m| m.id == id)
-                .map_or(0, |m| m.bytes());
-            PrunedBackup {
-                kind: verdict.id.kind.suffix().to_string(),
-                id,
-                bytes,
-                kept: verdict.kept(),
-                reasons: verdict.reasons.iter().map(ToString::to_string).collect(),
-            }
+        .map(|(verdict, manifest)| PrunedBackup {
+            kind: manifest.kind.suffix().to_string(),
+            bytes: manifest.bytes(),
+            kept: verdict.kept(),
+            reasons: verdict.reasons.iter().map(ToString::to_string).collect(),
+            id: manifest.id,
         })
         .collect();
     Ok(PruneReport {
