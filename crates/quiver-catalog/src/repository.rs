@@ -451,6 +451,30 @@ mod tests {
         assert!(!backup_dir.exists());
     }
 
+    /// Collection `c` of a new repository with these retention rules and the backups of
+    /// [`committed_history`], locked.
+    fn history_with(
+        retention: crate::Retention,
+        steps: &[(i64, bool)],
+    ) -> (tempfile::TempDir, Collection, CollectionLock) {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::open(dir.path()).unwrap();
+        let c = repo
+            .create_collection(&CollectionDef {
+                retention,
+                ..def("c")
+            })
+            .unwrap();
+        let lock = c.lock().unwrap();
+        committed_history(&c, &lock, steps);
+        (dir, c, lock)
+    }
+
+    /// The verdicts of a prune, without their manifests.
+    fn verdicts_of(pruned: Vec<(crate::Verdict, crate::BackupManifest)>) -> Vec<crate::Verdict> {
+        pruned.into_iter().map(|(verdict, _)| verdict).collect()
+    }
+
     /// Backups of collection `c` taken at these hours, a full one at each `true`.
     fn committed_history(c: &Collection, lock: &CollectionLock, steps: &[(i64, bool)]) {
         let start = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
@@ -487,16 +511,14 @@ mod tests {
             daily in 0u32..3,
             last in 0u32..3,
         ) {
-            let dir = tempfile::tempdir().unwrap();
-            let repo = Repository::open(dir.path()).unwrap();
-            let mut d = def("c");
-            d.retention.daily = (daily > 0).then_some(daily);
-            d.retention.last = (last > 0).then_some(last);
-            let c = repo.create_collection(&d).unwrap();
-            let lock = c.lock().unwrap();
-            committed_history(&c, &lock, &steps);
+            let retention = crate::Retention {
+                daily: (daily > 0).then_some(daily),
+                last: (last > 0).then_some(last),
+                ..crate::Retention::default()
+            };
+            let (_dir, c, lock) = history_with(retention.clone(), &steps);
             let now = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_100);
-            let planned = c.prune(now, true, &lock).unwrap();
+            let planned = verdicts_of(c.prune(now, true, &lock).unwrap());
             proptest::prop_assert_eq!(c.backups().unwrap().len(), steps.len(), "a dry run removes nothing");
             // A crash after any number of removals, and between a manifest and its files.
             for verdict in planned.iter().filter(|v| !v.kept()) {
@@ -508,12 +530,8 @@ mod tests {
                 fs::remove_dir_all(&backup_dir).unwrap();
             }
             // Start over and prune for real: exactly the kept backups remain, whole.
-            drop(lock);
-            repo.drop_collection("c").unwrap();
-            let c = repo.create_collection(&d).unwrap();
-            let lock = c.lock().unwrap();
-            committed_history(&c, &lock, &steps);
-            let verdicts = c.prune(now, false, &lock).unwrap();
+            let (_dir, c, lock) = history_with(retention, &steps);
+            let verdicts = verdicts_of(c.prune(now, false, &lock).unwrap());
             proptest::prop_assert_eq!(&verdicts, &planned);
             let remaining: Vec<String> = c.backups().unwrap().into_iter().map(|m| m.id).collect();
             let mut kept: Vec<String> =
@@ -531,13 +549,11 @@ mod tests {
 
     #[test]
     fn prune_refuses_when_a_manifest_cannot_be_read() {
-        let dir = tempfile::tempdir().unwrap();
-        let repo = Repository::open(dir.path()).unwrap();
-        let mut d = def("c");
-        d.retention.last = Some(1);
-        let c = repo.create_collection(&d).unwrap();
-        let lock = c.lock().unwrap();
-        committed_history(&c, &lock, &[(1, true), (1, true), (1, true)]);
+        let retention = crate::Retention {
+            last: Some(1),
+            ..crate::Retention::default()
+        };
+        let (_dir, c, lock) = history_with(retention, &[(1, true), (1, true), (1, true)]);
         let middle = c.backups().unwrap()[1].id.clone();
         fs::write(c.backup_dir(&middle).join(MANIFEST_FILE), b"{ damaged").unwrap();
         let now = time::OffsetDateTime::now_utc();
@@ -552,14 +568,12 @@ mod tests {
 
     #[test]
     fn only_an_ids_own_spelling_names_a_backup_so_prune_never_takes_a_kept_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let repo = Repository::open(dir.path()).unwrap();
-        let mut d = def("c");
-        d.retention.last = Some(1);
-        d.retention.within_hours = Some(0);
-        let c = repo.create_collection(&d).unwrap();
-        let lock = c.lock().unwrap();
-        committed_history(&c, &lock, &[(1, true), (1, true)]);
+        let retention = crate::Retention {
+            last: Some(1),
+            within_hours: Some(0),
+            ..crate::Retention::default()
+        };
+        let (_dir, c, lock) = history_with(retention, &[(1, true), (1, true)]);
         let newest = c.backups().unwrap()[1].id.clone();
         let copy = c.dir().join(format!("+{newest}"));
         fs::create_dir(&copy).unwrap();
@@ -577,13 +591,11 @@ mod tests {
 
     #[test]
     fn a_stored_zero_within_is_no_rule_and_keeps_everything() {
-        let dir = tempfile::tempdir().unwrap();
-        let repo = Repository::open(dir.path()).unwrap();
-        let mut d = def("c");
-        d.retention.within_hours = Some(0);
-        let c = repo.create_collection(&d).unwrap();
-        let lock = c.lock().unwrap();
-        committed_history(&c, &lock, &[(1, true), (1, true)]);
+        let retention = crate::Retention {
+            within_hours: Some(0),
+            ..crate::Retention::default()
+        };
+        let (_dir, c, lock) = history_with(retention, &[(1, true), (1, true)]);
         c.prune(time::OffsetDateTime::now_utc(), false, &lock)
             .unwrap();
         assert_eq!(c.backups().unwrap().len(), 2);

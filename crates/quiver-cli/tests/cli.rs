@@ -751,6 +751,14 @@ fn scripts_come_from_files_or_stdin_and_help_explains() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--db <PATH|URL> is required"));
 }
 
+/// The manifest of backup `id` of collection `collection` in `repo`.
+fn manifest_path(repo: &Path, collection: &str, id: &str) -> PathBuf {
+    repo.join("collections")
+        .join(collection)
+        .join(id)
+        .join("manifest.json")
+}
+
 /// Committed backups of collection `c`, oldest first: the directories with a manifest.
 fn committed_backups(repo: &Path, collection: &str) -> (Vec<String>, usize) {
     let mut committed = Vec::new();

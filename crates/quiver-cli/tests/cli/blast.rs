@@ -17,7 +17,7 @@ fn three_collections_one_intact() -> (Scratch, Vec<String>) {
     s.ok("INSERT INTO t_b VALUES (2, 'b2'); BACKUP b; INSERT INTO t_c VALUES (2, 'c2'); BACKUP c INCREMENTAL");
     let collections = s.repo().join("collections");
     let (b, _) = committed_backups(&s.repo(), "b");
-    let manifest = collections.join("b").join(&b[1]).join("manifest.json");
+    let manifest = manifest_path(&s.repo(), "b", &b[1]);
     let text = std::fs::read(&manifest).unwrap();
     std::fs::write(&manifest, &text[..text.len() / 2]).unwrap();
     let (c, _) = committed_backups(&s.repo(), "c");
@@ -189,12 +189,7 @@ fn a_query_that_fails_says_which_collections_it_left_out() {
           CREATE BACKUP COLLECTION c ( TABLE t ) WITH ( INCREMENTAL_BACKUP_ENABLED = 'true' );
           BACKUP c; BACKUP c INCREMENTAL");
     let (ids, _) = committed_backups(&s.repo(), "c");
-    let manifest = s
-        .repo()
-        .join("collections/c")
-        .join(&ids[1])
-        .join("manifest.json");
-    std::fs::write(&manifest, "{").unwrap();
+    std::fs::write(manifest_path(&s.repo(), "c", &ids[1]), "{").unwrap();
     let err = s.fails("QUERY SELECT * FROM c.t");
     assert_mentions(&err, &["left out collection `c`", &ids[1], "QUERY AT"]);
     let out = s.quiver(&["query", "SELECT * FROM c.t"]);

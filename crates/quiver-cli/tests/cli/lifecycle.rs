@@ -82,12 +82,7 @@ fn prune_of_a_collection_with_a_damaged_backup_removes_nothing() {
           BACKUP c; BACKUP c; BACKUP c",
     );
     let (ids, _) = committed_backups(&s.repo(), "c");
-    let manifest = s
-        .repo()
-        .join("collections/c")
-        .join(&ids[1])
-        .join("manifest.json");
-    std::fs::write(&manifest, b"{ not json").unwrap();
+    std::fs::write(manifest_path(&s.repo(), "c", &ids[1]), b"{ not json").unwrap();
     let files = s.repo_files();
     let out = s.quiver(&["prune", "c"]);
     assert_eq!(out.status.code(), Some(1));

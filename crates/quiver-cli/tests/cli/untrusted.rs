@@ -10,11 +10,7 @@ use super::*;
 fn only_manifest(repo: &Path, collection: &str) -> (PathBuf, BackupManifest) {
     let (ids, _) = committed_backups(repo, collection);
     assert_eq!(ids.len(), 1, "{ids:?}");
-    let path = repo
-        .join("collections")
-        .join(collection)
-        .join(&ids[0])
-        .join("manifest.json");
+    let path = manifest_path(repo, collection, &ids[0]);
     let manifest = BackupManifest::decode(&std::fs::read(&path).unwrap(), &ids[0]).unwrap();
     (path, manifest)
 }
