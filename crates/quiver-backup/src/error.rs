@@ -14,6 +14,21 @@ pub enum Error {
         /// What to do instead.
         hint: Option<String>,
     },
+    /// A table's shape changed since the chain's last backup, and the collection's
+    /// `ON_SCHEMA_CHANGE` is `'refuse'`: an incremental cannot span the change.
+    #[error(
+        "table `{table}` changed since backup {since}: {change}; an incremental backup cannot span a schema change (nothing was written)"
+    )]
+    ShapeChanged {
+        /// The collection.
+        collection: String,
+        /// The table.
+        table: String,
+        /// The chain's last backup.
+        since: String,
+        /// What changed.
+        change: String,
+    },
     /// The repository could not be read or written.
     #[error(transparent)]
     Catalog(#[from] quiver_catalog::Error),
@@ -43,6 +58,12 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::Refused { hint, .. } => hint.clone(),
+            Error::ShapeChanged { collection, .. } => {
+                let name = quiver_grammar::quote_ident(collection);
+                Some(format!(
+                    "take a full backup to start a new chain: BACKUP {name}; or let incrementals do that themselves: ALTER BACKUP COLLECTION {name} SET (ON_SCHEMA_CHANGE = 'full')"
+                ))
+            }
             _ => None,
         }
     }

@@ -12,4 +12,4 @@ mod error;
 mod take;
 
 pub use error::{Error, Result};
-pub use take::{BackupOptions, BackupProgress, check_incremental_allowed, take};
+pub use take::{BackupOptions, BackupProgress, TakenBackup, check_incremental_allowed, take};

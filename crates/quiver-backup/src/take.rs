@@ -8,7 +8,8 @@ use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
 use arrow::record_batch::RecordBatch;
 use quiver_catalog::{
     AdapterError, BackupKind, BackupManifest, BackupSource, Chain, ChangeCounts, Collection,
-    CollectionLock, DataFile, HASH_COLUMN, PendingBackup, SourceSnapshot, TableBackup, TableSchema,
+    CollectionLock, DataFile, HASH_COLUMN, PendingBackup, SchemaChangePolicy, SourceSnapshot,
+    TableBackup, TableSchema,
 };
 use quiver_diff::{Batches, Differ, with_row_hashes};
 use quiver_grammar::quote_ident;
@@ -38,11 +39,57 @@ pub enum BackupProgress {
     },
 }
 
+/// A committed backup.
+#[derive(Debug, Clone)]
+pub struct TakenBackup {
+    /// Its manifest.
+    pub manifest: BackupManifest,
+    /// Why an incremental was asked for and a full backup taken instead (a table's shape
+    /// changed, and the collection's `ON_SCHEMA_CHANGE` is `'full'`).
+    pub full_instead: Option<String>,
+}
+
 /// Takes one backup of `collection` (whose lock is `lock`) from `source`, and commits it:
 /// its data files first, fsynced, then its manifest. Refused, with nothing written, when an
 /// incremental cannot be taken (disabled, no full backup, a damaged or unreadable chain, a
-/// table whose shape changed or that has no key).
+/// table that has no key, or whose shape changed while `ON_SCHEMA_CHANGE` is `'refuse'`).
+/// With `ON_SCHEMA_CHANGE = 'full'` (the default), an incremental that finds a table's shape
+/// changed becomes a full backup, which starts a new chain.
 pub fn take(
+    collection: &mut Collection,
+    lock: &CollectionLock,
+    source: &mut dyn BackupSource,
+    options: &BackupOptions,
+    progress: &mut dyn FnMut(BackupProgress),
+) -> Result<TakenBackup> {
+    match take_one(collection, lock, source, options, progress) {
+        Err(Error::ShapeChanged {
+            table,
+            since,
+            change,
+            ..
+        }) if collection.def().on_schema_change == SchemaChangePolicy::Full => {
+            // Nothing of the incremental was committed (its directory went with it).
+            let full = BackupOptions {
+                incremental: false,
+                ..options.clone()
+            };
+            let manifest = take_one(collection, lock, source, &full, progress)?;
+            Ok(TakenBackup {
+                manifest,
+                full_instead: Some(format!(
+                    "took a full backup instead of an incremental: table `{table}` changed since backup {since} ({change}); a new chain starts here"
+                )),
+            })
+        }
+        taken => taken.map(|manifest| TakenBackup {
+            manifest,
+            full_instead: None,
+        }),
+    }
+}
+
+fn take_one(
     collection: &mut Collection,
     lock: &CollectionLock,
     source: &mut dyn BackupSource,
@@ -232,14 +279,12 @@ impl Job<'_> {
         }
         let previous = chain.latest_schema(&schema.name);
         if let Some(change) = previous.and_then(|p| schema.shape_change(p)) {
-            return Err(Error::refused(
-                format!(
-                    "table `{}` changed since backup {}: {change}; an incremental backup cannot span a schema change (nothing was written)",
-                    schema.name,
-                    chain.tip().id
-                ),
-                new_chain_hint(&self.collection.def().name),
-            ));
+            return Err(Error::ShapeChanged {
+                collection: self.collection.def().name.clone(),
+                table: schema.name.clone(),
+                since: chain.tip().id.clone(),
+                change,
+            });
         }
         let (files, stats) = self.scan_into(snapshot, &schema, progress, |batches| {
             // A table new to the collection has no previous state: every row is an insert.

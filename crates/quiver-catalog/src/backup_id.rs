@@ -25,11 +25,14 @@ const TIMESTAMP: &[time::format_description::BorrowedFormatItem<'static>] =
     format_description!("[year][month][day]T[hour][minute][second].[subsecond digits:3]Z");
 
 impl BackupId {
-    /// The id for a backup taken now: the current time, or 1 ms after `after` if the clock
+    /// The id for a backup taken at `now`: that time, or 1 ms after `after` if the clock
     /// has not moved past it (keeps ids unique and ordered). Fails when no later id can be
     /// written (`after` is the last millisecond of year 9999: a forged or broken id).
-    pub fn next(kind: BackupKind, after: Option<&BackupId>) -> Result<BackupId, String> {
-        let now = OffsetDateTime::now_utc();
+    pub fn next(
+        kind: BackupKind,
+        after: Option<&BackupId>,
+        now: OffsetDateTime,
+    ) -> Result<BackupId, String> {
         let now = now
             .replace_nanosecond(now.millisecond() as u32 * 1_000_000)
             .unwrap_or(now);
@@ -83,9 +86,10 @@ mod tests {
 
     #[test]
     fn ids_round_trip_and_increase() {
-        let a = BackupId::next(BackupKind::Full, None).unwrap();
-        let b = BackupId::next(BackupKind::Incremental, Some(&a)).unwrap();
-        let c = BackupId::next(BackupKind::Full, Some(&b)).unwrap();
+        let a = BackupId::next(BackupKind::Full, None, OffsetDateTime::now_utc()).unwrap();
+        let b =
+            BackupId::next(BackupKind::Incremental, Some(&a), OffsetDateTime::now_utc()).unwrap();
+        let c = BackupId::next(BackupKind::Full, Some(&b), OffsetDateTime::now_utc()).unwrap();
         assert!(a < b && b < c, "{a} {b} {c}");
         assert!(a.to_string() < b.to_string() && b.to_string() < c.to_string());
         for id in [a, b, c] {
@@ -97,7 +101,8 @@ mod tests {
     #[test]
     fn the_last_possible_id_has_no_successor_and_no_panic() {
         let last: BackupId = "99991231T235959.999Z_full".parse().unwrap();
-        let err = BackupId::next(BackupKind::Full, Some(&last)).unwrap_err();
+        let err =
+            BackupId::next(BackupKind::Full, Some(&last), OffsetDateTime::now_utc()).unwrap_err();
         assert!(err.contains("no later backup id"), "{err}");
     }
 

@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::sealed::{seal, unseal};
 use crate::{
-    BackupId, BackupKind, BackupManifest, CollectionLock, Error, MANIFEST_FORMAT_VERSION, Result,
-    RetainedBackup, Retention, TableBackup, Verdict, apply_retention, create_dir_durably,
-    encode_path_segment, fsync_dir, write_atomic,
+    BackupId, BackupKind, BackupManifest, Clock, CollectionLock, Error, MANIFEST_FORMAT_VERSION,
+    Result, RetainedBackup, Retention, ScheduleSettings, SchemaChangePolicy, TableBackup, Verdict,
+    apply_retention, create_dir_durably, encode_path_segment, fsync_dir, write_atomic,
 };
 
 /// A collection's definition file, in its directory.
@@ -53,6 +53,12 @@ pub struct CollectionDef {
     /// Backups no retention rule removes (`ALTER … PIN`), by id.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pinned: Vec<String>,
+    /// When `quiver schedule run` backs it up.
+    #[serde(default, skip_serializing_if = "ScheduleSettings::is_unset")]
+    pub schedule: ScheduleSettings,
+    /// What an incremental backup does when a table's shape changed.
+    #[serde(default, skip_serializing_if = "SchemaChangePolicy::is_default")]
+    pub on_schema_change: SchemaChangePolicy,
 }
 
 impl CollectionDef {
@@ -71,6 +77,8 @@ impl CollectionDef {
             incremental_backup_enabled,
             retention: Retention::default(),
             pinned: Vec::new(),
+            schedule: ScheduleSettings::default(),
+            on_schema_change: SchemaChangePolicy::default(),
         }
     }
 
@@ -135,10 +143,11 @@ pub struct UnreadableBackup {
 pub struct Collection {
     dir: PathBuf,
     def: CollectionDef,
+    clock: Clock,
 }
 
 impl Collection {
-    pub(crate) fn load(dir: PathBuf, name: &str) -> Result<Collection> {
+    pub(crate) fn load(dir: PathBuf, name: &str, clock: Clock) -> Result<Collection> {
         let path = dir.join(DEFINITION_FILE);
         let bytes = match read_bounded(&path, MAX_MANIFEST_BYTES) {
             Ok(bytes) => bytes,
@@ -152,7 +161,7 @@ impl Collection {
             path,
             message,
         })?;
-        Ok(Collection { dir, def })
+        Ok(Collection { dir, def, clock })
     }
 
     /// The collection's definition.
@@ -163,6 +172,11 @@ impl Collection {
     /// The collection's directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The clock its backups are dated by (the repository's).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// Takes the collection's exclusive lock without waiting (`Error::Busy` if it is held).
@@ -307,7 +321,8 @@ impl Collection {
         // Ids grow past every committed backup, and past leftovers too (a copy of one may
         // still be at an external location), but for leftovers dated in the future: a stray
         // directory must not send every later backup's id there.
-        let horizon = time::OffsetDateTime::now_utc() + time::Duration::minutes(1);
+        let now = self.clock.now();
+        let horizon = now + time::Duration::minutes(1);
         let newest = dirs
             .iter()
             .filter(|(id, dir)| dir.join(MANIFEST_FILE).exists() || id.taken_at <= horizon)
@@ -319,14 +334,15 @@ impl Collection {
         {
             fs::remove_dir_all(dir).map_err(Error::io("removing incomplete backup", dir))?;
         }
-        let id = BackupId::next(kind, newest.as_ref().map(|(id, _)| id)).map_err(|message| {
-            Error::NoLaterId {
-                path: newest
-                    .map(|(_, dir)| dir)
-                    .unwrap_or_else(|| self.dir.clone()),
-                message,
-            }
-        })?;
+        let id =
+            BackupId::next(kind, newest.as_ref().map(|(id, _)| id), now).map_err(|message| {
+                Error::NoLaterId {
+                    path: newest
+                        .map(|(_, dir)| dir)
+                        .unwrap_or_else(|| self.dir.clone()),
+                    message,
+                }
+            })?;
         self.pending(id)
     }
 

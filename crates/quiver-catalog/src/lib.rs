@@ -36,11 +36,14 @@ mod adapter;
 mod atomic;
 mod backup_id;
 mod chain;
+mod clock;
 mod collection;
 mod error;
+mod lifecycle;
 mod lock;
 mod manifest;
 mod naming;
+mod operations;
 mod raw;
 mod repository;
 mod retention;
@@ -54,16 +57,21 @@ pub use adapter::{
 pub use atomic::{create_dir_durably, fsync_dir, write_atomic, write_new};
 pub use backup_id::BackupId;
 pub use chain::Chain;
+pub use clock::{Clock, FakeClock};
 pub use collection::{
     BackupList, Collection, CollectionDef, DATA_DIR, DEFINITION_FILE, LOCK_FILE, MANIFEST_FILE,
     MAX_MANIFEST_BYTES, PendingBackup, StorageKind, UnreadableBackup, new_collection_id,
 };
 pub use error::{Error, Result};
+pub use lifecycle::{ScheduleSettings, SchemaChangePolicy};
 pub use lock::CollectionLock;
 pub use manifest::{
     BackupKind, BackupManifest, ChangeCounts, DataFile, MANIFEST_FORMAT_VERSION, TableBackup,
 };
 pub use naming::{MAX_SEGMENT_BYTES, encode_path_segment};
+pub use operations::{
+    OPERATIONS_FILE, Operation, OperationKind, OperationLog, OperationResult, Trigger,
+};
 pub use raw::{SqlValue, decode_raw, encode_raw};
 pub use repository::{CollectionEntry, Repository};
 pub use retention::{KeepReason, RetainedBackup, Retention, Verdict, apply_retention};

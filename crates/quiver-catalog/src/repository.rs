@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use crate::collection::DEFINITION_FILE;
 use crate::{
-    Collection, CollectionDef, Error, Result, create_dir_durably, encode_path_segment, fsync_dir,
-    write_new,
+    Clock, Collection, CollectionDef, Error, Result, create_dir_durably, encode_path_segment,
+    fsync_dir, write_new,
 };
 
 const COLLECTIONS_DIR: &str = "collections";
@@ -57,6 +57,7 @@ impl CollectionEntry {
 #[derive(Debug, Clone)]
 pub struct Repository {
     root: PathBuf,
+    clock: Clock,
 }
 
 impl Repository {
@@ -64,7 +65,20 @@ impl Repository {
     pub fn open(root: impl AsRef<Path>) -> Result<Repository> {
         Ok(Repository {
             root: root.as_ref().to_path_buf(),
+            clock: Clock::system(),
         })
+    }
+
+    /// The repository, going by `clock` instead of the system's (for tests).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Repository {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock backups are dated by and retention reckons with.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// The repository's root directory.
@@ -113,12 +127,12 @@ impl Repository {
         if !write_new(&dir.join(DEFINITION_FILE), &def.encode())? {
             return Err(Error::CollectionExists(def.name.clone()));
         }
-        Collection::load(dir, &def.name)
+        Collection::load(dir, &def.name, self.clock.clone())
     }
 
     /// The collection named `name`, or `Error::UnknownCollection`.
     pub fn collection(&self, name: &str) -> Result<Collection> {
-        Collection::load(self.collection_dir(name), name)
+        Collection::load(self.collection_dir(name), name, self.clock.clone())
     }
 
     /// Every collection directory, sorted: its collection, or why its definition cannot be
@@ -139,7 +153,7 @@ impl Repository {
             if name.starts_with('.') || !entry.file_type().is_ok_and(|t| t.is_dir()) {
                 continue;
             }
-            match Collection::load(entry.path(), &name) {
+            match Collection::load(entry.path(), &name, self.clock.clone()) {
                 Err(Error::UnknownCollection(_)) => continue,
                 collection => found.push(CollectionEntry {
                     dir_name: name,

@@ -21,6 +21,7 @@ mod demo;
 mod print;
 mod progress;
 mod repo_commands;
+mod schedule_commands;
 mod shell;
 
 use std::io::{IsTerminal, Read};
@@ -174,6 +175,43 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Take each collection's backups on its own schedule (BACKUP_SCHEDULE), or list them.
+    ///
+    /// A collection is scheduled by its settings:
+    ///
+    ///   ALTER BACKUP COLLECTION orders SET (BACKUP_SCHEDULE = '@hourly',
+    ///       FULL_BACKUP_SCHEDULE = '0 3 * * *', TIMEZONE = 'Europe/Berlin',
+    ///       KEEP_DAILY = '7', KEEP_WEEKLY = '4');
+    ///
+    /// Schedules are '@hourly', '@daily', '@weekly', '@monthly', '@yearly', 'every 15m' /
+    /// 'every 2h', or five cron fields; without FULL_BACKUP_SCHEDULE, backups hourly or more
+    /// often get a daily full, up to daily a weekly full, rarer ones are all full. After each
+    /// scheduled backup the collection's retention rules are applied (as PRUNE).
+    ///
+    ///   quiver --db app.db schedule run          run in the foreground (systemd, a container)
+    ///   quiver --db app.db schedule run --once   do what is due now, then exit (cron)
+    ///   quiver --db app.db schedule show         each schedule's next and last run (SHOW SCHEDULES)
+    ///
+    /// Each collection runs on its own: a failing, slow or locked one never delays another; a
+    /// run that would overlap the collection's previous one is skipped and logged; after
+    /// downtime a missed run happens once. Every run is one line (JSON with --json) and an
+    /// entry of the operations log (quiver log). SIGTERM or Ctrl-C lets running backups
+    /// finish, then exits; a second one exits at once (an unfinished backup is never visible,
+    /// and the next backup clears it away).
+    #[command(verbatim_doc_comment)]
+    Schedule {
+        #[command(subcommand)]
+        action: ScheduleAction,
+    },
+    /// List the operations log: every BACKUP, RESTORE and prune, with when, how long, rows,
+    /// size and result (SHOW OPERATIONS [IN c]).
+    Log {
+        /// Only this collection's.
+        collection: Option<String>,
+        /// Print JSON lines, for scripts (exact bytes and milliseconds).
+        #[arg(long)]
+        json: bool,
+    },
     /// Query backups without restoring them (DataFusion SQL).
     ///
     /// Every table of every collection is <collection>.<table>, as of the collection's latest
@@ -241,6 +279,26 @@ enum Command {
         backup: Option<String>,
         #[command(flatten)]
         remote: RemoteArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ScheduleAction {
+    /// Take backups as they come due, until SIGTERM or Ctrl-C (or, with --once, what is due
+    /// now).
+    Run {
+        /// Do what is due now, wait for it, and exit (for cron).
+        #[arg(long)]
+        once: bool,
+        /// Print each run as a line of JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List each scheduled collection: schedule, next run, last run and its result.
+    Show {
+        /// Print JSON, for scripts.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -313,6 +371,14 @@ fn run(cli: Cli) -> Result<print::Finished, String> {
             json,
         }) => {
             return repo_commands::prune(&repository()?, collection, *dry_run, *json)
+                .map(|()| Finished::Done);
+        }
+        Some(Command::Schedule { action }) => {
+            return schedule_commands::run(action, cli.db.clone(), cli.repo.clone())
+                .map(|()| Finished::Done);
+        }
+        Some(Command::Log { collection, json }) => {
+            return schedule_commands::log(&repository()?, collection.as_deref(), *json)
                 .map(|()| Finished::Done);
         }
         Some(Command::Query { sql, at }) => {

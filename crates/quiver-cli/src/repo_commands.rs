@@ -178,7 +178,26 @@ pub(crate) fn prune(
     json: bool,
 ) -> Result<(), String> {
     let now = time::OffsetDateTime::now_utc();
-    let report = quiver::prune::prune(repo, name, now, dry_run).map_err(|e| render(&e))?;
+    let prune = || quiver::prune::prune(repo, name, now, dry_run).map(quiver::Outcome::Pruned);
+    let result = if dry_run {
+        prune()
+    } else {
+        let how = quiver::operations::Logged::default();
+        let (result, _, failed) = quiver::operations::record(
+            repo,
+            quiver::catalog::OperationKind::Prune,
+            name,
+            &how,
+            prune,
+        );
+        if let Some(failed) = failed {
+            errprint!("warning: {failed}\n");
+        }
+        result
+    };
+    let quiver::Outcome::Pruned(report) = result.map_err(|e| render(&e))? else {
+        unreachable!("prune gives a prune report")
+    };
     if json {
         print_json(&report);
     } else {

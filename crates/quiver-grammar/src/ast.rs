@@ -1,5 +1,7 @@
 //! The syntax tree produced by the parser.
 
+use crate::Schedule;
+
 /// One parsed statement of a script.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Statement {
@@ -47,6 +49,14 @@ pub enum Statement {
     ShowBackups {
         /// The collection.
         name: String,
+    },
+    /// `SHOW SCHEDULES`: each scheduled collection's schedule, next run and last run.
+    ShowSchedules,
+    /// `SHOW OPERATIONS [IN name]`: the operations log (backups, restores, prunes), oldest
+    /// first, of one collection or all.
+    ShowOperations {
+        /// Only this collection's; `None` for every collection's.
+        name: Option<String>,
     },
     /// `VERIFY name [AT 'backup-id']`: check every file, chain link and manifest.
     Verify {
@@ -114,6 +124,36 @@ pub struct Settings {
     pub incremental_backup_enabled: Option<bool>,
     /// `KEEP_LAST`, `KEEP_HOURLY`, …, `KEEP_WITHIN`: the retention rules given.
     pub keep: KeepRules,
+    /// `BACKUP_SCHEDULE = '@hourly'`: when `quiver schedule run` backs the collection up.
+    pub backup_schedule: Option<Schedule>,
+    /// `FULL_BACKUP_SCHEDULE = '@daily'`: when the scheduled backup is a full one.
+    pub full_backup_schedule: Option<Schedule>,
+    /// `TIMEZONE = 'Europe/Berlin'`: the zone the schedules are read in (UTC by default), as
+    /// written; whether the zone exists is checked where zones are known.
+    pub timezone: Option<String>,
+    /// `ON_SCHEMA_CHANGE = 'full' | 'refuse'`: what an incremental backup does when a
+    /// table's shape changed since the chain's last backup.
+    pub on_schema_change: Option<SchemaChangePolicy>,
+}
+
+/// What `BACKUP … INCREMENTAL` does when a table's shape changed since the chain's last backup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SchemaChangePolicy {
+    /// `'full'` (the default): take a full backup instead, starting a new chain.
+    Full,
+    /// `'refuse'`: refuse the backup, writing nothing.
+    Refuse,
+}
+
+impl SchemaChangePolicy {
+    /// The setting's value: `full` or `refuse`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SchemaChangePolicy::Full => "full",
+            SchemaChangePolicy::Refuse => "refuse",
+        }
+    }
 }
 
 impl Settings {
@@ -190,11 +230,19 @@ pub enum SettingKey {
     KeepYearly,
     /// `KEEP_WITHIN`
     KeepWithin,
+    /// `BACKUP_SCHEDULE`
+    BackupSchedule,
+    /// `FULL_BACKUP_SCHEDULE`
+    FullBackupSchedule,
+    /// `TIMEZONE`
+    Timezone,
+    /// `ON_SCHEMA_CHANGE`
+    OnSchemaChange,
 }
 
 impl SettingKey {
     /// Every setting, in canonical order.
-    pub const ALL: [SettingKey; 9] = [
+    pub const ALL: [SettingKey; 13] = [
         SettingKey::Storage,
         SettingKey::IncrementalBackupEnabled,
         SettingKey::KeepLast,
@@ -204,6 +252,10 @@ impl SettingKey {
         SettingKey::KeepMonthly,
         SettingKey::KeepYearly,
         SettingKey::KeepWithin,
+        SettingKey::BackupSchedule,
+        SettingKey::FullBackupSchedule,
+        SettingKey::Timezone,
+        SettingKey::OnSchemaChange,
     ];
 
     /// The canonical (upper-case) name of the setting.
@@ -219,6 +271,10 @@ impl SettingKey {
             SettingKey::KeepMonthly => "KEEP_MONTHLY",
             SettingKey::KeepYearly => "KEEP_YEARLY",
             SettingKey::KeepWithin => "KEEP_WITHIN",
+            SettingKey::BackupSchedule => "BACKUP_SCHEDULE",
+            SettingKey::FullBackupSchedule => "FULL_BACKUP_SCHEDULE",
+            SettingKey::Timezone => "TIMEZONE",
+            SettingKey::OnSchemaChange => "ON_SCHEMA_CHANGE",
         }
     }
 

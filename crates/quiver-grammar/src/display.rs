@@ -117,6 +117,11 @@ impl Display for Statement {
             }
             Statement::ShowBackupCollections => f.write_str("SHOW BACKUP COLLECTIONS"),
             Statement::ShowBackups { name } => write!(f, "SHOW BACKUPS IN {}", quote_ident(name)),
+            Statement::ShowSchedules => f.write_str("SHOW SCHEDULES"),
+            Statement::ShowOperations { name: None } => f.write_str("SHOW OPERATIONS"),
+            Statement::ShowOperations { name: Some(name) } => {
+                write!(f, "SHOW OPERATIONS IN {}", quote_ident(name))
+            }
             Statement::Verify { name, at } => {
                 write!(f, "VERIFY {}", quote_ident(name))?;
                 if let Some(at) = at {
@@ -188,6 +193,28 @@ impl Display for Settings {
                 "{sep}{} = '{}'",
                 SettingKey::KeepWithin,
                 within_text(hours)
+            )?;
+            sep = ", ";
+        }
+        for (key, schedule) in [
+            (SettingKey::BackupSchedule, &self.backup_schedule),
+            (SettingKey::FullBackupSchedule, &self.full_backup_schedule),
+        ] {
+            if let Some(schedule) = schedule {
+                write!(f, "{sep}{key} = '{schedule}'")?;
+                sep = ", ";
+            }
+        }
+        if let Some(zone) = &self.timezone {
+            write!(f, "{sep}{} = {}", SettingKey::Timezone, quote_string(zone))?;
+            sep = ", ";
+        }
+        if let Some(policy) = self.on_schema_change {
+            write!(
+                f,
+                "{sep}{} = '{}'",
+                SettingKey::OnSchemaChange,
+                policy.as_str()
             )?;
         }
         Ok(())
@@ -322,7 +349,7 @@ mod tests {
                     name: "x".into(),
                     action: AlterAction::Reset(SettingKey::ALL.to_vec()),
                 },
-                "ALTER BACKUP COLLECTION x RESET (STORAGE, INCREMENTAL_BACKUP_ENABLED, KEEP_LAST, KEEP_HOURLY, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY, KEEP_YEARLY, KEEP_WITHIN)",
+                "ALTER BACKUP COLLECTION x RESET (STORAGE, INCREMENTAL_BACKUP_ENABLED, KEEP_LAST, KEEP_HOURLY, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY, KEEP_YEARLY, KEEP_WITHIN, BACKUP_SCHEDULE, FULL_BACKUP_SCHEDULE, TIMEZONE, ON_SCHEMA_CHANGE)",
             ),
             (
                 Statement::AlterBackupCollection {

@@ -53,15 +53,17 @@ mod display;
 mod error;
 mod lexer;
 mod parser;
+mod schedule;
 mod script;
 mod span;
 
 pub use ast::{
-    AlterAction, CreateBackupCollection, KeepRules, RestoreOptions, SettingKey, Settings,
-    Statement, Storage,
+    AlterAction, CreateBackupCollection, KeepRules, RestoreOptions, SchemaChangePolicy, SettingKey,
+    Settings, Statement, Storage,
 };
 pub use display::{quote_ident, within_text};
 pub use error::{ParseError, Result};
 pub use parser::{MAX_WITHIN_HOURS, parse_within};
+pub use schedule::{CronFields, Schedule, parse_schedule};
 pub use script::{is_complete, parse_script, parse_statement};
 pub use span::{Located, Span};

@@ -3,11 +3,13 @@
 //! It works on the tokens of one statement, as cut by [`crate::script`].
 
 use crate::ast::{
-    AlterAction, CreateBackupCollection, RestoreOptions, SettingKey, Settings, Statement, Storage,
+    AlterAction, CreateBackupCollection, RestoreOptions, SchemaChangePolicy, SettingKey, Settings,
+    Statement, Storage,
 };
 use crate::display::quote_string;
 use crate::error::{ParseError, Result, line_col};
 use crate::lexer::{Token, TokenKind};
+use crate::schedule::parse_schedule;
 use crate::span::Span;
 
 const USAGE_CREATE: &str = "usage: CREATE BACKUP COLLECTION name ( TABLE t [, TABLE t ...] ) \
@@ -22,12 +24,12 @@ const USAGE_RESTORE: &str = "usage: RESTORE name [AT 'backup-id'] \
                              [WITH ( TABLES = 'a, b', TARGET_PREFIX = 'p_', RENAME = 'a = x', FILTER = 'predicate', DATABASE = 'file' )]";
 const RESTORE_OPTIONS: &str =
     "the restore options are TABLES, TARGET_PREFIX, RENAME, FILTER and DATABASE";
-const USAGE_SHOW: &str = "usage: SHOW BACKUP COLLECTIONS | SHOW BACKUPS IN name";
+const USAGE_SHOW: &str = "usage: SHOW BACKUP COLLECTIONS | SHOW BACKUPS IN name | SHOW SCHEDULES | SHOW OPERATIONS [IN name]";
 const USAGE_VERIFY: &str = "usage: VERIFY name [AT 'backup-id']";
 const USAGE_QUERY: &str = "usage: QUERY [AT 'backup-id'] SELECT ... FROM collection.table ...";
 const KNOWN_SETTINGS: &str = "the known settings are STORAGE, INCREMENTAL_BACKUP_ENABLED, \
-                              KEEP_LAST, KEEP_HOURLY, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY, KEEP_YEARLY \
-                              and KEEP_WITHIN";
+                              KEEP_LAST, KEEP_HOURLY, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY, KEEP_YEARLY, \
+                              KEEP_WITHIN, BACKUP_SCHEDULE, FULL_BACKUP_SCHEDULE, TIMEZONE and ON_SCHEMA_CHANGE";
 const TABLE_HINT: &str = "each table in a collection is written `TABLE name`";
 
 /// Words that begin a statement; finding one where a statement should have
@@ -140,7 +142,11 @@ impl<'a> Parser<'a> {
         if kw(0, "RESTORE") {
             return Some(Kind::Restore);
         }
-        if kw(0, "SHOW") && (kw(1, "BACKUP") || kw(1, "BACKUPS")) {
+        if kw(0, "SHOW")
+            && ["BACKUP", "BACKUPS", "SCHEDULES", "OPERATIONS"]
+                .iter()
+                .any(|w| kw(1, w))
+        {
             return Some(Kind::Show);
         }
         if kw(0, "VERIFY") {
@@ -580,6 +586,19 @@ impl<'a> Parser<'a> {
             self.end(None, USAGE_SHOW)?;
             return Ok(Statement::ShowBackups { name });
         }
+        if self.eat_kw("SCHEDULES") {
+            self.end(None, USAGE_SHOW)?;
+            return Ok(Statement::ShowSchedules);
+        }
+        if self.eat_kw("OPERATIONS") {
+            let name = if self.eat_kw("IN") {
+                Some(self.ident("a collection name")?.0)
+            } else {
+                None
+            };
+            self.end(None, USAGE_SHOW)?;
+            return Ok(Statement::ShowOperations { name });
+        }
         self.pos = 2;
         self.expect_kw("COLLECTIONS", USAGE_SHOW)?;
         self.end(None, USAGE_SHOW)?;
@@ -734,6 +753,29 @@ impl<'a> Parser<'a> {
             SettingKey::KeepWithin => {
                 settings.keep.within_hours = Some(parse_within(value).map_err(|e| invalid(&e))?);
             }
+            SettingKey::BackupSchedule => {
+                settings.backup_schedule = Some(parse_schedule(value).map_err(|e| invalid(&e))?);
+            }
+            SettingKey::FullBackupSchedule => {
+                settings.full_backup_schedule =
+                    Some(parse_schedule(value).map_err(|e| invalid(&e))?);
+            }
+            SettingKey::Timezone => {
+                settings.timezone = Some(parse_timezone(value).ok_or_else(|| {
+                    invalid("TIMEZONE is 'UTC' or a zone name of the IANA database, e.g. 'Europe/Berlin' or 'America/New_York'")
+                })?);
+            }
+            SettingKey::OnSchemaChange => {
+                settings.on_schema_change = Some(if value.trim().eq_ignore_ascii_case("full") {
+                    SchemaChangePolicy::Full
+                } else if value.trim().eq_ignore_ascii_case("refuse") {
+                    SchemaChangePolicy::Refuse
+                } else {
+                    return Err(invalid(
+                        "ON_SCHEMA_CHANGE is 'full' (an incremental becomes a full backup when a table's shape changed) or 'refuse'",
+                    ));
+                });
+            }
             SettingKey::KeepLast
             | SettingKey::KeepHourly
             | SettingKey::KeepDaily
@@ -831,6 +873,19 @@ pub fn parse_within(text: &str) -> std::result::Result<u64, String> {
     Ok(hours)
 }
 
+/// `TIMEZONE` values, as a zone name looks (`UTC`, `Europe/Berlin`, `Etc/GMT+5`); whether the
+/// zone exists is for the time-zone database to say. Kept as written, trimmed.
+fn parse_timezone(value: &str) -> Option<String> {
+    let value = value.trim();
+    let looks_like_zone = !value.is_empty()
+        && value.len() <= 64
+        && value.starts_with(|c: char| c.is_ascii_alphabetic())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '+'));
+    looks_like_zone.then(|| value.to_string())
+}
+
 /// `STORAGE` values: `'cluster'` or a `file://` / `s3://` URL with a location.
 fn parse_storage(value: &str) -> Option<Storage> {
     if value.eq_ignore_ascii_case("cluster") {
@@ -851,6 +906,10 @@ fn example(key: SettingKey, found: &str) -> &'static str {
     match key {
         SettingKey::Storage => "'cluster'",
         SettingKey::KeepWithin => "'30d'",
+        SettingKey::BackupSchedule => "'@hourly'",
+        SettingKey::FullBackupSchedule => "'@daily'",
+        SettingKey::Timezone => "'UTC'",
+        SettingKey::OnSchemaChange => "'full'",
         SettingKey::KeepLast
         | SettingKey::KeepHourly
         | SettingKey::KeepDaily

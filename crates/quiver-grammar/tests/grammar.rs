@@ -3,8 +3,9 @@
 
 use proptest::prelude::*;
 use quiver_grammar::{
-    AlterAction, CreateBackupCollection, KeepRules, ParseError, RestoreOptions, SettingKey,
-    Settings, Span, Statement, Storage, is_complete, parse_script, parse_statement, quote_ident,
+    AlterAction, CreateBackupCollection, KeepRules, ParseError, RestoreOptions, Schedule,
+    SchemaChangePolicy, SettingKey, Settings, Span, Statement, Storage, is_complete,
+    parse_schedule, parse_script, parse_statement, quote_ident,
 };
 
 #[test]
@@ -469,7 +470,7 @@ fn error_unknown_key() {
   |
 1 | CREATE BACKUP COLLECTION c (TABLE t) WITH (STORAGE = 'cluster', COMPRESSION = 'zstd')
   |                                                                 ^^^^^^^^^^^
-  = hint: the known settings are STORAGE, INCREMENTAL_BACKUP_ENABLED, KEEP_LAST, KEEP_HOURLY, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY, KEEP_YEARLY and KEEP_WITHIN
+  = hint: the known settings are STORAGE, INCREMENTAL_BACKUP_ENABLED, KEEP_LAST, KEEP_HOURLY, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY, KEEP_YEARLY, KEEP_WITHIN, BACKUP_SCHEDULE, FULL_BACKUP_SCHEDULE, TIMEZONE and ON_SCHEMA_CHANGE
 "
     );
     assert_eq!(
@@ -991,16 +992,101 @@ fn settings() -> impl Strategy<Value = Settings> {
                 within_hours,
             },
         );
+    let lifecycle = (
+        prop::option::of(schedule()),
+        prop::option::of(schedule()),
+        prop::option::of(prop::sample::select(vec![
+            "UTC",
+            "Europe/Berlin",
+            "Etc/GMT+5",
+        ])),
+        prop::option::of(prop::sample::select(vec![
+            SchemaChangePolicy::Full,
+            SchemaChangePolicy::Refuse,
+        ])),
+    )
+        .boxed();
     (
         prop::option::of(storage()),
         prop::option::of(any::<bool>()),
         keep,
+        lifecycle,
     )
-        .prop_map(|(storage, incremental_backup_enabled, keep)| Settings {
-            storage,
-            incremental_backup_enabled,
-            keep,
-        })
+        .prop_map(
+            |(
+                storage,
+                incremental_backup_enabled,
+                keep,
+                (backup_schedule, full_backup_schedule, timezone, on_schema_change),
+            )| Settings {
+                storage,
+                incremental_backup_enabled,
+                keep,
+                backup_schedule,
+                full_backup_schedule,
+                timezone: timezone.map(str::to_string),
+                on_schema_change,
+            },
+        )
+}
+
+/// Schedules as users write them: shorthands, intervals, and cron fields of every form.
+fn schedule() -> impl Strategy<Value = Schedule> {
+    let cron_field = |max: u32| {
+        prop_oneof![
+            Just("*".to_string()),
+            (1..=max).prop_map(|s| format!("*/{s}")),
+            (0..=max).prop_map(|v| v.to_string()),
+            (0..=max, 0..=max).prop_map(|(a, b)| format!("{}-{}", a.min(b), a.max(b))),
+            (0..=max, 0..=max, 1..=max).prop_map(|(a, b, s)| format!(
+                "{}-{}/{s}",
+                a.min(b),
+                a.max(b)
+            )),
+            (0..=max, 0..=max).prop_map(|(a, b)| format!("{a},{b}")),
+        ]
+        .boxed()
+    };
+    let cron = (
+        cron_field(59),
+        cron_field(23),
+        cron_field(30).prop_map(|f| shift_one_up(&f)),
+        cron_field(11).prop_map(|f| shift_one_up(&f)),
+        cron_field(7),
+    )
+        .prop_map(|(m, h, d, mo, w)| format!("{m} {h} {d} {mo} {w}"));
+    prop_oneof![
+        prop::sample::select(vec!["@hourly", "@daily", "@weekly", "@monthly", "@yearly"])
+            .prop_map(str::to_string),
+        prop::sample::select(vec![1u32, 5, 15, 30, 90, 120, 360, 1440])
+            .prop_map(|m| format!("every {m}m")),
+        cron,
+    ]
+    .prop_map(|text| parse_schedule(&text).unwrap_or_else(|e| panic!("{text}: {e}")))
+    .boxed()
+}
+
+/// A cron field over 0-based values, moved to 1-based (days, months): every number + 1.
+fn shift_one_up(field: &str) -> String {
+    let mut out = String::new();
+    let mut number = String::new();
+    let mut after_slash = false;
+    for c in field.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        if !number.is_empty() {
+            let n: u32 = number.parse().unwrap();
+            out.push_str(&if after_slash { n } else { n + 1 }.to_string());
+            number.clear();
+        }
+        after_slash = c == '/';
+        if c != ' ' {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn restore_options() -> impl Strategy<Value = RestoreOptions> {
@@ -1076,6 +1162,8 @@ fn statement() -> impl Strategy<Value = Statement> {
             sql: format!("SELECT {n} FROM c.t"),
         }),
         ident().prop_map(|name| Statement::ShowBackups { name }),
+        Just(Statement::ShowSchedules),
+        prop::option::of(ident()).prop_map(|name| Statement::ShowOperations { name }),
         (ident(), prop::option::of(text_value()))
             .prop_map(|(name, at)| Statement::Verify { name, at }),
         (ident(), any::<bool>()).prop_map(|(name, dry_run)| Statement::Prune { name, dry_run }),
@@ -1233,5 +1321,61 @@ fn table_names_may_name_their_schema() {
     for statement in &statements {
         let again = quiver_grammar::parse_script(&statement.node.to_string()).unwrap();
         assert_eq!(again[0].node, statement.node);
+    }
+}
+
+#[test]
+fn schedule_settings_and_statements() {
+    let stmt = parse_statement(
+        "ALTER BACKUP COLLECTION c SET (BACKUP_SCHEDULE = '@hourly', full_backup_schedule = '0 3 * * sun', \
+         TIMEZONE = 'Europe/Berlin', ON_SCHEMA_CHANGE = 'REFUSE')",
+    )
+    .unwrap();
+    let Statement::AlterBackupCollection {
+        action: AlterAction::Set(settings),
+        ..
+    } = &stmt
+    else {
+        panic!("{stmt:?}")
+    };
+    assert_eq!(
+        settings.backup_schedule,
+        Some(parse_schedule("0 * * * *").unwrap())
+    );
+    assert_eq!(
+        settings.full_backup_schedule.unwrap().to_string(),
+        "0 3 * * 0"
+    );
+    assert_eq!(settings.timezone.as_deref(), Some("Europe/Berlin"));
+    assert_eq!(settings.on_schema_change, Some(SchemaChangePolicy::Refuse));
+    assert_eq!(
+        stmt.to_string(),
+        "ALTER BACKUP COLLECTION c SET (BACKUP_SCHEDULE = '0 * * * *', FULL_BACKUP_SCHEDULE = '0 3 * * 0', \
+         TIMEZONE = 'Europe/Berlin', ON_SCHEMA_CHANGE = 'refuse')"
+    );
+    assert_eq!(
+        parse_statement("SHOW OPERATIONS IN c").unwrap(),
+        Statement::ShowOperations {
+            name: Some("c".into())
+        }
+    );
+    assert_eq!(
+        parse_statement("show schedules").unwrap(),
+        Statement::ShowSchedules
+    );
+    assert!(matches!(
+        parse_statement("CREATE BACKUP COLLECTION c (TABLE t) WITH (BACKUP_SCHEDULE = 'every 15m')")
+            .unwrap(),
+        Statement::CreateBackupCollection(c) if c.settings.backup_schedule == Some(Schedule::Every { minutes: 15 })
+    ));
+    for (bad, hint) in [
+        ("BACKUP_SCHEDULE = 'every 7m'", "divide a day"),
+        ("BACKUP_SCHEDULE = '0 25 * * *'", "outside 0-23"),
+        ("TIMEZONE = 'Berlin time'", "IANA"),
+        ("ON_SCHEMA_CHANGE = 'ignore'", "'refuse'"),
+    ] {
+        let err = parse_statement(&format!("ALTER BACKUP COLLECTION c SET ({bad})")).unwrap_err();
+        let text = format!("{}{:?}", err.render(), err.hint);
+        assert!(text.contains(hint), "{bad}: {text}");
     }
 }

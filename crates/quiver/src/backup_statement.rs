@@ -61,7 +61,13 @@ pub(crate) fn run(
         },
     );
     engine.progress = progress;
-    let manifest = taken?;
+    let quiver_backup::TakenBackup {
+        manifest,
+        full_instead,
+    } = taken?;
+    if let Some(why) = &full_instead {
+        engine.report(Progress::Note(why.clone()));
+    }
     let (stored_at, copy_pending) = match &external {
         None => (None, None),
         Some(location) => match external::store(&collection, location, &mut |p| {
@@ -83,5 +89,6 @@ pub(crate) fn run(
         stored_at,
         copy_pending,
         warnings,
+        full_instead,
     })
 }

@@ -1,6 +1,6 @@
 //! CREATE, ALTER and DROP BACKUP COLLECTION.
 
-use quiver_catalog::{CollectionDef, Retention, StorageKind};
+use quiver_catalog::{CollectionDef, Retention, SchemaChangePolicy, StorageKind};
 use quiver_grammar::{
     AlterAction, CreateBackupCollection, KeepRules, SettingKey, Settings, Storage, quote_ident,
 };
@@ -29,7 +29,8 @@ pub(crate) fn create(
     }
     let incremental = create.settings.incremental_backup_enabled.unwrap_or(false);
     let mut def = CollectionDef::new(create.name.clone(), tables, storage, incremental);
-    set_retention(&mut def.retention, &create.settings.keep);
+    set_lifecycle(&mut def, &create.settings);
+    crate::schedule::check(&def)?;
     engine.repo.create_collection(&def)?;
     Ok(Outcome::Done(format!(
         "CREATE BACKUP COLLECTION {}: {} table(s), incremental backups {}{}",
@@ -125,7 +126,7 @@ pub(crate) fn alter(
             if let Some(enabled) = settings.incremental_backup_enabled {
                 def.incremental_backup_enabled = enabled;
             }
-            set_retention(&mut def.retention, &settings.keep);
+            set_lifecycle(&mut def, settings);
             format!("set {settings}")
         }
         AlterAction::Reset(keys) => {
@@ -140,6 +141,12 @@ pub(crate) fn alter(
                     SettingKey::KeepMonthly => def.retention.monthly = None,
                     SettingKey::KeepYearly => def.retention.yearly = None,
                     SettingKey::KeepWithin => def.retention.within_hours = None,
+                    SettingKey::BackupSchedule => def.schedule.backup = None,
+                    SettingKey::FullBackupSchedule => def.schedule.full = None,
+                    SettingKey::Timezone => def.schedule.timezone = None,
+                    SettingKey::OnSchemaChange => {
+                        def.on_schema_change = SchemaChangePolicy::default();
+                    }
                 }
             }
             let names: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
@@ -172,11 +179,33 @@ pub(crate) fn alter(
             format!("unpinned backup {id}: retention rules apply to it again")
         }
     };
+    crate::schedule::check(&def)?;
     collection.save_def(def, &lock)?;
     Ok(Outcome::Done(format!(
         "ALTER BACKUP COLLECTION {}: {summary}",
         quote_ident(name)
     )))
+}
+
+/// Sets the retention rules, schedules and schema-change policy `settings` gives, leaving
+/// the others as they are.
+fn set_lifecycle(def: &mut CollectionDef, settings: &Settings) {
+    set_retention(&mut def.retention, &settings.keep);
+    if let Some(schedule) = &settings.backup_schedule {
+        def.schedule.backup = Some(schedule.to_string());
+    }
+    if let Some(schedule) = &settings.full_backup_schedule {
+        def.schedule.full = Some(schedule.to_string());
+    }
+    if let Some(zone) = &settings.timezone {
+        def.schedule.timezone = Some(zone.clone());
+    }
+    if let Some(policy) = settings.on_schema_change {
+        def.on_schema_change = match policy {
+            quiver_grammar::SchemaChangePolicy::Full => SchemaChangePolicy::Full,
+            quiver_grammar::SchemaChangePolicy::Refuse => SchemaChangePolicy::Refuse,
+        };
+    }
 }
 
 /// Sets the retention rules `keep` gives, leaving the others as they are.

@@ -2,11 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
-use quiver_catalog::{Database, Repository, SqlOutcome};
+use quiver_catalog::{Database, OperationKind, Repository, SqlOutcome};
 use quiver_grammar::{Statement, parse_script};
 use quiver_sqlite::SqliteDatabase;
 
 use crate::error::ExecError;
+use crate::operations::Logged;
 use crate::{
     Error, Outcome, Progress, QueryResult, Result, backup_statement, collections, restoring, stored,
 };
@@ -19,6 +20,8 @@ pub struct EngineOptions {
     pub repository: Option<PathBuf>,
     /// Rows per batch when reading tables; default 8192.
     pub batch_rows: Option<usize>,
+    /// The clock backups are dated by; the system's by default (tests set a fake one).
+    pub clock: Option<quiver_catalog::Clock>,
 }
 
 /// Receives progress of long-running statements.
@@ -44,11 +47,10 @@ impl Engine {
         let db_path = db.as_ref();
         let database =
             SqliteDatabase::open(db_path).map_err(|e| Error::Open(ExecError::Adapter(e.into())))?;
-        let repository = options.repository.clone().unwrap_or_else(|| {
-            let mut name = db_path.file_name().unwrap_or_default().to_os_string();
-            name.push(".quiver");
-            db_path.with_file_name(name)
-        });
+        let repository = options
+            .repository
+            .clone()
+            .unwrap_or_else(|| default_repository(db_path));
         Engine::new(
             Box::new(database),
             EngineOptions {
@@ -82,7 +84,9 @@ impl Engine {
                 Some("a server's database has no file to keep backups beside: give the repository's directory (quiver --repo DIR, or QUIVER_REPO=DIR)".to_string()),
             )));
         };
-        let repo = Repository::open(repository).map_err(|e| Error::Open(e.into()))?;
+        let repo = Repository::open(repository)
+            .map_err(|e| Error::Open(e.into()))?
+            .with_clock(options.clock.unwrap_or_default());
         Ok(Engine {
             db: database,
             repo,
@@ -141,10 +145,29 @@ impl Engine {
                 collections::alter(self, name, action)
             }
             Statement::Backup { name, incremental } => {
-                backup_statement::run(self, name, *incremental)
+                self.logged(OperationKind::Backup, name, &Logged::default(), |engine| {
+                    backup_statement::run(engine, name, *incremental)
+                })
+                .0
             }
             Statement::Restore { name, at, options } => {
-                restoring::restore(self, name, at.as_deref(), options)
+                self.logged(OperationKind::Restore, name, &Logged::default(), |engine| {
+                    restoring::restore(engine, name, at.as_deref(), options)
+                })
+                .0
+            }
+            Statement::ShowSchedules => {
+                let now = self.repo.clock().now();
+                Ok(Outcome::Rows(crate::schedule::schedules_rows(
+                    &crate::schedule::schedules(&self.repo, now)?,
+                )))
+            }
+            Statement::ShowOperations { name } => {
+                let (entries, warnings) =
+                    crate::operations::operations(&self.repo, name.as_deref())?;
+                Ok(Outcome::Rows(crate::operations::operations_rows(
+                    &entries, warnings,
+                )))
             }
             Statement::ShowBackupCollections => Ok(Outcome::Rows(stored::collections_rows(
                 &stored::collections(&self.repo)?,
@@ -155,9 +178,20 @@ impl Engine {
             Statement::Query { at, sql } => {
                 stored::query(&self.repo, at.as_deref(), sql, self.batch_rows).map(Outcome::Rows)
             }
-            Statement::Prune { name, dry_run } => {
-                crate::prune::prune(&self.repo, name, time::OffsetDateTime::now_utc(), *dry_run)
-                    .map(Outcome::Pruned)
+            Statement::Prune {
+                name,
+                dry_run: true,
+            } => crate::prune::prune(&self.repo, name, self.repo.clock().now(), true)
+                .map(Outcome::Pruned),
+            Statement::Prune {
+                name,
+                dry_run: false,
+            } => {
+                self.logged(OperationKind::Prune, name, &Logged::default(), |engine| {
+                    crate::prune::prune(&engine.repo, name, engine.repo.clock().now(), false)
+                        .map(Outcome::Pruned)
+                })
+                .0
             }
             Statement::Verify { name, at } => {
                 let report = stored::verify(&self.repo, name, at.as_deref(), &mut |_| {})?;
@@ -195,6 +229,13 @@ impl Engine {
             report(&progress);
         }
     }
+}
+
+/// A SQLite database's repository when none is given: `<database file>.quiver/` beside it.
+pub(crate) fn default_repository(db_path: &Path) -> PathBuf {
+    let mut name = db_path.file_name().unwrap_or_default().to_os_string();
+    name.push(".quiver");
+    db_path.with_file_name(name)
 }
 
 /// Runs a plain SQL statement on the database.

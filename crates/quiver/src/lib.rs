@@ -43,10 +43,12 @@ mod collections;
 mod engine;
 mod error;
 mod external;
+pub mod operations;
 mod outcome;
 mod progress;
 pub mod prune;
 mod restoring;
+pub mod schedule;
 pub mod stored;
 
 pub use engine::{Engine, EngineOptions};

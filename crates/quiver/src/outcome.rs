@@ -46,6 +46,8 @@ pub enum Outcome {
         copy_pending: Option<String>,
         /// What the user should know of the backup, one line each.
         warnings: Vec<String>,
+        /// Why an incremental was asked for and this full backup taken instead.
+        full_instead: Option<String>,
     },
     /// A collection was restored.
     Restored {
@@ -73,6 +75,7 @@ impl fmt::Display for Outcome {
                 stored_at,
                 copy_pending,
                 warnings,
+                ..
             } if m.kind == BackupKind::Incremental => {
                 let changes = m.changes();
                 write!(
@@ -92,10 +95,16 @@ impl fmt::Display for Outcome {
                 stored_at,
                 copy_pending,
                 warnings,
+                full_instead,
             } => {
+                let incremental = if full_instead.is_some() {
+                    " INCREMENTAL"
+                } else {
+                    ""
+                };
                 write!(
                     f,
-                    "BACKUP {}: {} backup {} committed: {} table(s), {} row(s), {}",
+                    "BACKUP {}{incremental}: {} backup {} committed: {} table(s), {} row(s), {}",
                     m.collection,
                     m.kind.suffix(),
                     m.id,
@@ -103,6 +112,9 @@ impl fmt::Display for Outcome {
                     m.rows(),
                     human_bytes(m.bytes())
                 )?;
+                if let Some(why) = full_instead {
+                    write!(f, "\nnote: {why}")?;
+                }
                 stored(f, stored_at, copy_pending, warnings)
             }
             Outcome::Restored { collection, report } => {

@@ -205,16 +205,17 @@ pub fn backups_rows(summaries: &[BackupSummary]) -> QueryResult {
 }
 
 /// A text column of one value per item.
-fn text<T>(items: &[T], value: impl Fn(&T) -> String) -> ArrayRef {
+pub(crate) fn text<T>(items: &[T], value: impl Fn(&T) -> String) -> ArrayRef {
     Arc::new(StringArray::from_iter_values(items.iter().map(value)))
 }
 
 /// A number column of one value per item.
-fn number<T>(items: &[T], value: impl Fn(&T) -> u64) -> ArrayRef {
+pub(crate) fn number<T>(items: &[T], value: impl Fn(&T) -> u64) -> ArrayRef {
     Arc::new(UInt64Array::from_iter_values(items.iter().map(value)))
 }
 
-fn rows(columns: Vec<(&str, ArrayRef)>) -> QueryResult {
+/// A result of these columns.
+pub(crate) fn rows(columns: Vec<(&str, ArrayRef)>) -> QueryResult {
     let schema = Arc::new(Schema::new(
         columns
             .iter()

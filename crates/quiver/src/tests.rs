@@ -292,6 +292,7 @@ proptest! {
         let options = crate::EngineOptions {
             batch_rows: Some(batch_rows),
             repository: Some(repository.clone()),
+            ..Default::default()
         };
         let mut engine = Engine::open_with(dir.path().join("db.sqlite"), options).unwrap();
         let names: Vec<String> = (0..tables.len()).map(|i| format!("t{i}")).collect();
@@ -320,6 +321,7 @@ proptest! {
             let options = crate::EngineOptions {
                 batch_rows: Some(batch_rows),
                 repository: Some(repository.clone()),
+                ..Default::default()
             };
             let mut fresh = Engine::open_with(dir.path().join(format!("restored{i}.sqlite")), options).unwrap();
             fresh.execute(&format!("RESTORE c AT '{id}'")).unwrap();

@@ -93,3 +93,106 @@ fn prune_of_a_collection_with_a_damaged_backup_removes_nothing() {
     );
     assert_eq!(s.repo_files(), files);
 }
+
+#[test]
+fn schedule_run_takes_what_is_due_logs_each_run_and_stops_cleanly_on_sigterm() {
+    let s = Scratch::new();
+    s.ok(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a');
+          CREATE TABLE u (id INTEGER PRIMARY KEY);
+          CREATE BACKUP COLLECTION c ( TABLE t ) WITH ( INCREMENTAL_BACKUP_ENABLED = 'true',
+              BACKUP_SCHEDULE = 'every 15m', KEEP_LAST = '5' );
+          CREATE BACKUP COLLECTION manual ( TABLE u )",
+    );
+    // Never backed up: due at once, a full backup; nothing more is due right after.
+    let out = succeeded(s.quiver(&["schedule", "run", "--once", "--json"]));
+    let entries: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(entries.len(), 2, "{out}");
+    assert_eq!(entries[0]["collection"], "c");
+    assert_eq!(entries[0]["kind"], "backup");
+    assert_eq!(entries[0]["result"], "ok");
+    assert_eq!(entries[0]["trigger"], "schedule");
+    assert_eq!(entries[0]["rows"], 1);
+    assert!(
+        entries[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("has none yet")
+    );
+    assert_eq!(entries[1]["kind"], "prune");
+    let out = s.quiver(&["schedule", "run", "--once"]);
+    assert!(succeeded_stderr(out).contains("nothing is due"));
+
+    // SHOW SCHEDULES and `schedule show` list the scheduled collection only.
+    let shown = s.ok("SHOW SCHEDULES");
+    assert_mentions(
+        &shown,
+        &[
+            "every 15m",
+            "0 0 * * * (default)",
+            "UTC",
+            "incremental",
+            "ok",
+        ],
+    );
+    assert!(!shown.contains("manual"), "{shown}");
+    let json = succeeded(s.quiver(&["schedule", "show", "--json"]));
+    let statuses: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(statuses[0]["collection"], "c");
+    assert_eq!(statuses[0]["due"], false);
+
+    // Statements are logged too; SHOW OPERATIONS and `quiver log` list them in order.
+    s.ok("BACKUP manual");
+    s.fails("BACKUP manual INCREMENTAL");
+    let log = succeeded(s.quiver(&["log"]));
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 4, "{log}");
+    assert_mentions(
+        lines[0],
+        &[" backup c ok ", "(scheduled)", "_full, 1 row(s)"],
+    );
+    assert_mentions(lines[2], &[" backup manual ok "]);
+    assert_mentions(
+        lines[3],
+        &[" backup manual failed ", "Incremental backup is disabled"],
+    );
+    let shown = s.ok("SHOW OPERATIONS IN manual");
+    assert_mentions(
+        &shown,
+        &["statement", "failed", "Incremental backup is disabled"],
+    );
+    assert!(!shown.contains("schedule"), "{shown}");
+
+    // In the foreground: SIGTERM lets it finish, and it exits 0.
+    let db = s.db();
+    let child = Command::new(env!("CARGO_BIN_EXE_quiver"))
+        .args(["--db", db.to_str().unwrap(), "schedule", "run"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_mentions(
+        &err,
+        &["1 scheduled collection(s)", "quiver schedule: stopped"],
+    );
+}
+
+/// The standard error of a command that must succeed.
+#[track_caller]
+fn succeeded_stderr(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stderr).unwrap()
+}
