@@ -8,8 +8,10 @@
 
 #![warn(missing_docs)]
 
+mod compact;
 mod error;
 mod take;
 
+pub use compact::{CompactOptions, Compacted, compact};
 pub use error::{Error, Result};
 pub use take::{BackupOptions, BackupProgress, TakenBackup, check_incremental_allowed, take};

@@ -374,7 +374,7 @@ impl Job<'_> {
 
 /// A table's data file in a pending backup, created at the first batch: an incremental
 /// backup of an unchanged table writes no file at all.
-struct FileWriter<'a> {
+pub(crate) struct FileWriter<'a> {
     pending: &'a PendingBackup,
     schema: &'a TableSchema,
     kind: BackupKind,
@@ -382,7 +382,11 @@ struct FileWriter<'a> {
 }
 
 impl<'a> FileWriter<'a> {
-    fn new(pending: &'a PendingBackup, schema: &'a TableSchema, kind: BackupKind) -> Self {
+    pub(crate) fn new(
+        pending: &'a PendingBackup,
+        schema: &'a TableSchema,
+        kind: BackupKind,
+    ) -> Self {
         FileWriter {
             pending,
             schema,
@@ -391,7 +395,7 @@ impl<'a> FileWriter<'a> {
         }
     }
 
-    fn write(&mut self, batch: RecordBatch) -> Result<(), quiver_snapshot::Error> {
+    pub(crate) fn write(&mut self, batch: RecordBatch) -> Result<(), quiver_snapshot::Error> {
         self.open()?.1.write(batch)
     }
 
@@ -413,7 +417,7 @@ impl<'a> FileWriter<'a> {
     }
 
     /// The file written, if any. A full backup always has one, empty tables included.
-    fn finish(mut self) -> Result<Vec<DataFile>, Error> {
+    pub(crate) fn finish(mut self) -> Result<Vec<DataFile>, Error> {
         if self.kind == BackupKind::Full {
             self.open()?;
         }

@@ -59,6 +59,10 @@ pub struct CollectionDef {
     /// What an incremental backup does when a table's shape changed.
     #[serde(default, skip_serializing_if = "SchemaChangePolicy::is_default")]
     pub on_schema_change: SchemaChangePolicy,
+    /// `COMPACT_AFTER`: a scheduled backup that leaves more incrementals than this in its
+    /// chain compacts the chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compact_after: Option<u32>,
 }
 
 impl CollectionDef {
@@ -79,6 +83,7 @@ impl CollectionDef {
             pinned: Vec::new(),
             schedule: ScheduleSettings::default(),
             on_schema_change: SchemaChangePolicy::default(),
+            compact_after: None,
         }
     }
 
@@ -240,9 +245,43 @@ impl Collection {
         let parsed: BackupId = id.parse().map_err(|_| unknown())?;
         let path = self.dir.join(parsed.to_string()).join(MANIFEST_FILE);
         if !path.exists() {
+            // An incremental that was compacted is the full backup of its time now.
+            let full = BackupId {
+                kind: BackupKind::Full,
+                ..parsed
+            };
+            if parsed.kind == BackupKind::Incremental
+                && self.dir.join(full.to_string()).join(MANIFEST_FILE).exists()
+            {
+                return Err(Error::Compacted {
+                    collection: self.def.name.clone(),
+                    id: id.to_string(),
+                    into: full.to_string(),
+                });
+            }
             return Err(unknown());
         }
         read_manifest(&path, &self.def, id)
+    }
+
+    /// Makes `backup` build on `parent` instead of its parent (compaction: the backups that
+    /// built on an incremental build on the full backup that replaces it, of the same state).
+    /// Its manifest is replaced atomically: a crash leaves the old link or the new one.
+    pub fn reparent(
+        &self,
+        backup: &BackupManifest,
+        parent: &str,
+        _lock: &CollectionLock,
+    ) -> Result<BackupManifest> {
+        let manifest = BackupManifest {
+            parent: Some(parent.to_string()),
+            ..backup.clone()
+        };
+        write_atomic(
+            &self.backup_dir(&backup.id).join(MANIFEST_FILE),
+            &manifest.encode(),
+        )?;
+        Ok(manifest)
     }
 
     /// The chain that ends at `tip`, full backup first: the full backup `tip` builds on and
@@ -433,6 +472,9 @@ impl Collection {
             .collect();
         let verdicts = apply_retention(&backups, &self.def.retention, &pinned, now);
         if !dry_run {
+            // What an interrupted prune (or backup) left: removed first, so that a prune
+            // run again after a kill leaves nothing for VERIFY to report.
+            self.remove_incomplete(lock)?;
             for verdict in verdicts.iter().filter(|v| !v.kept()) {
                 self.remove_backup(&verdict.id, lock)?;
             }

@@ -48,6 +48,19 @@ pub enum Error {
         /// The requested backup id.
         id: String,
     },
+    /// The incremental backup asked for was compacted: the full backup `into`, of the same
+    /// time and contents, replaced it.
+    #[error(
+        "backup `{id}` of collection `{collection}` was compacted into the full backup `{into}`, which holds the same contents"
+    )]
+    Compacted {
+        /// The collection.
+        collection: String,
+        /// The id asked for.
+        id: String,
+        /// The full backup that replaced it.
+        into: String,
+    },
     /// A backup's chain cannot be followed back to its full backup.
     #[error("the chain of backup `{backup}` in collection `{collection}` is broken: {reason}")]
     BrokenChain {

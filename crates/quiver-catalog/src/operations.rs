@@ -33,15 +33,18 @@ pub enum OperationKind {
     Restore,
     /// PRUNE (not a dry run).
     Prune,
+    /// COMPACT.
+    Compact,
 }
 
 impl OperationKind {
-    /// Its name as shown: `backup`, `restore`, `prune`.
+    /// Its name as shown: `backup`, `restore`, `prune`, `compact`.
     pub fn as_str(self) -> &'static str {
         match self {
             OperationKind::Backup => "backup",
             OperationKind::Restore => "restore",
             OperationKind::Prune => "prune",
+            OperationKind::Compact => "compact",
         }
     }
 }
@@ -162,7 +165,10 @@ impl Collection {
         if line.len() >= MAX_LINE {
             // Only a huge error message makes an entry this long: shorten it.
             let mut shorter = entry.clone();
-            for text in [&mut shorter.error, &mut shorter.detail].into_iter().flatten() {
+            for text in [&mut shorter.error, &mut shorter.detail]
+                .into_iter()
+                .flatten()
+            {
                 shorten(text, 1024);
             }
             line = serde_json::to_vec(&shorter).unwrap_or_default();
@@ -231,7 +237,10 @@ impl Collection {
 /// Cuts `text` to at most `max` bytes, on a char boundary, marking the cut.
 fn shorten(text: &mut String, max: usize) {
     if text.len() > max {
-        let cut = (0..=max).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+        let cut = (0..=max)
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
         text.truncate(cut);
         text.push('…');
     }

@@ -44,14 +44,19 @@ use quiver::{Engine, EngineOptions};
 ///                                      full or incremental (its chain is merged)
 ///   ALTER BACKUP COLLECTION name ADD TABLE t | DROP TABLE t | SET (k = 'v') | RESET (k);
 ///   DROP BACKUP COLLECTION name;       removes the collection and all its backups
-///   SHOW BACKUP COLLECTIONS;           every collection: tables, storage, backups, bytes
-///   SHOW BACKUPS IN name;              its backups: id, kind, parent, time, tables, rows, bytes, status
+///   SHOW BACKUP COLLECTIONS;           every collection: tables, storage, backups, size
+///   SHOW BACKUPS IN name;              its backups: id, kind, parent, time, tables, rows, size, status
+///   PRUNE name [DRY RUN];              remove the backups its KEEP_... rules no longer keep
+///   COMPACT name [AT 'backup-id'];     merge an incremental's chain into a full backup
+///   SHOW SCHEDULES;                    each BACKUP_SCHEDULE's next and last run (quiver schedule)
+///   SHOW OPERATIONS [IN name];         every BACKUP, RESTORE, PRUNE and COMPACT (quiver log)
 ///   VERIFY name [AT 'backup-id'];      read every file back: size, crc32, manifests, chain links
 ///   QUERY [AT 'backup-id'] SELECT ...  query backups without restoring them: FROM collection.table,
 ///                                      backup_at('c', 't', 'id'), changes('c', 't' [, 'since' [, 'until']])
 ///
-/// Subcommands (ls, show, query, verify, gc, export, import) work on the repository, or on external
-/// storage (file:///dir, s3://bucket/prefix), without a database; see quiver help <command>.
+/// Subcommands (ls, show, query, verify, prune, compact, log, gc, export, import) work on the
+/// repository, or on external storage (file:///dir, s3://bucket/prefix), without a database;
+/// schedule runs each collection's BACKUP_SCHEDULE; see quiver help <command>.
 ///
 /// Backups go to a repository beside the database (<db>.quiver/) unless --repo says otherwise.
 /// With neither SQL nor --file, quiver reads a script from standard input, or opens an
@@ -172,6 +177,30 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
         /// Print the report as JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Merge an incremental backup's chain into one full backup of the same time and contents.
+    ///
+    /// Restores of a long chain read every file of it; after compaction the backup is one
+    /// full backup, written from the backup files alone (the database is not read), and
+    /// the backups that built on the incremental build on it instead. The older backups of
+    /// the chain stay until PRUNE removes them. Every file is checked first; a kill at any
+    /// point leaves every visible backup restorable.
+    ///
+    ///   quiver --db app.db compact orders                    the latest backup's chain
+    ///   quiver --db app.db compact orders --at 20261203T100000.000Z_incremental
+    ///
+    /// In scripts and the shell: COMPACT name [AT 'backup-id']; with COMPACT_AFTER = 'n' the
+    /// schedule compacts a chain on its own when it grows past n incrementals.
+    #[command(verbatim_doc_comment)]
+    Compact {
+        /// The collection.
+        collection: String,
+        /// The incremental backup whose chain is merged [default: the latest backup].
+        #[arg(long, value_name = "BACKUP_ID")]
+        at: Option<String>,
+        /// Print the result as JSON, for scripts.
         #[arg(long)]
         json: bool,
     },
@@ -371,6 +400,14 @@ fn run(cli: Cli) -> Result<print::Finished, String> {
             json,
         }) => {
             return repo_commands::prune(&repository()?, collection, *dry_run, *json)
+                .map(|()| Finished::Done);
+        }
+        Some(Command::Compact {
+            collection,
+            at,
+            json,
+        }) => {
+            return repo_commands::compact(&repository()?, collection, at.as_deref(), *json)
                 .map(|()| Finished::Done);
         }
         Some(Command::Schedule { action }) => {

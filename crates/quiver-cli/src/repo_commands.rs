@@ -206,6 +206,47 @@ pub(crate) fn prune(
     Ok(())
 }
 
+/// `quiver compact <collection> [--at id]`
+pub(crate) fn compact(
+    repo: &Repository,
+    name: &str,
+    at: Option<&str>,
+    json: bool,
+) -> Result<(), String> {
+    let how = quiver::operations::Logged::default();
+    let (result, _, failed) = quiver::operations::record(
+        repo,
+        quiver::catalog::OperationKind::Compact,
+        name,
+        &how,
+        || {
+            quiver::compacting::compact(repo, name, at, 8192).map(|report| {
+                quiver::Outcome::Compacted {
+                    collection: name.to_string(),
+                    report,
+                }
+            })
+        },
+    );
+    if let Some(failed) = failed {
+        errprint!("warning: {failed}\n");
+    }
+    let outcome = result.map_err(|e| render(&e))?;
+    match (&outcome, json) {
+        (quiver::Outcome::Compacted { report, .. }, true) => print_json(&serde_json::json!({
+            "collection": name,
+            "backup": report.manifest.id,
+            "replaced": report.replaced,
+            "merged": report.merged,
+            "relinked": report.relinked,
+            "rows": report.manifest.rows(),
+            "bytes": report.manifest.bytes(),
+        })),
+        _ => outln!("{outcome}"),
+    }
+    Ok(())
+}
+
 /// `quiver gc <collection | url>`
 pub(crate) fn gc(
     repo: impl FnOnce() -> Result<Repository, String>,

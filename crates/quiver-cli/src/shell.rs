@@ -9,15 +9,17 @@ const HELP: &str = "\
 Statements end with `;` and may span lines. Backup statements:
   CREATE BACKUP COLLECTION name ( TABLE t, ... ) [WITH ( key = 'value', ... )];
       settings: STORAGE = 'cluster' | 'file://...' | 's3://...', INCREMENTAL_BACKUP_ENABLED = 'true',
-      KEEP_LAST, KEEP_HOURLY, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY, KEEP_YEARLY = 'n', KEEP_WITHIN = '30d'
+      KEEP_LAST, KEEP_HOURLY, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY, KEEP_YEARLY = 'n', KEEP_WITHIN = '30d',
+      BACKUP_SCHEDULE, FULL_BACKUP_SCHEDULE = '@hourly' | 'every 15m' | '0 3 * * *', TIMEZONE = 'Europe/Berlin',
+      ON_SCHEMA_CHANGE = 'full' | 'refuse', COMPACT_AFTER = 'n'
   ALTER BACKUP COLLECTION name ADD TABLE t | DROP TABLE t | SET (k = 'v', ...) | RESET (k, ...)
       | PIN 'backup-id' | UNPIN 'backup-id';
   DROP BACKUP COLLECTION name;
   BACKUP name [INCREMENTAL];
   RESTORE name [AT 'backup-id'] [WITH ( TABLES = 'a, b', TARGET_PREFIX = 'p_', RENAME = 'a = x',
       FILTER = 'predicate', DATABASE = '...' )];
-  PRUNE name [DRY RUN];   VERIFY name [AT 'backup-id'];
-  SHOW BACKUP COLLECTIONS;   SHOW BACKUPS IN name;
+  PRUNE name [DRY RUN];   COMPACT name [AT 'backup-id'];   VERIFY name [AT 'backup-id'];
+  SHOW BACKUP COLLECTIONS;   SHOW BACKUPS IN name;   SHOW SCHEDULES;   SHOW OPERATIONS [IN name];
   QUERY [AT 'backup-id'] SELECT ... FROM collection.table ...;
 Anything else is run by the database (SQLite or PostgreSQL).
 Shell commands: .help  .quit   (Ctrl-C clears the current statement, Ctrl-D quits)";

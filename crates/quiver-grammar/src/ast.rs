@@ -43,6 +43,14 @@ pub enum Statement {
         /// Only list what would go and why the rest stays.
         dry_run: bool,
     },
+    /// `COMPACT name [AT 'backup-id']`: merges the chain of an incremental backup (the
+    /// latest by default) into a full backup of the same time and contents, which replaces it.
+    Compact {
+        /// The collection.
+        name: String,
+        /// The incremental backup whose chain is merged; `None` means the latest backup.
+        at: Option<String>,
+    },
     /// `SHOW BACKUP COLLECTIONS`: every collection, with its backups' totals.
     ShowBackupCollections,
     /// `SHOW BACKUPS IN name`: a collection's backups, oldest first.
@@ -134,6 +142,9 @@ pub struct Settings {
     /// `ON_SCHEMA_CHANGE = 'full' | 'refuse'`: what an incremental backup does when a
     /// table's shape changed since the chain's last backup.
     pub on_schema_change: Option<SchemaChangePolicy>,
+    /// `COMPACT_AFTER = 'n'`: a scheduled backup that leaves more than n incrementals in its
+    /// chain compacts the chain.
+    pub compact_after: Option<u32>,
 }
 
 /// What `BACKUP … INCREMENTAL` does when a table's shape changed since the chain's last backup.
@@ -238,11 +249,13 @@ pub enum SettingKey {
     Timezone,
     /// `ON_SCHEMA_CHANGE`
     OnSchemaChange,
+    /// `COMPACT_AFTER`
+    CompactAfter,
 }
 
 impl SettingKey {
     /// Every setting, in canonical order.
-    pub const ALL: [SettingKey; 13] = [
+    pub const ALL: [SettingKey; 14] = [
         SettingKey::Storage,
         SettingKey::IncrementalBackupEnabled,
         SettingKey::KeepLast,
@@ -256,6 +269,7 @@ impl SettingKey {
         SettingKey::FullBackupSchedule,
         SettingKey::Timezone,
         SettingKey::OnSchemaChange,
+        SettingKey::CompactAfter,
     ];
 
     /// The canonical (upper-case) name of the setting.
@@ -275,6 +289,7 @@ impl SettingKey {
             SettingKey::FullBackupSchedule => "FULL_BACKUP_SCHEDULE",
             SettingKey::Timezone => "TIMEZONE",
             SettingKey::OnSchemaChange => "ON_SCHEMA_CHANGE",
+            SettingKey::CompactAfter => "COMPACT_AFTER",
         }
     }
 

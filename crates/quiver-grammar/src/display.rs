@@ -117,6 +117,13 @@ impl Display for Statement {
             }
             Statement::ShowBackupCollections => f.write_str("SHOW BACKUP COLLECTIONS"),
             Statement::ShowBackups { name } => write!(f, "SHOW BACKUPS IN {}", quote_ident(name)),
+            Statement::Compact { name, at } => {
+                write!(f, "COMPACT {}", quote_ident(name))?;
+                if let Some(at) = at {
+                    write!(f, " AT {}", quote_string(at))?;
+                }
+                Ok(())
+            }
             Statement::ShowSchedules => f.write_str("SHOW SCHEDULES"),
             Statement::ShowOperations { name: None } => f.write_str("SHOW OPERATIONS"),
             Statement::ShowOperations { name: Some(name) } => {
@@ -216,6 +223,10 @@ impl Display for Settings {
                 SettingKey::OnSchemaChange,
                 policy.as_str()
             )?;
+            sep = ", ";
+        }
+        if let Some(n) = self.compact_after {
+            write!(f, "{sep}{} = '{n}'", SettingKey::CompactAfter)?;
         }
         Ok(())
     }
@@ -349,7 +360,7 @@ mod tests {
                     name: "x".into(),
                     action: AlterAction::Reset(SettingKey::ALL.to_vec()),
                 },
-                "ALTER BACKUP COLLECTION x RESET (STORAGE, INCREMENTAL_BACKUP_ENABLED, KEEP_LAST, KEEP_HOURLY, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY, KEEP_YEARLY, KEEP_WITHIN, BACKUP_SCHEDULE, FULL_BACKUP_SCHEDULE, TIMEZONE, ON_SCHEMA_CHANGE)",
+                "ALTER BACKUP COLLECTION x RESET (STORAGE, INCREMENTAL_BACKUP_ENABLED, KEEP_LAST, KEEP_HOURLY, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY, KEEP_YEARLY, KEEP_WITHIN, BACKUP_SCHEDULE, FULL_BACKUP_SCHEDULE, TIMEZONE, ON_SCHEMA_CHANGE, COMPACT_AFTER)",
             ),
             (
                 Statement::AlterBackupCollection {

@@ -26,10 +26,11 @@ const RESTORE_OPTIONS: &str =
     "the restore options are TABLES, TARGET_PREFIX, RENAME, FILTER and DATABASE";
 const USAGE_SHOW: &str = "usage: SHOW BACKUP COLLECTIONS | SHOW BACKUPS IN name | SHOW SCHEDULES | SHOW OPERATIONS [IN name]";
 const USAGE_VERIFY: &str = "usage: VERIFY name [AT 'backup-id']";
+const USAGE_COMPACT: &str = "usage: COMPACT name [AT 'backup-id']";
 const USAGE_QUERY: &str = "usage: QUERY [AT 'backup-id'] SELECT ... FROM collection.table ...";
 const KNOWN_SETTINGS: &str = "the known settings are STORAGE, INCREMENTAL_BACKUP_ENABLED, \
                               KEEP_LAST, KEEP_HOURLY, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY, KEEP_YEARLY, \
-                              KEEP_WITHIN, BACKUP_SCHEDULE, FULL_BACKUP_SCHEDULE, TIMEZONE and ON_SCHEMA_CHANGE";
+                              KEEP_WITHIN, BACKUP_SCHEDULE, FULL_BACKUP_SCHEDULE, TIMEZONE, ON_SCHEMA_CHANGE and COMPACT_AFTER";
 const TABLE_HINT: &str = "each table in a collection is written `TABLE name`";
 
 /// Words that begin a statement; finding one where a statement should have
@@ -41,6 +42,7 @@ const STATEMENT_STARTS: &[&str] = &[
     "BACKUP",
     "BEGIN",
     "COMMIT",
+    "COMPACT",
     "CREATE",
     "DELETE",
     "DETACH",
@@ -77,6 +79,7 @@ enum Kind {
     Verify,
     Query,
     Prune,
+    Compact,
 }
 
 /// Parses one statement's tokens as a backup statement.
@@ -110,6 +113,7 @@ pub(crate) fn parse_backup_statement(
         Kind::Verify => p.verify()?,
         Kind::Query => p.query()?,
         Kind::Prune => p.prune()?,
+        Kind::Compact => p.compact()?,
     };
     Ok(Some(stmt))
 }
@@ -157,6 +161,9 @@ impl<'a> Parser<'a> {
         }
         if kw(0, "PRUNE") {
             return Some(Kind::Prune);
+        }
+        if kw(0, "COMPACT") {
+            return Some(Kind::Compact);
         }
         None
     }
@@ -619,6 +626,13 @@ impl<'a> Parser<'a> {
         Ok(Statement::Query { at, sql })
     }
 
+    fn compact(&mut self) -> Result<Statement> {
+        self.pos = 1;
+        let name = self.ident("a collection name")?.0;
+        let at = self.at_clause(USAGE_COMPACT)?;
+        Ok(Statement::Compact { name, at })
+    }
+
     fn verify(&mut self) -> Result<Statement> {
         self.pos = 1;
         let name = self.ident("a collection name")?.0;
@@ -776,17 +790,23 @@ impl<'a> Parser<'a> {
                     ));
                 });
             }
+            SettingKey::CompactAfter => {
+                settings.compact_after = Some(
+                    parse_count(value)
+                        .ok_or_else(|| {
+                            invalid(&format!(
+                                "COMPACT_AFTER is a number of incrementals from 1 to {MAX_KEEP_COUNT}: a scheduled backup that makes a chain longer compacts it, e.g. COMPACT_AFTER = '24'"
+                            ))
+                        })?,
+                );
+            }
             SettingKey::KeepLast
             | SettingKey::KeepHourly
             | SettingKey::KeepDaily
             | SettingKey::KeepWeekly
             | SettingKey::KeepMonthly
             | SettingKey::KeepYearly => {
-                let count = value
-                    .trim()
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|&n| (1..=MAX_KEEP_COUNT).contains(&n))
+                let count = parse_count(value)
                     .ok_or_else(|| {
                         invalid(&format!(
                             "{key} is a count from 1 to {MAX_KEEP_COUNT}, e.g. {key} = '7'; RESET ( {key} ) removes the rule"
@@ -831,6 +851,19 @@ impl<'a> Parser<'a> {
 /// The largest `KEEP_…` count: far more backups than anyone keeps.
 const MAX_KEEP_COUNT: u32 = 1_000_000;
 
+/// A count setting's value (`KEEP_LAST`, `COMPACT_AFTER`): decimal digits only (no sign),
+/// from 1 to [`MAX_KEEP_COUNT`].
+fn parse_count(value: &str) -> Option<u32> {
+    let digits = value.trim();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (1..=MAX_KEEP_COUNT).contains(n))
+}
+
 /// The longest `KEEP_WITHIN`: a thousand years, in hours.
 pub const MAX_WITHIN_HOURS: u64 = 1000 * 366 * 24;
 
@@ -848,6 +881,8 @@ pub fn parse_within(text: &str) -> std::result::Result<u64, String> {
     let mut hours: u64 = 0;
     let mut digits = String::new();
     let mut units = 0;
+    // Units come once each, largest first: `1w3d`, not `3d1w` or `1d1d`.
+    let mut last_per = u64::MAX;
     for c in text.trim().chars() {
         if c.is_ascii_digit() {
             digits.push(c);
@@ -859,6 +894,10 @@ pub fn parse_within(text: &str) -> std::result::Result<u64, String> {
             'w' => 24 * 7,
             _ => return Err(refuse()),
         };
+        if per >= last_per {
+            return Err(refuse());
+        }
+        last_per = per;
         let n: u64 = digits.parse().map_err(|_| refuse())?;
         hours = n
             .checked_mul(per)
@@ -910,6 +949,7 @@ fn example(key: SettingKey, found: &str) -> &'static str {
         SettingKey::FullBackupSchedule => "'@daily'",
         SettingKey::Timezone => "'UTC'",
         SettingKey::OnSchemaChange => "'full'",
+        SettingKey::CompactAfter => "'24'",
         SettingKey::KeepLast
         | SettingKey::KeepHourly
         | SettingKey::KeepDaily

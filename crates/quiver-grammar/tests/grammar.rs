@@ -470,7 +470,7 @@ fn error_unknown_key() {
   |
 1 | CREATE BACKUP COLLECTION c (TABLE t) WITH (STORAGE = 'cluster', COMPRESSION = 'zstd')
   |                                                                 ^^^^^^^^^^^
-  = hint: the known settings are STORAGE, INCREMENTAL_BACKUP_ENABLED, KEEP_LAST, KEEP_HOURLY, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY, KEEP_YEARLY, KEEP_WITHIN, BACKUP_SCHEDULE, FULL_BACKUP_SCHEDULE, TIMEZONE and ON_SCHEMA_CHANGE
+  = hint: the known settings are STORAGE, INCREMENTAL_BACKUP_ENABLED, KEEP_LAST, KEEP_HOURLY, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY, KEEP_YEARLY, KEEP_WITHIN, BACKUP_SCHEDULE, FULL_BACKUP_SCHEDULE, TIMEZONE, ON_SCHEMA_CHANGE and COMPACT_AFTER
 "
     );
     assert_eq!(
@@ -1004,6 +1004,7 @@ fn settings() -> impl Strategy<Value = Settings> {
             SchemaChangePolicy::Full,
             SchemaChangePolicy::Refuse,
         ])),
+        prop::option::of(1u32..=1_000_000),
     )
         .boxed();
     (
@@ -1017,7 +1018,7 @@ fn settings() -> impl Strategy<Value = Settings> {
                 storage,
                 incremental_backup_enabled,
                 keep,
-                (backup_schedule, full_backup_schedule, timezone, on_schema_change),
+                (backup_schedule, full_backup_schedule, timezone, on_schema_change, compact_after),
             )| Settings {
                 storage,
                 incremental_backup_enabled,
@@ -1026,6 +1027,7 @@ fn settings() -> impl Strategy<Value = Settings> {
                 full_backup_schedule,
                 timezone: timezone.map(str::to_string),
                 on_schema_change,
+                compact_after,
             },
         )
 }
@@ -1163,6 +1165,8 @@ fn statement() -> impl Strategy<Value = Statement> {
         }),
         ident().prop_map(|name| Statement::ShowBackups { name }),
         Just(Statement::ShowSchedules),
+        (ident(), prop::option::of(text_value()))
+            .prop_map(|(name, at)| Statement::Compact { name, at }),
         prop::option::of(ident()).prop_map(|name| Statement::ShowOperations { name }),
         (ident(), prop::option::of(text_value()))
             .prop_map(|(name, at)| Statement::Verify { name, at }),
@@ -1373,6 +1377,10 @@ fn schedule_settings_and_statements() {
         ("BACKUP_SCHEDULE = '0 25 * * *'", "outside 0-23"),
         ("TIMEZONE = 'Berlin time'", "IANA"),
         ("ON_SCHEMA_CHANGE = 'ignore'", "'refuse'"),
+        ("KEEP_LAST = '+3'", "a count from 1"),
+        ("COMPACT_AFTER = '-1'", "COMPACT_AFTER is a number"),
+        ("KEEP_WITHIN = '1d1d'", "KEEP_WITHIN is a number"),
+        ("KEEP_WITHIN = '3d1w'", "KEEP_WITHIN is a number"),
     ] {
         let err = parse_statement(&format!("ALTER BACKUP COLLECTION c SET ({bad})")).unwrap_err();
         let text = format!("{}{:?}", err.render(), err.hint);

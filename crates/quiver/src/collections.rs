@@ -147,6 +147,7 @@ pub(crate) fn alter(
                     SettingKey::OnSchemaChange => {
                         def.on_schema_change = SchemaChangePolicy::default();
                     }
+                    SettingKey::CompactAfter => def.compact_after = None,
                 }
             }
             let names: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
@@ -199,6 +200,9 @@ fn set_lifecycle(def: &mut CollectionDef, settings: &Settings) {
     }
     if let Some(zone) = &settings.timezone {
         def.schedule.timezone = Some(zone.clone());
+    }
+    if settings.compact_after.is_some() {
+        def.compact_after = settings.compact_after;
     }
     if let Some(policy) = settings.on_schema_change {
         def.on_schema_change = match policy {

@@ -156,6 +156,16 @@ impl Engine {
                 })
                 .0
             }
+            Statement::Compact { name, at } => {
+                self.logged(OperationKind::Compact, name, &Logged::default(), |engine| {
+                    crate::compacting::compact(&engine.repo, name, at.as_deref(), engine.batch_rows)
+                        .map(|report| Outcome::Compacted {
+                            collection: name.clone(),
+                            report,
+                        })
+                })
+                .0
+            }
             Statement::ShowSchedules => {
                 let now = self.repo.clock().now();
                 Ok(Outcome::Rows(crate::schedule::schedules_rows(

@@ -186,6 +186,12 @@ fn catalog_hint(error: &quiver_catalog::Error) -> Option<String> {
             "backup ids look like 20261125T151429.123Z_full; SHOW BACKUPS IN <collection> lists them"
                 .into(),
         ),
+        Error::Compacted {
+            collection, into, ..
+        } => Some(format!(
+            "use its id now: RESTORE {} AT '{into}'",
+            quiver_grammar::quote_ident(collection)
+        )),
         Error::Io { .. } => Some(
             "check that the backup repository's disk has free space and is writable; nothing was committed"
                 .into(),

@@ -40,6 +40,7 @@
 pub mod allocator;
 mod backup_statement;
 mod collections;
+pub mod compacting;
 mod engine;
 mod error;
 mod external;

@@ -174,6 +174,18 @@ fn describe(entry: &mut Operation, outcome: &Outcome) {
                 .collect();
             append_detail(entry, &notes.join("; "));
         }
+        Outcome::Compacted { report, .. } => {
+            entry.backup = Some(report.manifest.id.clone());
+            entry.rows = report.manifest.rows();
+            entry.bytes = report.manifest.bytes();
+            append_detail(
+                entry,
+                &format!(
+                    "replaced {}, merging {} backups",
+                    report.replaced, report.merged
+                ),
+            );
+        }
         Outcome::Restored { report, .. } => {
             entry.backup = Some(report.backup_id.clone());
             entry.rows = report.tables.iter().map(|(_, n)| n).sum();

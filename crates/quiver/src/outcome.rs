@@ -60,6 +60,13 @@ pub enum Outcome {
     Verified(quiver_storage::VerifyReport),
     /// PRUNE applied the collection's retention rules.
     Pruned(crate::prune::PruneReport),
+    /// COMPACT merged a chain into a full backup.
+    Compacted {
+        /// The collection.
+        collection: String,
+        /// What was done.
+        report: quiver_backup::Compacted,
+    },
     /// A collection statement (CREATE / ALTER / DROP BACKUP COLLECTION) succeeded.
     Done(String),
 }
@@ -142,6 +149,22 @@ impl fmt::Display for Outcome {
                 human_bytes(report.bytes)
             ),
             Outcome::Pruned(report) => report.fmt(f),
+            Outcome::Compacted { collection, report } => {
+                write!(
+                    f,
+                    "COMPACT {collection}: the chain of {} ({} backups) is now the full backup {}: {} table(s), {} row(s), {}",
+                    report.replaced,
+                    report.merged,
+                    report.manifest.id,
+                    report.manifest.tables.len(),
+                    report.manifest.rows(),
+                    human_bytes(report.manifest.bytes())
+                )?;
+                if !report.relinked.is_empty() {
+                    write!(f, "; {} now build(s) on it", report.relinked.join(", "))?;
+                }
+                f.write_str("; the older backups of the chain stay until PRUNE removes them")
+            }
             Outcome::Done(message) => f.write_str(message),
         }
     }

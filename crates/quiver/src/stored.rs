@@ -15,7 +15,7 @@ use quiver_storage::{
 use serde::Serialize;
 
 use crate::error::ExecError;
-use crate::outcome::QueryResult;
+use crate::outcome::{QueryResult, human_bytes};
 
 /// One collection, as `SHOW BACKUP COLLECTIONS` and `quiver ls` list it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -182,7 +182,7 @@ pub fn collections_rows(summaries: &[CollectionSummary]) -> QueryResult {
             "latest",
             text(summaries, |s| s.latest.clone().unwrap_or_default()),
         ),
-        ("bytes", number(summaries, |s| s.bytes)),
+        ("size", text(summaries, |s| human_bytes(s.bytes))),
         ("status", text(summaries, |s| s.status.clone())),
     ])
 }
@@ -199,7 +199,7 @@ pub fn backups_rows(summaries: &[BackupSummary]) -> QueryResult {
         ("time", text(summaries, |s| s.time.clone())),
         ("tables", number(summaries, |s| s.tables as u64)),
         ("rows", number(summaries, |s| s.rows)),
-        ("bytes", number(summaries, |s| s.bytes)),
+        ("size", text(summaries, |s| human_bytes(s.bytes))),
         ("status", text(summaries, |s| s.status.clone())),
     ])
 }

@@ -288,41 +288,12 @@ proptest! {
         batch_rows in 1usize..10,
     ) {
         let dir = tempfile::tempdir().unwrap();
-        let repository = dir.path().join("repo");
-        let options = crate::EngineOptions {
-            batch_rows: Some(batch_rows),
-            repository: Some(repository.clone()),
-            ..Default::default()
-        };
-        let mut engine = Engine::open_with(dir.path().join("db.sqlite"), options).unwrap();
-        let names: Vec<String> = (0..tables.len()).map(|i| format!("t{i}")).collect();
-        create_tables(&mut engine, &names, &tables);
-        let list: Vec<String> = names.iter().map(|n| format!("TABLE {n}")).collect();
-        engine
-            .execute(&format!(
-                "CREATE BACKUP COLLECTION c ({}) WITH (INCREMENTAL_BACKUP_ENABLED = 'true')",
-                list.join(", ")
-            ))
-            .unwrap();
-        let mut recorded = Vec::new();
-        for (i, step) in steps.iter().enumerate() {
-            for change in &step.changes {
-                apply(&mut engine, &names, &tables, change);
-            }
-            let statement = if i == 0 || step.full { "BACKUP c" } else { "BACKUP c INCREMENTAL" };
-            let Outcome::BackupTaken { manifest, .. } = engine.execute(statement).unwrap().remove(0) else {
-                panic!("a backup expected")
-            };
-            let state: Vec<Vec<String>> =
-                names.iter().zip(&tables).map(|(n, t)| contents(&mut engine, n, t)).collect();
-            recorded.push((manifest.id, state));
-        }
+        let chain = Chain::take(dir.path(), &tables, &steps, batch_rows);
+        let (names, list) = (&chain.names, &chain.list);
+        let recorded: Vec<(String, Vec<Vec<String>>)> =
+            chain.recorded.iter().map(|(m, state)| (m.id.clone(), state.clone())).collect();
         for (i, (id, state)) in recorded.iter().enumerate() {
-            let options = crate::EngineOptions {
-                batch_rows: Some(batch_rows),
-                repository: Some(repository.clone()),
-                ..Default::default()
-            };
+            let options = chain.options.clone();
             let mut fresh = Engine::open_with(dir.path().join(format!("restored{i}.sqlite")), options).unwrap();
             fresh.execute(&format!("RESTORE c AT '{id}'")).unwrap();
             let restored: Vec<Vec<String>> =
@@ -336,7 +307,7 @@ proptest! {
             fresh
                 .execute(&format!("CREATE BACKUP COLLECTION {copy} ({}); BACKUP {copy}", list.join(", ")))
                 .unwrap();
-            for name in &names {
+            for name in names {
                 for filter in ["", " WHERE c0 IS NOT NULL"] {
                     let through_chain = query_rows(
                         &mut fresh,
@@ -346,6 +317,62 @@ proptest! {
                     prop_assert_eq!(through_chain, plain, "QUERY of {} at backup {} ({}){}", name, i, id, filter);
                 }
             }
+        }
+    }
+
+    /// Compaction of a random backup of a random chain: the full backup that replaces it
+    /// restores exactly what it did; every other backup still restores its own state; a
+    /// backup that built on it builds on the full backup; the next incremental too.
+    #[test]
+    fn a_compacted_backup_restores_exactly_what_its_chain_did(
+        tables in proptest::collection::vec(table(), 1..3),
+        steps in steps(),
+        pick in any::<usize>(),
+        batch_rows in 1usize..10,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let Chain { mut engine, options, names, recorded, .. } =
+            Chain::take(dir.path(), &tables, &steps, batch_rows);
+        let mut recorded: Vec<(String, quiver_catalog::BackupKind, Vec<Vec<String>>)> = recorded
+            .into_iter()
+            .map(|(m, state)| (m.id, m.kind, state))
+            .collect();
+        let incrementals: Vec<usize> = (0..recorded.len())
+            .filter(|&i| recorded[i].1 == quiver_catalog::BackupKind::Incremental)
+            .collect();
+        prop_assume!(!incrementals.is_empty());
+        let target = incrementals[pick % incrementals.len()];
+        let Outcome::Compacted { report, .. } = engine
+            .execute(&format!("COMPACT c AT '{}'", recorded[target].0))
+            .unwrap()
+            .remove(0)
+        else {
+            panic!("a compaction expected")
+        };
+        prop_assert_eq!(report.manifest.kind, quiver_catalog::BackupKind::Full);
+        prop_assert_eq!(&report.replaced, &recorded[target].0);
+        // The replaced id says where it went; the new one restores its state.
+        let err = engine.execute(&format!("RESTORE c AT '{}'", recorded[target].0)).unwrap_err();
+        prop_assert!(err.render().contains("was compacted into"), "{}", err.render());
+        recorded[target].0 = report.manifest.id.clone();
+        // One more incremental on top, which builds on whatever the latest backup is now.
+        apply(&mut engine, &names, &tables, &Change::Delete { table: 0, pick: 0 });
+        let Outcome::BackupTaken { manifest, .. } = engine.execute("BACKUP c INCREMENTAL").unwrap().remove(0) else {
+            panic!("a backup expected")
+        };
+        let state: Vec<Vec<String>> =
+            names.iter().zip(&tables).map(|(n, t)| contents(&mut engine, n, t)).collect();
+        recorded.push((manifest.id, manifest.kind, state));
+        let collection = engine.repository().collection("c").unwrap();
+        for (i, (id, _, state)) in recorded.iter().enumerate() {
+            let mut fresh = Engine::open_with(dir.path().join(format!("restored{i}.sqlite")), options.clone()).unwrap();
+            fresh.execute(&format!("RESTORE c AT '{id}'")).unwrap();
+            let restored: Vec<Vec<String>> =
+                names.iter().zip(&tables).map(|(n, t)| contents(&mut fresh, n, t)).collect();
+            prop_assert_eq!(&restored, state, "backup {} ({})", i, id);
+            // No chain runs through the replaced backup any more.
+            let chain = collection.chain(collection.backup(id).unwrap()).unwrap();
+            prop_assert!(chain.iter().all(|b| b.id != report.replaced));
         }
     }
 
@@ -366,6 +393,68 @@ proptest! {
         engine.execute("RESTORE c").unwrap();
         let after: Vec<Vec<String>> = names.iter().zip(&tables).map(|(n, t)| contents(&mut engine, n, t)).collect();
         prop_assert_eq!(before, after);
+    }
+}
+
+/// A collection `c` of random tables and its backups, taken between random changes.
+struct Chain {
+    engine: Engine,
+    options: crate::EngineOptions,
+    names: Vec<String>,
+    /// `TABLE t0, TABLE t1, …`, as a collection lists them.
+    list: Vec<String>,
+    /// Each backup, with every table's contents as it was taken.
+    recorded: Vec<(quiver_catalog::BackupManifest, Vec<Vec<String>>)>,
+}
+
+impl Chain {
+    /// Creates `tables` in a database in `dir` (repository `dir/repo`), then for each step
+    /// applies its changes and takes a backup (the first one, and those marked, full).
+    fn take(dir: &std::path::Path, tables: &[Table], steps: &[Step], batch_rows: usize) -> Chain {
+        let options = crate::EngineOptions {
+            batch_rows: Some(batch_rows),
+            repository: Some(dir.join("repo")),
+            ..Default::default()
+        };
+        let mut engine = Engine::open_with(dir.join("db.sqlite"), options.clone()).unwrap();
+        let names: Vec<String> = (0..tables.len()).map(|i| format!("t{i}")).collect();
+        create_tables(&mut engine, &names, tables);
+        let list: Vec<String> = names.iter().map(|n| format!("TABLE {n}")).collect();
+        engine
+            .execute(&format!(
+                "CREATE BACKUP COLLECTION c ({}) WITH (INCREMENTAL_BACKUP_ENABLED = 'true')",
+                list.join(", ")
+            ))
+            .unwrap();
+        let mut recorded = Vec::new();
+        for (i, step) in steps.iter().enumerate() {
+            for change in &step.changes {
+                apply(&mut engine, &names, tables, change);
+            }
+            let statement = if i == 0 || step.full {
+                "BACKUP c"
+            } else {
+                "BACKUP c INCREMENTAL"
+            };
+            let Outcome::BackupTaken { manifest, .. } =
+                engine.execute(statement).unwrap().remove(0)
+            else {
+                panic!("a backup expected")
+            };
+            let state: Vec<Vec<String>> = names
+                .iter()
+                .zip(tables)
+                .map(|(n, t)| contents(&mut engine, n, t))
+                .collect();
+            recorded.push((manifest, state));
+        }
+        Chain {
+            engine,
+            options,
+            names,
+            list,
+            recorded,
+        }
     }
 }
 

@@ -196,3 +196,107 @@ fn succeeded_stderr(out: Output) -> String {
     );
     String::from_utf8(out.stderr).unwrap()
 }
+
+#[test]
+fn killed_compactions_leave_every_visible_backup_restorable_and_a_rerun_finishes() {
+    let s = Scratch::new();
+    s.ok("CREATE TABLE big (id INTEGER PRIMARY KEY, t TEXT, r REAL);
+          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40000)
+          INSERT INTO big SELECT i, 'row ' || i, i / 7.0 FROM n;
+          CREATE BACKUP COLLECTION c ( TABLE big ) WITH ( INCREMENTAL_BACKUP_ENABLED = 'true' )");
+    // Each backup's state, by its time: compaction changes an id's kind, never its time.
+    let stamp = |id: &str| id.split('_').next().unwrap().to_string();
+    let mut states = std::collections::HashMap::new();
+    let mut middle = None;
+    s.ok("BACKUP c");
+    for round in 0..5 {
+        s.ok(&format!(
+            "UPDATE big SET t = 'round {round}' WHERE id % 50 = {round};
+             DELETE FROM big WHERE id % 97 = {round}; INSERT INTO big VALUES ({}, 'new', 0)",
+            100_000 + round
+        ));
+        let id = backup_id(&s.ok("BACKUP c INCREMENTAL"));
+        states.insert(stamp(&id), s.fingerprint());
+        if round == 2 {
+            middle = Some(id);
+        }
+    }
+    let middle = middle.unwrap();
+    let started = std::time::Instant::now();
+    let db = s.db();
+    let args = |at: &str| {
+        vec![
+            "--db".to_string(),
+            db.to_string_lossy().into_owned(),
+            "compact".into(),
+            "c".into(),
+            "--at".into(),
+            at.to_string(),
+        ]
+    };
+    let out = quiver(&args(&middle));
+    let time = started.elapsed();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let check = |when: &str| {
+        let (committed, _) = committed_backups(&s.repo(), "c");
+        for (n, id) in committed.iter().enumerate() {
+            let Some(expected) = states.get(&stamp(id)) else {
+                continue; // the first full backup
+            };
+            let conn =
+                s.restore_elsewhere(&format!("{when}-{n}.db"), &format!("RESTORE c AT '{id}'"));
+            assert_eq!(&fingerprint(&conn), expected, "{when}: backup {id}");
+        }
+        committed
+    };
+    check("after");
+    // Kill compactions of the latest backup at points over its run time.
+    let latest = committed_backups(&s.repo(), "c").0.pop().unwrap();
+    assert!(latest.ends_with("_incremental"));
+    let mut interrupted = 0;
+    for step in 0..10u32 {
+        if !s
+            .repo()
+            .join("collections/c")
+            .join(&latest)
+            .join("manifest.json")
+            .exists()
+        {
+            break;
+        }
+        kill_after(&args(&latest), time * step / 8);
+        let full = s
+            .repo()
+            .join("collections/c")
+            .join(latest.replace("_incremental", "_full"));
+        if full.exists() && s.repo().join("collections/c").join(&latest).exists() {
+            interrupted += 1;
+        }
+        check(&format!("kill{step}"));
+    }
+    assert!(interrupted > 0, "no kill hit a compaction at work");
+    if s.repo()
+        .join("collections/c")
+        .join(&latest)
+        .join("manifest.json")
+        .exists()
+    {
+        succeeded(quiver(&args(&latest)));
+    }
+    let committed = check("final");
+    assert!(
+        committed.last().unwrap().ends_with("_full"),
+        "{committed:?}"
+    );
+    // A rerun says where the compacted backup went.
+    let out = quiver(&args(&latest));
+    assert_mentions(
+        &String::from_utf8_lossy(&out.stderr),
+        &["was compacted into"],
+    );
+    assert_verifies_but_for_one_interrupted_backup(&s, "c", 0);
+}

@@ -270,6 +270,30 @@ fn run_backup(config: &ScheduleConfig, due: &DueRun, on_entry: &OnEntry) {
     if result.is_err() {
         return;
     }
+    // COMPACT_AFTER: a chain grown past that many incrementals is compacted.
+    let compact_after = engine.repo.collection(name).ok().and_then(|c| {
+        let limit = c.def().compact_after?;
+        let latest = c.backups().ok()?.pop()?;
+        let chain = quiver_catalog::Chain::ending_at(&c, latest).ok()?;
+        (chain.backups().len() - 1 > limit as usize).then_some(limit)
+    });
+    if let Some(limit) = compact_after {
+        let how = Logged {
+            trigger: Trigger::Schedule,
+            note: Some(format!(
+                "the chain has more than COMPACT_AFTER = '{limit}' incrementals"
+            )),
+        };
+        let (_, entry) = engine.logged(OperationKind::Compact, name, &how, |engine| {
+            crate::compacting::compact(&engine.repo, name, None, engine.batch_rows).map(|report| {
+                crate::Outcome::Compacted {
+                    collection: name.to_string(),
+                    report,
+                }
+            })
+        });
+        emit(entry);
+    }
     let has_rules = engine
         .repo
         .collection(name)

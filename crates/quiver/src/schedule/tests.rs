@@ -326,3 +326,68 @@ fn full_backup_schedules_time_zones_and_bad_settings() {
     assert!(faults[0].contains("`ca`") && faults[0].contains("BACKUP_SCHEDULE"));
     assert_eq!(s.backups("cb").len(), 7);
 }
+
+#[test]
+fn compact_after_compacts_a_chain_that_grew_past_it() {
+    let start = datetime!(2026-01-05 00:00:00 UTC);
+    let s = Setup::new(start, "BACKUP_SCHEDULE = '@hourly', COMPACT_AFTER = '3'");
+    for hour in 0..6 {
+        s.clock.set(start + Duration::hours(hour));
+        s.sql(&format!(
+            "INSERT INTO a VALUES ({hour}, 'x'); UPDATE a SET v = 'y{hour}' WHERE id = 0;"
+        ));
+        let ran = s.run_once();
+        let compactions: Vec<_> = ran
+            .iter()
+            .filter(|e| e.collection == "ca" && e.entry.kind == OperationKind::Compact)
+            .collect();
+        assert_eq!(
+            compactions.len(),
+            usize::from(hour == 4),
+            "hour {hour}: {ran:?}"
+        );
+        if let Some(c) = compactions.first() {
+            assert_eq!(c.entry.result, OperationResult::Ok, "{c:?}");
+            assert_eq!(c.entry.trigger, Trigger::Schedule);
+            assert!(
+                c.entry
+                    .detail
+                    .as_deref()
+                    .unwrap()
+                    .contains("COMPACT_AFTER = '3'")
+            );
+        }
+    }
+    use BackupKind::{Full, Incremental};
+    let kinds: Vec<BackupKind> = s.backups("ca").iter().map(|b| b.kind).collect();
+    // The hour-4 incremental was replaced by a full backup of its time; hour 5 builds on it.
+    assert_eq!(
+        kinds,
+        [
+            Full,
+            Incremental,
+            Incremental,
+            Incremental,
+            Full,
+            Incremental
+        ]
+    );
+    let latest = s.backups("ca").pop().unwrap();
+    assert_eq!(
+        latest.parent.as_deref(),
+        Some(s.backups("ca")[4].id.as_str())
+    );
+    let mut engine = Engine::open(&s.db).unwrap();
+    let before: Vec<(i64, String)> = rows(&s.db);
+    engine.execute("DROP TABLE a; RESTORE ca;").unwrap();
+    assert_eq!(rows(&s.db), before);
+}
+
+fn rows(db: &std::path::Path) -> Vec<(i64, String)> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn.prepare("SELECT id, v FROM a ORDER BY id").unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
