@@ -268,6 +268,45 @@ impl TableFunctionImpl for BackupAt {
     }
 }
 
+/// Why `since` is not a start for changes up to `until`, and where `until`'s chain begins:
+/// a range across a full backup (one a schema change forced, say) spans two chains.
+fn outside_chain(
+    backups: &[BackupManifest],
+    chain: &[BackupManifest],
+    since: &str,
+    until: &BackupManifest,
+    collection: &str,
+    table: &str,
+) -> String {
+    let start = &chain[0];
+    let later = since > until.id.as_str();
+    let Some(since_backup) = backups.iter().find(|b| b.id == since) else {
+        return format!(
+            "backup `{since}` is not an earlier backup of the chain of `{}`; changes are between two backups of one chain",
+            until.id
+        );
+    };
+    if later || since_backup.id > start.id {
+        return format!(
+            "backup `{since}` is not an earlier backup of the chain of `{}`; changes are between two backups of one chain",
+            until.id
+        );
+    }
+    let why = match (since_backup.table(table), start.table(table)) {
+        (Some(old), Some(new)) => new
+            .schema
+            .shape_change(&old.schema)
+            .map(|change| format!(": table `{table}` changed there ({change})"))
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    format!(
+        "the range from `{since}` to `{until}` spans two chains: the chain of `{until}` starts at the full backup `{start}`, after `{since}`{why}; changes('{collection}', '{table}', '{start}', '{until}') gives what changed since then, and backup_at() each backup as it was",
+        until = until.id,
+        start = start.id,
+    )
+}
+
 #[derive(Debug)]
 struct Changes {
     functions: TableFunctions,
@@ -292,9 +331,8 @@ impl TableFunctionImpl for Changes {
         let since = match args.get(2) {
             Some(id) => {
                 if !chain.iter().any(|b| &b.id == id) || *id > until.id {
-                    return Err(DataFusionError::Plan(format!(
-                        "backup `{id}` is not an earlier backup of the chain of `{}`; changes are between two backups of one chain",
-                        until.id
+                    return Err(DataFusionError::Plan(outside_chain(
+                        &backups, &chain, id, &until, &args[0], &args[1],
                     )));
                 }
                 id.clone()

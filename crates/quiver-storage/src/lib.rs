@@ -19,6 +19,7 @@ mod gc;
 mod import;
 mod inventory;
 mod location;
+mod prune;
 mod verify;
 
 #[cfg(any(test, feature = "test-server"))]
@@ -30,4 +31,5 @@ pub use gc::{DEFAULT_GRACE, GcOptions, GcReport, gc};
 pub use import::{import, import_into};
 pub use inventory::{BackupEntry, Inventory};
 pub use location::{Digest, Location, mask_secrets, redacted};
+pub use prune::{LocationPrune, prune_location};
 pub use verify::{DdlCheck, Fault, FaultKind, VerifyProgress, VerifyReport, verify};

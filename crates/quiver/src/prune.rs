@@ -19,6 +19,22 @@ pub struct PruneReport {
     pub rules: String,
     /// Every backup, newest first.
     pub backups: Vec<PrunedBackup>,
+    /// For a collection with external storage: what the same rules removed there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external: Option<ExternalPrune>,
+}
+
+/// What pruning a collection's external storage did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExternalPrune {
+    /// The location's URL, secrets masked.
+    pub url: String,
+    /// The backups removed there (in a dry run: that would be), newest first.
+    pub removed: Vec<String>,
+    /// Bytes of their files.
+    pub bytes: u64,
+    /// Why the location was not pruned, if it was not (the repository's prune stands).
+    pub error: Option<String>,
 }
 
 /// One backup's verdict.
@@ -65,6 +81,22 @@ impl std::fmt::Display for PruneReport {
         } else {
             write!(f, " ({})", self.rules)?;
         }
+        if let Some(external) = &self.external {
+            match &external.error {
+                Some(error) => write!(
+                    f,
+                    "\nwarning: the backups at {} were not pruned: {error}; PRUNE again prunes them",
+                    external.url
+                )?,
+                None => write!(
+                    f,
+                    "\nat {}: {verb} {} backup(s), {}",
+                    external.url,
+                    external.removed.len(),
+                    human_bytes(external.bytes)
+                )?,
+            }
+        }
         for backup in &self.backups {
             if backup.kept {
                 write!(f, "\n  keep   {}: {}", backup.id, backup.reasons.join(", "))?;
@@ -106,10 +138,43 @@ pub fn prune(
             id: manifest.id,
         })
         .collect();
+    // External storage keeps by the same rules, applied to what it holds (which may be more
+    // than the repository: copies from another machine); a fault there leaves the
+    // repository's prune standing.
+    let external = crate::external::location(&collection)
+        .map_err(|e| crate::operations::error_text(&e))
+        .and_then(|location| {
+            location
+                .map(|location| {
+                    quiver_storage::prune_location(&location, collection.def(), now, dry_run)
+                        .map_err(|e| quiver_storage::mask_secrets(&e.to_string()))
+                        .map(|done| (location, done))
+                })
+                .transpose()
+        });
+    let external = match external {
+        Ok(None) => None,
+        Ok(Some((_, done))) => Some(ExternalPrune {
+            url: done.url,
+            removed: done.removed,
+            bytes: done.bytes,
+            error: None,
+        }),
+        Err(error) => Some(ExternalPrune {
+            url: match &collection.def().storage {
+                quiver_catalog::StorageKind::External(url) => quiver_storage::redacted(url),
+                quiver_catalog::StorageKind::Cluster => String::new(),
+            },
+            removed: Vec::new(),
+            bytes: 0,
+            error: Some(error),
+        }),
+    };
     Ok(PruneReport {
         collection: collection.def().name.clone(),
         dry_run,
         rules: crate::collections::retention_settings(collection.def()).to_string(),
         backups,
+        external,
     })
 }

@@ -300,3 +300,90 @@ fn killed_compactions_leave_every_visible_backup_restorable_and_a_rerun_finishes
     );
     assert_verifies_but_for_one_interrupted_backup(&s, "c", 0);
 }
+
+#[test]
+fn changes_over_a_schema_change_say_where_the_new_chain_starts() {
+    let s = Scratch::new();
+    s.ok(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a');
+          CREATE BACKUP COLLECTION c ( TABLE t ) WITH ( INCREMENTAL_BACKUP_ENABLED = 'true' )",
+    );
+    s.ok("BACKUP c");
+    s.ok("INSERT INTO t VALUES (2, 'b')");
+    let before = backup_id(&s.ok("BACKUP c INCREMENTAL"));
+    s.ok("ALTER TABLE t ADD COLUMN w INTEGER");
+    let full = backup_id(&s.ok("BACKUP c INCREMENTAL"));
+    assert!(full.ends_with("_full"));
+    s.ok("INSERT INTO t VALUES (3, 'c', 1)");
+    let latest = backup_id(&s.ok("BACKUP c INCREMENTAL"));
+    let err = s.fails(&format!(
+        "QUERY SELECT * FROM changes('c', 't', '{before}')"
+    ));
+    assert_mentions(
+        &err,
+        &[
+            "spans two chains",
+            &format!("starts at the full backup `{full}`, after `{before}`"),
+            "column `w` was added",
+            &format!("changes('c', 't', '{full}', '{latest}')"),
+        ],
+    );
+    // What it suggests works.
+    let out = s.ok(&format!(
+        "QUERY SELECT id FROM changes('c', 't', '{full}', '{latest}')"
+    ));
+    assert!(out.contains('3'), "{out}");
+}
+
+#[test]
+fn prune_applies_the_same_rules_to_external_storage() {
+    let s = Scratch::new();
+    let remote = s.dir.path().join("offsite");
+    let url = format!("file://{}", remote.display());
+    s.ok(&format!(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a');
+         CREATE BACKUP COLLECTION c ( TABLE t ) WITH ( STORAGE = '{url}', INCREMENTAL_BACKUP_ENABLED = 'true', KEEP_LAST = '2' )"
+    ));
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        s.ok(&format!("INSERT INTO t VALUES ({}, 'x')", i + 10));
+        let statement = if i == 2 {
+            "BACKUP c INCREMENTAL"
+        } else {
+            "BACKUP c"
+        };
+        ids.push(backup_id(&s.ok(statement)));
+    }
+    let at_remote = || {
+        let mut ids: Vec<String> = std::fs::read_dir(&remote)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| remote.join(n).join("manifest.json").exists())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(at_remote(), ids);
+    let dry = succeeded(s.quiver(&["prune", "c", "--dry-run"]));
+    assert_mentions(&dry, &["would remove 1 of 4", "would remove 1 backup(s)"]);
+    assert_eq!(at_remote(), ids);
+    // KEEP_LAST = 2 keeps the last two, and the full backup the incremental builds on.
+    let out = succeeded(s.quiver(&["prune", "c"]));
+    assert_mentions(
+        &out,
+        &["removed 1 of 4", &format!("at {url}: removed 1 backup(s)")],
+    );
+    assert_eq!(at_remote(), ids[1..]);
+    let mut left = Vec::new();
+    list_files(&remote.join(&ids[0]), &remote.join(&ids[0]), &mut left);
+    assert!(left.is_empty(), "{left:?}");
+    // A damaged manifest there stops the prune there only, with a warning.
+    s.ok("BACKUP c");
+    std::fs::write(remote.join(&ids[3]).join("manifest.json"), b"{").unwrap();
+    let out = succeeded(s.quiver(&["prune", "c"]));
+    assert_mentions(
+        &out,
+        &["removed 2 of 4", "were not pruned", "cannot be read"],
+    );
+    assert_eq!(at_remote().len(), 4);
+}
