@@ -4,7 +4,9 @@
 //! Figures: full backup vs a bare scan of the same tables; restore vs a bare bulk insert of
 //! the same rows; peak RSS of a backup at each size (it must stay flat); incremental
 //! backups after 0.1%, 1% and 10% of the rows changed, vs the bare scan and the full backup;
-//! a point query on a backup (`QUERY … WHERE key = k`) vs a full scan of the same table.
+//! a point query on a backup (`QUERY … WHERE key = k`) vs a full scan of the same table;
+//! restore of a chain of 30 incrementals (1% changed each) before and after `COMPACT`, and
+//! the compaction's time vs the full backup's.
 //! Results go to `target/bench/results.json` and `target/bench/results.md`; `--keep` keeps
 //! the generated databases and repositories (for profiling). `--postgres` runs the
 //! PostgreSQL benchmarks instead ([`postgres`]), into `results-postgres.{json,md}`.
@@ -50,6 +52,29 @@ struct SizeResult {
     point_vs_scan: f64,
     /// One entry per fraction of [`CHANGED_FRACTIONS`].
     incremental: Vec<IncrementalResult>,
+    /// A chain of [`CHAIN_INCREMENTALS`] incrementals of 1% changes each, restored before
+    /// and after compaction.
+    compaction: CompactionResult,
+}
+
+/// Incrementals in the chain the compaction benchmark builds.
+const CHAIN_INCREMENTALS: u64 = 30;
+
+/// Restores of a long chain before and after `COMPACT`, and the compaction's time.
+#[derive(Debug, Serialize)]
+struct CompactionResult {
+    /// Incrementals in the chain (each after 1% of the rows changed).
+    incrementals: u64,
+    /// Best time of `RESTORE bench` of the chain's last backup (full + every incremental).
+    restore_chain_s: f64,
+    /// Best time of `COMPACT bench` (the chain merged into one full backup).
+    compact_s: f64,
+    /// Best time of `RESTORE bench` after compaction.
+    restore_compacted_s: f64,
+    /// Restore after compaction over restore of the chain.
+    restore_compacted_vs_chain: f64,
+    /// Compaction time over a full backup's time (same data size).
+    compact_vs_full_backup: f64,
 }
 
 /// One incremental backup's figures: the data size's database with a fraction of its rows
@@ -221,6 +246,8 @@ fn bench_size(work: &Path, rows: u64, runs: usize) -> SizeResult {
         })
         .collect();
 
+    let compaction = bench_compaction(&dir, &source, runs, full_backup);
+
     SizeResult {
         rows: actual_rows,
         bare_insert_s: secs(bare_insert),
@@ -236,6 +263,67 @@ fn bench_size(work: &Path, rows: u64, runs: usize) -> SizeResult {
         scan_query_s: secs(scan_query),
         point_vs_scan: secs(point_query) / secs(scan_query),
         incremental,
+        compaction,
+    }
+}
+
+/// A chain of [`CHAIN_INCREMENTALS`] incrementals of 1% changes over a full backup of a copy
+/// of `source`: restore of its last backup, `COMPACT`, then the same restore again (checked
+/// against the changed database both times). Each compaction run starts from a fresh copy of
+/// the chain's repository.
+fn bench_compaction(
+    dir: &Path,
+    source: &Path,
+    runs: usize,
+    full_backup: Duration,
+) -> CompactionResult {
+    let changed = dir.join("chain.db");
+    std::fs::copy(source, &changed).unwrap();
+    let chain_repo = dir.join("chain.quiver");
+    let _ = std::fs::remove_dir_all(&chain_repo);
+    let mut engine = Engine::open_with(&changed, options(&chain_repo)).unwrap();
+    engine
+        .execute(&format!(
+            "CREATE BACKUP COLLECTION bench ({}) WITH (INCREMENTAL_BACKUP_ENABLED = 'true'); BACKUP bench",
+            collection_tables()
+        ))
+        .unwrap();
+    for round in 0..CHAIN_INCREMENTALS {
+        changes::apply(&mut Connection::open(&changed).unwrap(), 0.01, 1000 + round).unwrap();
+        engine.execute("BACKUP bench INCREMENTAL").unwrap();
+    }
+    drop(engine);
+    let restore = |repo: &Path, check: &str| {
+        let (time, _) = best_of(runs, || {
+            let target = dir.join("chain-restored.db");
+            let _ = std::fs::remove_file(&target);
+            Engine::open_with(&target, options(repo))
+                .unwrap()
+                .execute("RESTORE bench")
+                .unwrap();
+        });
+        assert_same_rows(&changed, &dir.join("chain-restored.db"), check);
+        time
+    };
+    let restore_chain = restore(&chain_repo, "restore of a 30-incremental chain");
+    let compacted = dir.join("compacted.quiver");
+    let (compact, _) = best_of_prepared(
+        runs,
+        || {
+            let _ = std::fs::remove_dir_all(&compacted);
+            copy_dir(&chain_repo, &compacted);
+            Engine::open_with(&changed, options(&compacted)).unwrap()
+        },
+        |mut engine| engine.execute("COMPACT bench").unwrap(),
+    );
+    let restore_compacted = restore(&compacted, "restore after compaction");
+    CompactionResult {
+        incrementals: CHAIN_INCREMENTALS,
+        restore_chain_s: secs(restore_chain),
+        compact_s: secs(compact),
+        restore_compacted_s: secs(restore_compacted),
+        restore_compacted_vs_chain: secs(restore_compacted) / secs(restore_chain),
+        compact_vs_full_backup: secs(compact) / secs(full_backup),
     }
 }
 
@@ -477,6 +565,23 @@ fn markdown(results: &[SizeResult]) -> String {
                 i.incremental_bytes_vs_full * 100.0,
             ));
         }
+    }
+    out.push_str(
+        "\n| rows | chain | restore of the chain | compaction | compaction / full backup | restore after compaction | after / before |\n\
+         |---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for r in results {
+        let c = &r.compaction;
+        out.push_str(&format!(
+            "| {} | full + {} x 1% | {:.3} s | {:.3} s | {:.2}x | {:.3} s | {:.2}x |\n",
+            r.rows,
+            c.incrementals,
+            c.restore_chain_s,
+            c.compact_s,
+            c.compact_vs_full_backup,
+            c.restore_compacted_s,
+            c.restore_compacted_vs_chain,
+        ));
     }
     out
 }

@@ -10,10 +10,12 @@
 //! A crash between two steps leaves both backups of that time, each restorable, and the
 //! next compaction of it finishes the job.
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{Sender, channel};
+
 use quiver_catalog::{
-    BackupId, BackupKind, BackupManifest, Collection, CollectionLock, TableBackup,
+    BackupId, BackupKind, BackupManifest, Collection, CollectionLock, PendingBackup, TableBackup,
 };
-use quiver_diff::with_row_hashes;
 use quiver_grammar::quote_ident;
 use quiver_restore::{ChainRows, Columns};
 
@@ -119,7 +121,8 @@ pub fn compact(
 }
 
 /// Writes and commits the full backup `id` of `chain`'s state: each table's rows merged
-/// from the chain's files, in key order, with their row hashes.
+/// from the chain's files, in key order, with their row hashes; tables in parallel, the
+/// largest first, one thread per core.
 fn write_full(
     collection: &Collection,
     lock: &CollectionLock,
@@ -130,26 +133,94 @@ fn write_full(
 ) -> Result<BackupManifest> {
     let pending = collection.begin_copy(id, lock)?;
     let batch_rows = options.batch_rows.max(1);
-    let mut tables = Vec::new();
-    for table in &chain.tip().tables {
-        let schema = &table.schema;
-        let file_schema = schema.file_schema(BackupKind::Full);
-        let mut writer = FileWriter::new(&pending, schema, BackupKind::Full);
-        let mut rows = 0u64;
-        for batch in chain.rows(collection, schema, Columns::Values, batch_rows)? {
-            let batch = batch?;
-            rows += batch.num_rows() as u64;
-            writer.write(with_row_hashes(&batch, &file_schema)?)?;
-            progress(BackupProgress::Rows {
-                table: schema.name.clone(),
-                rows,
-            });
+    let tables = &chain.tip().tables;
+    let mut order: Vec<usize> = (0..tables.len()).collect();
+    let size = |i: usize| -> u64 {
+        chain
+            .backups()
+            .iter()
+            .filter_map(|b| b.table(&tables[i].schema.name))
+            .map(TableBackup::bytes)
+            .sum()
+    };
+    order.sort_by_key(|&i| std::cmp::Reverse(size(i)));
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(tables.len())
+        .max(1);
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let (sender, reports) = channel();
+    let finished: Vec<Result<Vec<(usize, TableBackup)>>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let (sender, next, failed, order, pending) =
+                    (sender.clone(), &next, &failed, &order, &pending);
+                scope.spawn(move || {
+                    let mut done = Vec::new();
+                    while !failed.load(Ordering::Relaxed) {
+                        let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                            break;
+                        };
+                        match merge_table(
+                            collection, chain, pending, &tables[i], batch_rows, &sender,
+                        ) {
+                            Ok(table) => done.push((i, table)),
+                            Err(e) => {
+                                failed.store(true, Ordering::Relaxed);
+                                return Err(e);
+                            }
+                        }
+                    }
+                    Ok(done)
+                })
+            })
+            .collect();
+        drop(sender);
+        for report in reports {
+            progress(report);
         }
-        tables.push(TableBackup {
-            files: writer.finish()?,
-            schema: schema.clone(),
-            changes: None,
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let mut merged = Vec::with_capacity(tables.len());
+    for result in finished {
+        merged.extend(result?);
+    }
+    merged.sort_by_key(|(i, _)| *i);
+    Ok(pending.commit(None, merged.into_iter().map(|(_, t)| t).collect())?)
+}
+
+/// One table of the chain's state, merged into its data file of the new full backup.
+fn merge_table(
+    collection: &Collection,
+    chain: &quiver_catalog::Chain,
+    pending: &PendingBackup,
+    table: &TableBackup,
+    batch_rows: usize,
+    progress: &Sender<BackupProgress>,
+) -> Result<TableBackup> {
+    let schema = &table.schema;
+    let mut writer = FileWriter::new(pending, schema, BackupKind::Full);
+    let mut rows = 0u64;
+    // The rows with the hashes their backups stored: the same a full backup computes.
+    for batch in chain.rows(collection, schema, Columns::Stored, batch_rows)? {
+        let batch = batch?;
+        rows += batch.num_rows() as u64;
+        writer.write(batch)?;
+        let _ = progress.send(BackupProgress::Rows {
+            table: schema.name.clone(),
+            rows,
         });
     }
-    Ok(pending.commit(None, tables)?)
+    Ok(TableBackup {
+        files: writer.finish()?,
+        schema: schema.clone(),
+        changes: None,
+    })
 }

@@ -13,6 +13,9 @@ pub enum Columns {
     Values,
     /// The key and the row hash ([`StateColumns`]): what the next incremental diffs against.
     State,
+    /// The row's values and its hash, as a full backup's file holds them
+    /// ([`TableSchema::file_schema`]): what compaction writes.
+    Stored,
 }
 
 /// The chain a restore of `collection` loads: the one of its backup `at`, or of its
@@ -81,6 +84,9 @@ impl ChainRows for Chain {
                 (Columns::State, BackupKind::Full) => state.full.clone(),
                 (Columns::State, BackupKind::Incremental) => state.incremental.clone(),
                 (Columns::Values, BackupKind::Full) => (0..values).collect(),
+                (Columns::Stored, BackupKind::Full) => (0..=values).collect(),
+                // The values and the hash, then the deleted column after them.
+                (Columns::Stored, BackupKind::Incremental) => (0..values + 2).collect(),
                 // The values, then the deleted column after the hash.
                 (Columns::Values, BackupKind::Incremental) => {
                     (0..values).chain(std::iter::once(values + 1)).collect()
@@ -94,6 +100,7 @@ impl ChainRows for Chain {
         }
         let (key, output) = match columns {
             Columns::Values => (table.key_columns(), table.arrow_schema()),
+            Columns::Stored => (table.key_columns(), table.file_schema(BackupKind::Full)),
             Columns::State => (state.key, state.schema),
         };
         Merge::new(inputs, key, output, batch_rows).map_err(|source| Error::Read {

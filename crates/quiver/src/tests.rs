@@ -374,6 +374,14 @@ proptest! {
             let chain = collection.chain(collection.backup(id).unwrap()).unwrap();
             prop_assert!(chain.iter().all(|b| b.id != report.replaced));
         }
+        // The compacted backup holds the hashes a full backup would: an incremental on top
+        // of it, with nothing changed since, finds no change.
+        engine.execute("COMPACT c").unwrap();
+        let Outcome::BackupTaken { manifest, .. } = engine.execute("BACKUP c INCREMENTAL").unwrap().remove(0) else {
+            panic!("a backup expected")
+        };
+        let changes = manifest.changes();
+        prop_assert_eq!((changes.upserts, changes.deletes), (0, 0));
     }
 
     #[test]
