@@ -14,6 +14,15 @@ pub enum Error {
         /// What to do instead.
         hint: Option<String>,
     },
+    /// An incremental backup cannot be taken, but a full one can (a table without a key, a
+    /// damaged or unreadable chain to build on); `hint` says so.
+    #[error("{message}")]
+    NeedsFull {
+        /// What is wrong.
+        message: String,
+        /// What to do instead.
+        hint: Option<String>,
+    },
     /// A table's shape changed since the chain's last backup, and the collection's
     /// `ON_SCHEMA_CHANGE` is `'refuse'`: an incremental cannot span the change.
     #[error(
@@ -54,10 +63,17 @@ impl Error {
         }
     }
 
+    pub(crate) fn needs_full(message: impl Into<String>, hint: impl Into<Option<String>>) -> Error {
+        Error::NeedsFull {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+
     /// What to do about a refusal, where it says.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::Refused { hint, .. } => hint.clone(),
+            Error::Refused { hint, .. } | Error::NeedsFull { hint, .. } => hint.clone(),
             Error::ShapeChanged { collection, .. } => {
                 let name = quiver_grammar::quote_ident(collection);
                 Some(format!(

@@ -25,6 +25,10 @@ pub struct BackupOptions {
     pub incremental: bool,
     /// Rows per batch when reading tables.
     pub batch_rows: usize,
+    /// When an incremental cannot be taken but a full backup can (a table without a key, a
+    /// damaged or unreadable chain to build on), take the full backup and say why, instead
+    /// of refusing: what an unattended (scheduled) backup wants.
+    pub full_when_incremental_impossible: bool,
 }
 
 /// Progress of a backup.
@@ -62,31 +66,40 @@ pub fn take(
     options: &BackupOptions,
     progress: &mut dyn FnMut(BackupProgress),
 ) -> Result<TakenBackup> {
-    match take_one(collection, lock, source, options, progress) {
+    // Why an incremental asked for is taken as a full backup, if it is (nothing of the
+    // incremental was committed: its directory went with it).
+    let why = match take_one(collection, lock, source, options, progress) {
+        Err(Error::NeedsFull { message, .. }) if options.full_when_incremental_impossible => {
+            message
+                .trim_end_matches(" (nothing was written)")
+                .to_string()
+        }
         Err(Error::ShapeChanged {
             table,
             since,
             change,
             ..
-        }) if collection.def().on_schema_change == SchemaChangePolicy::Full => {
-            // Nothing of the incremental was committed (its directory went with it).
-            let full = BackupOptions {
-                incremental: false,
-                ..options.clone()
-            };
-            let manifest = take_one(collection, lock, source, &full, progress)?;
-            Ok(TakenBackup {
+        }) if collection.def().on_schema_change == SchemaChangePolicy::Full => format!(
+            "table `{table}` changed since backup {since} ({change}); a new chain starts here"
+        ),
+        taken => {
+            return taken.map(|manifest| TakenBackup {
                 manifest,
-                full_instead: Some(format!(
-                    "took a full backup instead of an incremental: table `{table}` changed since backup {since} ({change}); a new chain starts here"
-                )),
-            })
+                full_instead: None,
+            });
         }
-        taken => taken.map(|manifest| TakenBackup {
-            manifest,
-            full_instead: None,
-        }),
-    }
+    };
+    let full = BackupOptions {
+        incremental: false,
+        ..options.clone()
+    };
+    let manifest = take_one(collection, lock, source, &full, progress)?;
+    Ok(TakenBackup {
+        manifest,
+        full_instead: Some(format!(
+            "took a full backup instead of an incremental: {why}"
+        )),
+    })
 }
 
 fn take_one(
@@ -105,7 +118,7 @@ fn take_one(
     // An incremental builds on the latest backup, whichever chain it ends.
     let chain = if options.incremental {
         if let Some(unreadable) = list.unreadable_latest() {
-            return Err(Error::refused(
+            return Err(Error::needs_full(
                 format!(
                     "cannot take an incremental backup of {}: its latest backup `{}` cannot be read: {} (nothing was written)",
                     quote_ident(&name),
@@ -266,7 +279,7 @@ impl Job<'_> {
         progress: &Sender<BackupProgress>,
     ) -> Result<TableBackup, Error> {
         if schema.row_key().is_empty() {
-            return Err(Error::refused(
+            return Err(Error::needs_full(
                 format!(
                     "table `{}` has no primary key and no unique index over NOT NULL columns: an incremental backup cannot tell its rows apart (nothing was written)",
                     schema.name
@@ -489,7 +502,7 @@ fn base_chain(collection: &Collection, latest: Option<BackupManifest>) -> Result
         )
     };
     let unusable = |reason: String| {
-        Error::refused(
+        Error::needs_full(
             format!("cannot take an incremental backup of {name}: {reason} (nothing was written)"),
             new_chain_hint(&collection.def().name),
         )

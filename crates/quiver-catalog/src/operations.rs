@@ -149,14 +149,26 @@ pub struct OperationLog {
 }
 
 impl Collection {
-    fn operations_path(&self) -> PathBuf {
-        self.dir().join(OPERATIONS_FILE)
+    /// The log's path, refused when something other than a plain file is there: a symbolic
+    /// link planted in the repository would have entries written (or read) anywhere.
+    fn operations_path(&self) -> Result<PathBuf> {
+        let path = self.dir().join(OPERATIONS_FILE);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if !meta.file_type().is_file() => Err(Error::Corrupt {
+                what: "operations log",
+                path,
+                message:
+                    "it is not a plain file (a symbolic link?); it is neither read nor written"
+                        .into(),
+            }),
+            _ => Ok(path),
+        }
     }
 
     /// Appends `entry` to the collection's operations log, durably. The lock is not needed:
     /// each entry is one append, and a skipped run is logged while another process holds it.
     pub fn record_operation(&self, entry: &Operation) -> Result<()> {
-        let path = self.operations_path();
+        let path = self.operations_path()?;
         let mut line = serde_json::to_vec(entry).map_err(|e| Error::Corrupt {
             what: "operations log entry",
             path: path.clone(),
@@ -197,7 +209,7 @@ impl Collection {
     /// The collection's operations log, oldest first (its newest 16 MiB at most). No log yet
     /// is an empty one.
     pub fn operations(&self) -> Result<OperationLog> {
-        let path = self.operations_path();
+        let path = self.operations_path()?;
         let mut file = match fs::File::open(&path) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -224,9 +236,17 @@ impl Collection {
                 continue;
             }
             match serde_json::from_slice::<Operation>(line) {
-                Ok(entry) if line.len() <= MAX_LINE && entry.started().is_some() => {
-                    log.entries.push(entry)
-                }
+                Ok(mut entry) if line.len() <= MAX_LINE => match entry.started() {
+                    // Times are kept in one form, UTC, so that they sort as text.
+                    Some(at) => {
+                        entry.started_at = at
+                            .to_offset(time::UtcOffset::UTC)
+                            .format(&Rfc3339)
+                            .unwrap_or_default();
+                        log.entries.push(entry);
+                    }
+                    None => log.unreadable_lines += 1,
+                },
                 _ => log.unreadable_lines += 1,
             }
         }
@@ -262,18 +282,23 @@ mod tests {
     use super::*;
     use crate::{CollectionDef, Repository, StorageKind};
 
-    #[test]
-    fn entries_round_trip_and_damage_is_counted_not_trusted() {
-        let dir = tempfile::tempdir().unwrap();
-        let repo = Repository::open(dir.path()).unwrap();
-        let c = repo
+    /// A collection `c` in a new repository at `root`.
+    fn collection(root: &std::path::Path) -> Collection {
+        Repository::open(root)
+            .unwrap()
             .create_collection(&CollectionDef::new(
                 "c",
                 vec!["t".into()],
                 StorageKind::Cluster,
                 true,
             ))
-            .unwrap();
+            .unwrap()
+    }
+
+    #[test]
+    fn entries_round_trip_and_damage_is_counted_not_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = collection(dir.path());
         assert_eq!(c.operations().unwrap(), OperationLog::default());
         let mut first = Operation::new(
             OperationKind::Backup,
@@ -304,5 +329,36 @@ mod tests {
         assert_eq!(log.entries[0], first);
         assert_eq!(log.entries[1].kind, OperationKind::Prune);
         assert!(log.entries[1].error.as_ref().unwrap().chars().count() < 1100);
+    }
+
+    #[test]
+    fn a_log_planted_as_a_symbolic_link_is_neither_written_nor_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = collection(&dir.path().join("repo"));
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "precious\n").unwrap();
+        std::os::unix::fs::symlink(&victim, c.dir().join(OPERATIONS_FILE)).unwrap();
+        let entry = Operation::new(
+            OperationKind::Backup,
+            OffsetDateTime::UNIX_EPOCH,
+            OperationResult::Ok,
+        );
+        let err = c.record_operation(&entry).unwrap_err().to_string();
+        assert!(err.contains("not a plain file"), "{err}");
+        assert!(c.operations().is_err());
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
+    }
+
+    #[test]
+    fn times_with_an_offset_are_read_as_utc() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = collection(dir.path());
+        fs::write(
+            c.dir().join(OPERATIONS_FILE),
+            "{\"kind\":\"backup\",\"started_at\":\"2026-01-01T05:00:00+05:00\",\"duration_ms\":1,\"result\":\"ok\"}\n",
+        )
+        .unwrap();
+        let log = c.operations().unwrap();
+        assert_eq!(log.entries[0].started_at, "2026-01-01T00:00:00Z");
     }
 }

@@ -42,9 +42,16 @@ pub(crate) fn run(
                 }
             });
             if *once {
-                let ran = scheduler.run_once(on_entry).map_err(|e| render(&e))?;
-                if !json && ran == 0 {
+                let report = scheduler.run_once(on_entry).map_err(|e| render(&e))?;
+                if !json && report.started == 0 {
                     errprint!("quiver schedule: nothing is due\n");
+                }
+                if !report.failed.is_empty() {
+                    return Err(format!(
+                        "error: {} scheduled run(s) failed: {}\n  = hint: each line above says why; quiver log <collection> lists them\n",
+                        report.failed.len(),
+                        report.failed.join(", ")
+                    ));
                 }
                 return Ok(());
             }

@@ -62,6 +62,17 @@ pub fn prune_location(
                     entry.id
                 )));
             }
+            // Deleting needs proof: a manifest without this collection's id (an old format,
+            // or a forged one that left it out) may be another collection's.
+            Some(Ok(manifest))
+                if manifest.collection_id.is_none()
+                    || !def.owns(manifest.collection_id.as_deref()) =>
+            {
+                return Err(refuse(format!(
+                    "backup {} there does not carry this collection's id, so it cannot be proved this collection's",
+                    entry.id
+                )));
+            }
             Some(Ok(manifest)) => backups.push(RetainedBackup {
                 id: manifest.id.parse().map_err(refuse)?,
                 parent: match &manifest.parent {
@@ -77,16 +88,34 @@ pub fn prune_location(
         url: crate::redacted(location.url()),
         ..LocationPrune::default()
     };
+    let doomed: Vec<(String, Vec<(&String, &u64)>)> = verdicts
+        .iter()
+        .filter(|v| !v.kept())
+        .map(|verdict| {
+            let id = verdict.id.to_string();
+            let files = inventory
+                .objects
+                .iter()
+                .filter(|(rel, _)| {
+                    rel.strip_prefix(&id).is_some_and(|r| r.starts_with('/')) && is_layout_name(rel)
+                })
+                .collect();
+            (id, files)
+        })
+        .collect();
+    // A local directory's listing follows symbolic links: what is reached through one may be
+    // anywhere, so none of it is the location's to delete (gc keeps such files too).
+    if let Some((rel, _)) = doomed
+        .iter()
+        .flat_map(|(_, files)| files)
+        .find(|(rel, _)| location.through_symlink(rel))
+    {
+        return Err(refuse(format!(
+            "{rel} is reached through a symbolic link, which prune does not follow"
+        )));
+    }
     // Newest first: a backup goes only after those that build on it.
-    for verdict in verdicts.iter().filter(|v| !v.kept()) {
-        let id = verdict.id.to_string();
-        let files: Vec<(&String, &u64)> = inventory
-            .objects
-            .iter()
-            .filter(|(rel, _)| {
-                rel.strip_prefix(&id).is_some_and(|r| r.starts_with('/')) && is_layout_name(rel)
-            })
-            .collect();
+    for (id, files) in doomed {
         report.bytes += files.iter().map(|(_, size)| **size).sum::<u64>();
         report.removed.push(id.clone());
         if dry_run {

@@ -5,12 +5,25 @@ use quiver_backup::{BackupOptions, BackupProgress};
 use crate::error::ExecError;
 use crate::{Engine, Outcome, Progress, external};
 
+/// What BACKUP is asked for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BackupRequest {
+    /// `BACKUP name INCREMENTAL`.
+    pub incremental: bool,
+    /// Unattended (scheduled): an incremental that cannot be taken becomes a full backup.
+    pub unattended: bool,
+}
+
 /// Runs `BACKUP name [INCREMENTAL]`.
 pub(crate) fn run(
     engine: &mut Engine,
     name: &str,
-    incremental: bool,
+    request: BackupRequest,
 ) -> Result<Outcome, ExecError> {
+    let BackupRequest {
+        incremental,
+        unattended,
+    } = request;
     let mut collection = engine.repo.collection(name)?;
     // The backup reads through sessions of its own, which would not see this one's writes.
     engine.outside_transaction("BACKUP")?;
@@ -43,6 +56,7 @@ pub(crate) fn run(
     let options = BackupOptions {
         incremental,
         batch_rows: engine.batch_rows,
+        full_when_incremental_impossible: unattended,
     };
     let mut progress = engine.progress.take();
     let taken = quiver_backup::take(

@@ -146,7 +146,11 @@ impl Engine {
             }
             Statement::Backup { name, incremental } => {
                 self.logged(OperationKind::Backup, name, &Logged::default(), |engine| {
-                    backup_statement::run(engine, name, *incremental)
+                    let request = backup_statement::BackupRequest {
+                        incremental: *incremental,
+                        unattended: false,
+                    };
+                    backup_statement::run(engine, name, request)
                 })
                 .0
             }

@@ -139,7 +139,10 @@ impl ExecError {
     pub fn hint(&self) -> Option<String> {
         match self {
             ExecError::Refused { hint, .. } => hint.clone(),
-            ExecError::Backup(e @ quiver_backup::Error::ShapeChanged { .. }) => e.hint(),
+            ExecError::Backup(
+                e @ (quiver_backup::Error::ShapeChanged { .. }
+                | quiver_backup::Error::NeedsFull { .. }),
+            ) => e.hint(),
             ExecError::Backup(quiver_backup::Error::Refused { hint, .. }) => hint.clone(),
             ExecError::Backup(quiver_backup::Error::Adapter(e)) => adapter_hint(e),
             ExecError::Backup(quiver_backup::Error::Catalog(e)) => catalog_hint(e),

@@ -40,19 +40,35 @@ impl std::fmt::Display for LoggedOperation {
             f.write_str(" (scheduled)")?;
         }
         if let Some(backup) = &e.backup {
-            write!(f, " {backup}")?;
+            write!(f, " {}", printable(backup))?;
         }
         if e.result == OperationResult::Ok {
             write!(f, ", {} row(s), {}", e.rows, human_bytes(e.bytes))?;
         }
         if let Some(detail) = &e.detail {
-            write!(f, "; {detail}")?;
+            write!(f, "; {}", printable(detail))?;
         }
         if let Some(error) = &e.error {
-            write!(f, ": {error}")?;
+            write!(f, ": {}", printable(error))?;
         }
         Ok(())
     }
+}
+
+/// `text` with control characters escaped (`\n`, `\u{1b}`): a log is read from the
+/// repository, and a forged line must not move the cursor, colour the terminal or print
+/// lines of its own.
+pub(crate) fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
 }
 
 /// A duration for people: `850 ms`, `12.3 s`, `4 min 05 s`.
@@ -126,7 +142,9 @@ pub fn operations_rows(entries: &[LoggedOperation], warnings: Vec<String>) -> Qu
         ),
         (
             "backup",
-            text(entries, |o| o.entry.backup.clone().unwrap_or_default()),
+            text(entries, |o| {
+                printable(o.entry.backup.as_deref().unwrap_or_default())
+            }),
         ),
         ("rows", number(entries, |o| o.entry.rows)),
         ("size", text(entries, |o| human_bytes(o.entry.bytes))),
@@ -134,12 +152,12 @@ pub fn operations_rows(entries: &[LoggedOperation], warnings: Vec<String>) -> Qu
             "detail",
             text(entries, |o| {
                 let e = &o.entry;
-                match (&e.detail, &e.error) {
+                printable(&match (&e.detail, &e.error) {
                     (Some(d), Some(err)) => format!("{d}: {err}"),
                     (Some(d), None) => d.clone(),
                     (None, Some(err)) => err.clone(),
                     (None, None) => String::new(),
-                }
+                })
             }),
         ),
     ]);

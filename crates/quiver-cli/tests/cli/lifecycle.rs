@@ -387,3 +387,70 @@ fn prune_applies_the_same_rules_to_external_storage() {
     );
     assert_eq!(at_remote().len(), 4);
 }
+
+#[test]
+fn schedule_run_once_exits_1_when_a_run_failed_and_log_lines_cannot_forge_output() {
+    let s = Scratch::new();
+    s.ok(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY); CREATE TABLE u (id INTEGER PRIMARY KEY);
+          CREATE BACKUP COLLECTION good ( TABLE t ) WITH ( BACKUP_SCHEDULE = '@hourly' );
+          CREATE BACKUP COLLECTION bad ( TABLE u ) WITH ( BACKUP_SCHEDULE = '@hourly' );
+          DROP TABLE u",
+    );
+    let out = s.quiver(&["schedule", "run", "--once"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_mentions(
+        &String::from_utf8_lossy(&out.stderr),
+        &["1 scheduled run(s) failed: backup of `bad`"],
+    );
+    assert_mentions(&String::from_utf8_lossy(&out.stdout), &[" backup good ok "]);
+    // A forged entry cannot colour the terminal or print a line of its own.
+    let log = s.repo().join("collections/good/operations.jsonl");
+    let mut text = std::fs::read_to_string(&log).unwrap();
+    text.push_str("{\"kind\":\"backup\",\"started_at\":\"2026-01-01T00:00:00Z\",\"duration_ms\":1,\"result\":\"ok\",\"detail\":\"\\u001b[31mRED\\r\\nFAKE LINE\"}\n");
+    std::fs::write(&log, text).unwrap();
+    let out = succeeded(s.quiver(&["log", "good"]));
+    assert!(!out.contains('\u{1b}') && !out.contains('\r'), "{out:?}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert_mentions(&out, &["\\u{1b}[31mRED\\r\\nFAKE LINE"]);
+}
+
+#[test]
+fn external_prune_never_follows_a_symbolic_link_nor_deletes_an_unproven_backup() {
+    let s = Scratch::new();
+    let remote = s.dir.path().join("offsite");
+    let url = format!("file://{}", remote.display());
+    s.ok(&format!(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);
+         CREATE BACKUP COLLECTION c ( TABLE t ) WITH ( STORAGE = '{url}', KEEP_LAST = '1' );
+         BACKUP c; BACKUP c"
+    ));
+    let oldest = committed_backups(&s.repo(), "c").0[0].clone();
+    // The oldest backup's data directory at the location is made a link to someone's files.
+    let victim = s.dir.path().join("victim");
+    std::fs::create_dir(&victim).unwrap();
+    std::fs::write(victim.join("precious.parquet"), "not quiver's").unwrap();
+    std::fs::remove_dir_all(remote.join(&oldest).join("data")).unwrap();
+    std::os::unix::fs::symlink(&victim, remote.join(&oldest).join("data")).unwrap();
+    let out = succeeded(s.quiver(&["prune", "c"]));
+    assert_mentions(&out, &["were not pruned", "symbolic link"]);
+    assert!(victim.join("precious.parquet").exists());
+    assert!(remote.join(&oldest).join("manifest.json").exists());
+    // A backup there without this collection's id cannot be proved ours: nothing goes.
+    std::fs::remove_file(remote.join(&oldest).join("data")).unwrap();
+    let manifest = remote.join(&oldest).join("manifest.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    let object = json.as_object_mut().unwrap();
+    object.remove("checksum");
+    object.remove("collection_id");
+    object.insert("format_version".into(), 2.into());
+    std::fs::write(&manifest, json.to_string()).unwrap();
+    s.ok("BACKUP c");
+    let out = succeeded(s.quiver(&["prune", "c"]));
+    assert_mentions(
+        &out,
+        &["were not pruned", "cannot be proved this collection's"],
+    );
+    assert!(manifest.exists());
+}

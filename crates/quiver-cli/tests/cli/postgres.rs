@@ -973,3 +973,94 @@ fn row_level_security_is_restored_and_what_is_not_is_said() {
         .unwrap();
     assert!(row.get::<_, bool>(0) && row.get::<_, bool>(1));
 }
+
+#[test]
+fn scheduled_backups_on_postgres_take_a_migration_and_a_keyless_table_without_failing() {
+    use quiver::catalog::{BackupKind, FakeClock, OperationKind, OperationResult};
+    use quiver::operations::LoggedOperation;
+    use quiver::schedule::{ScheduleConfig, Scheduler};
+    use std::sync::{Arc, Mutex};
+
+    let pg = Pg::new("scheduled");
+    pg.client()
+        .batch_execute(
+            "CREATE TABLE orders (id int PRIMARY KEY, total numeric(10,2)); INSERT INTO orders VALUES (1, 9.50);
+             CREATE TABLE log (at timestamptz, line text); INSERT INTO log VALUES ('2026-01-01', 'a');",
+        )
+        .unwrap();
+    pg.ok("CREATE BACKUP COLLECTION c ( TABLE orders ) WITH ( INCREMENTAL_BACKUP_ENABLED = 'true', BACKUP_SCHEDULE = '@hourly' );
+           CREATE BACKUP COLLECTION l ( TABLE log ) WITH ( INCREMENTAL_BACKUP_ENABLED = 'true', BACKUP_SCHEDULE = '@hourly' )");
+    let start = time::macros::datetime!(2026-01-05 00:00 UTC);
+    let clock = FakeClock::at(start);
+    let scheduler = Scheduler::new(ScheduleConfig {
+        database: pg.url.clone(),
+        engine: quiver::EngineOptions {
+            repository: Some(pg.repo()),
+            clock: Some(clock.clock()),
+            ..Default::default()
+        },
+    })
+    .unwrap();
+    let lines: Arc<Mutex<Vec<LoggedOperation>>> = Arc::default();
+    let run = |hour: i64| {
+        clock.set(start + time::Duration::hours(hour));
+        let before = lines.lock().unwrap().len();
+        let sink = lines.clone();
+        let report = scheduler
+            .run_once(Arc::new(move |e: &LoggedOperation| {
+                sink.lock().unwrap().push(e.clone())
+            }))
+            .unwrap();
+        assert!(report.failed.is_empty(), "{report:?}");
+        let ran: Vec<LoggedOperation> = lines.lock().unwrap()[before..].to_vec();
+        for entry in &ran {
+            assert_eq!(entry.entry.kind, OperationKind::Backup);
+            assert_eq!(
+                entry.entry.result,
+                OperationResult::Ok,
+                "hour {hour}: {entry:?}"
+            );
+        }
+        assert_eq!(ran.len(), 2, "hour {hour}: {ran:?}");
+        ran
+    };
+    run(0);
+    // A migration between two runs: the next one is a full backup, and says why.
+    pg.client()
+        .batch_execute("ALTER TABLE orders ADD COLUMN note text DEFAULT 'n'; INSERT INTO orders VALUES (2, 20, 'x'); INSERT INTO log VALUES (NULL, 'b');")
+        .unwrap();
+    let ran = run(1);
+    let detail = |name: &str| {
+        ran.iter()
+            .find(|e| e.collection == name)
+            .and_then(|e| e.entry.detail.clone())
+            .unwrap_or_default()
+    };
+    assert!(detail("c").contains("table `orders` changed"), "{ran:?}");
+    // A table without a key cannot have incrementals: the schedule takes full backups of it.
+    assert!(detail("l").contains("no primary key"), "{ran:?}");
+    pg.client()
+        .batch_execute(
+            "UPDATE orders SET total = 21 WHERE id = 2; INSERT INTO log VALUES (NULL, 'c');",
+        )
+        .unwrap();
+    run(2);
+    let kinds = |name: &str| -> Vec<BackupKind> {
+        scheduler
+            .repository()
+            .collection(name)
+            .unwrap()
+            .backups()
+            .unwrap()
+            .iter()
+            .map(|b| b.kind)
+            .collect()
+    };
+    use BackupKind::{Full, Incremental};
+    assert_eq!(kinds("c"), [Full, Full, Incremental]);
+    assert_eq!(kinds("l"), [Full, Full, Full]);
+    let (orders, log) = (pg.rows("orders", "id"), pg.rows("log", "line"));
+    pg.ok("DROP TABLE orders; DROP TABLE log; RESTORE c; RESTORE l");
+    assert_eq!(pg.rows("orders", "id"), orders);
+    assert_eq!(pg.rows("log", "line"), log);
+}

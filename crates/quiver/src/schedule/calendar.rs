@@ -121,7 +121,10 @@ fn to_chrono(t: OffsetDateTime) -> Option<chrono::DateTime<chrono::Utc>> {
 }
 
 fn from_chrono(t: chrono::DateTime<chrono::Utc>) -> Option<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(t.timestamp_nanos_opt()? as i128).ok()
+    OffsetDateTime::from_unix_timestamp(t.timestamp())
+        .ok()?
+        .replace_nanosecond(t.timestamp_subsec_nanos())
+        .ok()
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-pub use runner::{OnEntry, ScheduleConfig, Scheduler};
+pub use runner::{OnEntry, OnceReport, ScheduleConfig, Scheduler};
 
 use crate::error::ExecError;
 use crate::operations::duration_text;
@@ -188,11 +188,11 @@ fn assess(
         return Ok(None);
     };
     let log = collection.operations().map_err(|e| e.to_string())?;
-    let last_run = log
-        .entries
-        .iter()
-        .rev()
-        .find(|e| e.trigger == Trigger::Schedule && e.kind == OperationKind::Backup);
+    let last_run = log.entries.iter().rev().find(|e| {
+        e.trigger == Trigger::Schedule
+            && e.kind == OperationKind::Backup
+            && e.started().is_some_and(|t| t <= now)
+    });
     let list = collection.backup_list().map_err(|e| e.to_string())?;
     let taken_at = |id: &str| id.parse::<BackupId>().ok().map(|id| id.taken_at);
     let latest_backup = list
@@ -209,6 +209,8 @@ fn assess(
         .find(|m| m.kind == BackupKind::Full);
     // Runs follow the last scheduled run, or a later backup taken by hand, or the run under
     // way in this process (which has not logged itself yet).
+    // A time after now is not trusted (a forged log line, a backup dated by a clock that
+    // ran ahead): it would hold the schedule back until then.
     let anchor = [
         last_run.and_then(|e| e.started()),
         latest_backup,
@@ -216,6 +218,7 @@ fn assess(
     ]
     .into_iter()
     .flatten()
+    .filter(|&t| t <= now)
     .max();
     let next_run = match anchor {
         None => Some(now),
@@ -237,7 +240,9 @@ fn assess(
                     .to_string(),
             ),
             (FullRule::On(full, _), Some(last)) => {
-                let last_at = taken_at(&last.id).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+                let last_at = taken_at(&last.id)
+                    .filter(|&t| t <= now)
+                    .unwrap_or(OffsetDateTime::UNIX_EPOCH);
                 calendar::next_after(full, plan.zone, last_at)
                     .filter(|&t| t <= now)
                     .map(|_| {

@@ -39,8 +39,8 @@ pub type OnEntry = Arc<dyn Fn(&LoggedOperation) + Send + Sync>;
 ///     engine: Default::default(),
 /// })?;
 /// // What is due now, then return (for cron); `run` keeps going until told to stop.
-/// let ran = scheduler.run_once(Arc::new(|entry| println!("{entry}")));
-/// # let _ = ran;
+/// let report = scheduler.run_once(Arc::new(|entry| println!("{entry}")));
+/// # let _ = report;
 /// # Ok::<(), quiver::Error>(())
 /// ```
 pub struct Scheduler {
@@ -137,21 +137,37 @@ impl Scheduler {
         Ok(started)
     }
 
-    /// Does whatever is due now, waits for it, and returns how many backups ran (for cron).
-    pub fn run_once(&self, on_entry: OnEntry) -> Result<usize, ExecError> {
+    /// Does whatever is due now, waits for it, and says how many runs started and which
+    /// failed (for cron). A schedule that cannot be read is an error, after the others ran.
+    pub fn run_once(&self, on_entry: OnEntry) -> Result<OnceReport, ExecError> {
+        let failed: Arc<Mutex<Vec<String>>> = Arc::default();
+        let counting: OnEntry = {
+            let failed = failed.clone();
+            Arc::new(move |entry: &LoggedOperation| {
+                if entry.entry.result == OperationResult::Failed {
+                    lock(&failed).push(format!(
+                        "{} of `{}`",
+                        entry.entry.kind.as_str(),
+                        entry.collection
+                    ));
+                }
+                on_entry(entry);
+            })
+        };
         let mut faults = Vec::new();
-        let threads = self.start_due(&on_entry, &mut |f| faults.push(f.to_string()))?;
-        let count = threads.len();
+        let threads = self.start_due(&counting, &mut |f| faults.push(f.to_string()))?;
+        let started = threads.len();
         for thread in threads {
             let _ = thread.join();
         }
         if !faults.is_empty() {
             return Err(ExecError::refused(
-                format!("{} backup(s) ran; {}", count, faults.join("; ")),
+                format!("{started} scheduled run(s) started; {}", faults.join("; ")),
                 Some("fix the collection's schedule: ALTER BACKUP COLLECTION … SET (BACKUP_SCHEDULE = '…')".into()),
             ));
         }
-        Ok(count)
+        let failed = lock(&failed).clone();
+        Ok(OnceReport { started, failed })
     }
 
     /// Runs until `stop` is set: every second, starts what is due. Then waits for the
@@ -199,6 +215,15 @@ impl Scheduler {
             });
         }
     }
+}
+
+/// What [`Scheduler::run_once`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnceReport {
+    /// Collections whose scheduled run started.
+    pub started: usize,
+    /// The runs that failed, e.g. "backup of `orders`" (the log says why).
+    pub failed: Vec<String>,
 }
 
 /// Collections running, with the time each run began.
@@ -264,7 +289,11 @@ fn run_backup(config: &ScheduleConfig, due: &DueRun, on_entry: &OnEntry) {
         }
     };
     let (result, entry) = engine.logged(OperationKind::Backup, name, &how, |engine| {
-        backup_statement::run(engine, name, !due.full)
+        let request = backup_statement::BackupRequest {
+            incremental: !due.full,
+            unattended: true,
+        };
+        backup_statement::run(engine, name, request)
     });
     emit(entry);
     if result.is_err() {

@@ -63,12 +63,19 @@ impl Setup {
     fn run_once(&self) -> Vec<LoggedOperation> {
         let lines = self.lines.clone();
         let before = lines.lock().unwrap().len();
-        self.scheduler
+        let report = self
+            .scheduler
             .run_once(Arc::new(move |e: &LoggedOperation| {
                 lines.lock().unwrap().push(e.clone())
             }))
             .unwrap();
-        self.lines.lock().unwrap()[before..].to_vec()
+        let ran = self.lines.lock().unwrap()[before..].to_vec();
+        let failed = ran
+            .iter()
+            .filter(|e| e.entry.result == OperationResult::Failed)
+            .count();
+        assert_eq!(report.failed.len(), failed, "{report:?}");
+        ran
     }
 
     fn backups(&self, name: &str) -> Vec<quiver_catalog::BackupManifest> {
@@ -390,4 +397,37 @@ fn rows(db: &std::path::Path) -> Vec<(i64, String)> {
         .unwrap()
         .map(Result::unwrap)
         .collect()
+}
+
+#[test]
+fn a_time_after_now_in_the_log_or_a_backup_id_never_holds_the_schedule_back() {
+    let start = datetime!(2026-01-05 00:00:00 UTC);
+    let s = Setup::new(start, "BACKUP_SCHEDULE = '@hourly'");
+    s.run_once();
+    // A forged (or clock-ahead) scheduled entry dated years ahead, and a stray backup
+    // directory dated in the next century.
+    let dir = s
+        .scheduler
+        .repository()
+        .collection("ca")
+        .unwrap()
+        .dir()
+        .to_path_buf();
+    let mut log = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join(quiver_catalog::OPERATIONS_FILE))
+        .unwrap();
+    std::io::Write::write_all(
+        &mut log,
+        b"{\"kind\":\"backup\",\"started_at\":\"2031-01-01T00:00:00Z\",\"duration_ms\":1,\"result\":\"ok\",\"trigger\":\"schedule\"}\n",
+    )
+    .unwrap();
+    let stray = dir.join("29991231T000000.000Z_full");
+    std::fs::create_dir(&stray).unwrap();
+    std::fs::write(stray.join("manifest.json"), "x").unwrap();
+    s.clock.set(start + Duration::hours(1));
+    let statuses = schedules(s.scheduler.repository(), s.clock.now()).unwrap();
+    assert!(statuses[0].due, "{:?}", statuses[0]);
+    let ran = s.run_once();
+    assert_eq!(backups_of(&ran, "ca").len(), 1, "{ran:?}");
 }
