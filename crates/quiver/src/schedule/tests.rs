@@ -96,10 +96,10 @@ fn backups_of<'a>(entries: &'a [LoggedOperation], name: &str) -> Vec<&'a LoggedO
 }
 
 #[test]
-fn hourly_incrementals_with_a_daily_full_over_simulated_days() {
+fn hourly_incrementals_with_a_daily_full_over_two_simulated_weeks() {
     let start = datetime!(2026-01-05 00:00:30 UTC);
     let s = Setup::new(start, "BACKUP_SCHEDULE = '@hourly'");
-    for hour in 0..24 * 5 {
+    for hour in 0..24 * 14 {
         s.clock.set(start + Duration::hours(hour));
         s.sql(&format!(
             "INSERT INTO a VALUES ({hour}, 'x'); INSERT INTO b VALUES ({hour}, 'y');"
@@ -117,7 +117,7 @@ fn hourly_incrementals_with_a_daily_full_over_simulated_days() {
     }
     for name in ["ca", "cb"] {
         let backups = s.backups(name);
-        assert_eq!(backups.len(), 24 * 5);
+        assert_eq!(backups.len(), 24 * 14);
         for (hour, backup) in backups.iter().enumerate() {
             let expected = if hour % 24 == 0 {
                 BackupKind::Full
@@ -136,7 +136,7 @@ fn hourly_incrementals_with_a_daily_full_over_simulated_days() {
         .unwrap()
         .query_row("SELECT count(*) FROM a", [], |r| r.get::<_, i64>(0))
         .unwrap();
-    assert_eq!(rows, 24 * 5);
+    assert_eq!(rows, 24 * 14);
 }
 
 #[test]
