@@ -512,7 +512,9 @@ fn base_chain(collection: &Collection, latest: Option<BackupManifest>) -> Result
     };
     let chain = match Chain::ending_at(collection, latest) {
         Ok(chain) => chain,
-        Err(e @ quiver_catalog::Error::BrokenChain { .. }) => {
+        Err(
+            e @ (quiver_catalog::Error::BrokenChain { .. } | quiver_catalog::Error::Corrupt { .. }),
+        ) => {
             return Err(unusable(e.to_string()));
         }
         Err(e) => return Err(e.into()),

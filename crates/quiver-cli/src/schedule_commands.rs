@@ -36,13 +36,16 @@ pub(crate) fn run(
             let json = *json;
             let on_entry: schedule::OnEntry = Arc::new(move |entry: &LoggedOperation| {
                 if json {
-                    outln!("{}", serde_json::to_string(entry).unwrap_or_default());
+                    outln!("{}", quiver::operations::json_line(entry));
                 } else {
                     outln!("{entry}");
                 }
             });
             if *once {
                 let report = scheduler.run_once(on_entry).map_err(|e| render(&e))?;
+                for warning in &report.warnings {
+                    errprint!("warning: {warning}\n");
+                }
                 if !json && report.started == 0 {
                     errprint!("quiver schedule: nothing is due\n");
                 }
@@ -64,9 +67,8 @@ pub(crate) fn run(
                 scheduler.repository().root().display()
             );
             stop_on_signals();
-            scheduler.run(&STOP, on_entry, &mut |fault| {
-                errprint!("warning: {fault}\n");
-            });
+            let warn = |text: &str| errprint!("warning: {text}\n");
+            scheduler.run(&STOP, on_entry, &mut |fault| warn(fault), &mut |w| warn(w));
             errprint!("quiver schedule: stopped\n");
             Ok(())
         }
@@ -91,7 +93,7 @@ pub(crate) fn log(repo: &Repository, collection: Option<&str>, json: bool) -> Re
         quiver::operations::operations(repo, collection).map_err(|e| render(&e))?;
     for entry in &entries {
         if json {
-            outln!("{}", serde_json::to_string(entry).unwrap_or_default());
+            outln!("{}", quiver::operations::json_line(entry));
         } else {
             outln!("{entry}");
         }

@@ -230,11 +230,21 @@ impl TableFunctions {
 
     fn backup(backups: &[BackupManifest], id: &str, collection: &str) -> DfResult<BackupManifest> {
         backups.iter().find(|b| b.id == id).cloned().ok_or_else(|| {
-            DataFusionError::Plan(format!(
-                "backup collection `{collection}` has no backup `{id}`"
-            ))
+            DataFusionError::Plan(match compacted_into(backups, id) {
+                Some(full) => format!(
+                    "backup `{id}` of collection `{collection}` was compacted into the full backup `{full}`, which holds the same contents: use `{full}`"
+                ),
+                None => format!("backup collection `{collection}` has no backup `{id}`"),
+            })
         })
     }
+}
+
+/// The full backup that replaced incremental `id` when it was compacted (same time), if any.
+fn compacted_into<'a>(backups: &'a [BackupManifest], id: &str) -> Option<&'a str> {
+    let stamp = id.strip_suffix("_incremental")?;
+    let full = format!("{stamp}_full");
+    backups.iter().find(|b| b.id == full).map(|b| b.id.as_str())
 }
 
 fn plan_error(e: impl std::fmt::Display) -> DataFusionError {
@@ -281,6 +291,12 @@ fn outside_chain(
     let start = &chain[0];
     let later = since > until.id.as_str();
     let Some(since_backup) = backups.iter().find(|b| b.id == since) else {
+        if let Some(full) = compacted_into(backups, since) {
+            return format!(
+                "backup `{since}` was compacted into the full backup `{full}`, which holds the same contents: changes('{collection}', '{table}', '{full}', '{}') gives what changed since it",
+                until.id
+            );
+        }
         return format!(
             "backup `{since}` is not an earlier backup of the chain of `{}`; changes are between two backups of one chain",
             until.id

@@ -58,17 +58,52 @@ impl std::fmt::Display for LoggedOperation {
 /// `text` with control characters escaped (`\n`, `\u{1b}`): a log is read from the
 /// repository, and a forged line must not move the cursor, colour the terminal or print
 /// lines of its own.
-pub(crate) fn printable(text: &str) -> String {
+pub fn printable(text: &str) -> String {
     text.chars()
         .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
+            let escaped: Vec<char> = if hidden(c) {
+                c.escape_unicode().collect()
             } else {
                 vec![c]
             };
             escaped
         })
         .collect()
+}
+
+/// Control characters (C0, DEL, C1) and the format characters that reorder or hide text on
+/// a terminal: bidirectional overrides and isolates, zero-width characters, the BOM.
+fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{061C}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+        )
+}
+
+/// `entry` as one line of JSON with every [`printable`]-hidden character escaped as `\uXXXX`
+/// (JSON itself escapes only C0 controls): safe to print to a terminal.
+pub fn json_line(entry: &LoggedOperation) -> String {
+    let text = serde_json::to_string(entry).unwrap_or_default();
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if hidden(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A duration for people: `850 ms`, `12.3 s`, `4 min 05 s`.
@@ -328,9 +363,15 @@ impl Engine {
         run: impl FnOnce(&mut Engine) -> Result<Outcome, ExecError>,
     ) -> (Result<Outcome, ExecError>, Option<Operation>) {
         let repo = self.repo.clone();
-        let (result, entry, failed) = record(&repo, kind, name, how, || run(self));
+        let (mut result, entry, failed) = record(&repo, kind, name, how, || run(self));
         if let Some(failed) = failed {
-            self.report(crate::Progress::Note(failed));
+            // Said with the outcome where it has warnings (printed, also to scripts), else
+            // as a note.
+            match &mut result {
+                Ok(Outcome::BackupTaken { warnings, .. }) => warnings.push(failed),
+                Ok(Outcome::Restored { report, .. }) => report.warnings.push(failed),
+                _ => self.report(crate::Progress::Note(failed)),
+            }
         }
         (result, entry)
     }

@@ -120,7 +120,7 @@ fn schedule_run_takes_what_is_due_logs_each_run_and_stops_cleanly_on_sigterm() {
         entries[0]["detail"]
             .as_str()
             .unwrap()
-            .contains("has none yet")
+            .contains("has no readable full backup yet")
     );
     assert_eq!(entries[1]["kind"], "prune");
     let out = s.quiver(&["schedule", "run", "--once"]);
@@ -333,6 +333,18 @@ fn changes_over_a_schema_change_say_where_the_new_chain_starts() {
         "QUERY SELECT id FROM changes('c', 't', '{full}', '{latest}')"
     ));
     assert!(out.contains('3'), "{out}");
+    // A compacted id says what replaced it.
+    s.ok("INSERT INTO t VALUES (4, 'd', 2)");
+    let top = backup_id(&s.ok("BACKUP c INCREMENTAL"));
+    s.ok("COMPACT c");
+    let replaced = top.replace("_incremental", "_full");
+    let err = s.fails(&format!("QUERY SELECT * FROM changes('c', 't', '{top}')"));
+    assert_mentions(
+        &err,
+        &[&format!("was compacted into the full backup `{replaced}`")],
+    );
+    let err = s.fails(&format!("QUERY SELECT * FROM backup_at('c', 't', '{top}')"));
+    assert_mentions(&err, &[&format!("use `{replaced}`")]);
 }
 
 #[test]
@@ -407,12 +419,29 @@ fn schedule_run_once_exits_1_when_a_run_failed_and_log_lines_cannot_forge_output
     // A forged entry cannot colour the terminal or print a line of its own.
     let log = s.repo().join("collections/good/operations.jsonl");
     let mut text = std::fs::read_to_string(&log).unwrap();
-    text.push_str("{\"kind\":\"backup\",\"started_at\":\"2026-01-01T00:00:00Z\",\"duration_ms\":1,\"result\":\"ok\",\"detail\":\"\\u001b[31mRED\\r\\nFAKE LINE\"}\n");
+    text.push_str("{\"kind\":\"backup\",\"started_at\":\"2026-01-01T00:00:00Z\",\"duration_ms\":1,\"result\":\"ok\",\"backup\":\"x\\u202e\",\"detail\":\"\\u001b[31mRED\\r\\nFAKE LINE\\u007f\\u009b\"}\n");
     std::fs::write(&log, text).unwrap();
     let out = succeeded(s.quiver(&["log", "good"]));
-    assert!(!out.contains('\u{1b}') && !out.contains('\r'), "{out:?}");
+    for hidden in ['\u{1b}', '\r', '\u{202e}', '\u{7f}', '\u{9b}'] {
+        assert!(!out.contains(hidden), "{hidden:?} in {out:?}");
+    }
     assert_eq!(out.lines().count(), 2, "{out}");
-    assert_mentions(&out, &["\\u{1b}[31mRED\\r\\nFAKE LINE"]);
+    assert_mentions(&out, &["\\u{1b}[31mRED\\u{d}\\u{a}FAKE LINE", "x\\u{202e}"]);
+    let json = succeeded(s.quiver(&["log", "good", "--json"]));
+    for hidden in ['\u{202e}', '\u{7f}', '\u{9b}'] {
+        assert!(!json.contains(hidden), "{hidden:?} in {json:?}");
+    }
+    // Sorted by time: the forged entry is dated first.
+    let forged: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    assert_eq!(forged["backup"], "x\u{202e}");
+    // A log that cannot be written is said with the backup's own output.
+    std::fs::remove_file(&log).unwrap();
+    std::os::unix::fs::symlink("/dev/null", &log).unwrap();
+    let out = s.ok("BACKUP good");
+    assert_mentions(
+        &out,
+        &["warning: the operation is done, but recording it in the operations log"],
+    );
 }
 
 #[test]

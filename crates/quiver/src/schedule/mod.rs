@@ -54,6 +54,9 @@ pub struct ScheduleStatus {
     pub last_duration_ms: Option<u64>,
     /// Why the schedule cannot be followed (a damaged definition, an unknown zone).
     pub error: Option<String>,
+    /// What the user should know although the schedule is followed (an operations log that
+    /// cannot be read, a backup dated after now).
+    pub warnings: Vec<String>,
 }
 
 /// A backup a collection's schedule says is due.
@@ -63,8 +66,8 @@ pub(crate) struct DueRun {
     pub collection: String,
     /// A full backup (else an incremental).
     pub full: bool,
-    /// Why it is full, or why it runs now: for the log entry.
-    pub why: String,
+    /// Why it is a full backup, for the log entry.
+    pub why: Option<String>,
 }
 
 /// When scheduled backups are full.
@@ -187,7 +190,14 @@ fn assess(
     let Some(plan) = Plan::read(def)? else {
         return Ok(None);
     };
-    let log = collection.operations().map_err(|e| e.to_string())?;
+    let mut warnings = Vec::new();
+    // A log that cannot be read stops nothing: the backups alone say when runs were.
+    let log = collection.operations().unwrap_or_else(|e| {
+        warnings.push(format!(
+            "its operations log cannot be read ({e}); runs follow its backups"
+        ));
+        Default::default()
+    });
     let last_run = log.entries.iter().rev().find(|e| {
         e.trigger == Trigger::Schedule
             && e.kind == OperationKind::Backup
@@ -206,7 +216,18 @@ fn assess(
         .committed
         .iter()
         .rev()
-        .find(|m| m.kind == BackupKind::Full);
+        .find(|m| m.kind == BackupKind::Full && taken_at(&m.id).is_some_and(|t| t <= now));
+    if let Some(ahead) = list
+        .committed
+        .iter()
+        .map(|m| m.id.as_str())
+        .chain(list.unreadable.iter().map(|u| u.id.as_str()))
+        .find(|id| taken_at(id).is_some_and(|t| t > now))
+    {
+        warnings.push(format!(
+            "backup {ahead} is dated after now (a clock that ran ahead, or a forged or stray copy): new backups are numbered after it; if it is not real, move its directory out of the collection"
+        ));
+    }
     // Runs follow the last scheduled run, or a later backup taken by hand, or the run under
     // way in this process (which has not logged itself yet).
     // A time after now is not trusted (a forged log line, a backup dated by a clock that
@@ -234,7 +255,9 @@ fn assess(
         ))
     } else {
         match (&plan.full, last_full) {
-            (_, None) => Some("a full backup: the collection has none yet".to_string()),
+            (_, None) => Some(
+                "a full backup: the collection has no readable full backup yet".to_string(),
+            ),
             (FullRule::Always, _) => Some(
                 "a full backup: the backup schedule runs less often than daily, so every backup is full"
                     .to_string(),
@@ -266,11 +289,12 @@ fn assess(
         last_result: last_run.map(|e| e.result.as_str().to_string()),
         last_duration_ms: last_run.map(|e| e.duration_ms),
         error: None,
+        warnings,
     };
     let run = due.then(|| DueRun {
         collection: def.name.clone(),
         full: full_why.is_some(),
-        why: full_why.unwrap_or_else(|| "an incremental backup".to_string()),
+        why: full_why,
     });
     Ok(Some((status, run)))
 }
@@ -318,6 +342,7 @@ fn assess_all(
                     last_result: None,
                     last_duration_ms: None,
                     error: Some(error),
+                    warnings: Vec::new(),
                 },
                 None,
             )),
@@ -368,6 +393,7 @@ pub fn schedules_rows(statuses: &[ScheduleStatus]) -> QueryResult {
                 s.last_duration_ms.map(duration_text).unwrap_or_default()
             }),
         ),
+        ("warnings", text(statuses, |s| s.warnings.join("; "))),
     ])
 }
 

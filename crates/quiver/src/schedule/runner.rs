@@ -100,11 +100,13 @@ impl Scheduler {
 
     /// Starts every backup that is due, each on a thread of its own, and returns the threads.
     /// A collection still running its previous scheduled run gets a `skipped` entry instead;
-    /// a schedule that cannot be read is reported (once) through `on_fault`.
+    /// a schedule that cannot be read is reported (once) through `on_fault`, and what does
+    /// not stop a schedule (a log that cannot be read) through `on_warning`.
     pub fn start_due(
         &self,
         on_entry: &OnEntry,
         on_fault: &mut dyn FnMut(&str),
+        on_warning: &mut dyn FnMut(&str),
     ) -> Result<Vec<JoinHandle<()>>, ExecError> {
         let now = self.repo.clock().now();
         let mut started = Vec::new();
@@ -116,6 +118,12 @@ impl Scheduler {
                     on_fault(&fault);
                 }
                 continue;
+            }
+            for warning in &status.warnings {
+                let warning = format!("collection `{}`: {warning}", status.collection);
+                if lock(&self.reported).insert(warning.clone()) {
+                    on_warning(&warning);
+                }
             }
             let Some(due) = due else { continue };
             // Due although running: a new slot came round since the run began.
@@ -155,7 +163,10 @@ impl Scheduler {
             })
         };
         let mut faults = Vec::new();
-        let threads = self.start_due(&counting, &mut |f| faults.push(f.to_string()))?;
+        let mut warnings = Vec::new();
+        let threads = self.start_due(&counting, &mut |f| faults.push(f.to_string()), &mut |w| {
+            warnings.push(w.to_string())
+        })?;
         let started = threads.len();
         for thread in threads {
             let _ = thread.join();
@@ -167,17 +178,27 @@ impl Scheduler {
             ));
         }
         let failed = lock(&failed).clone();
-        Ok(OnceReport { started, failed })
+        Ok(OnceReport {
+            started,
+            failed,
+            warnings,
+        })
     }
 
     /// Runs until `stop` is set: every second, starts what is due. Then waits for the
     /// backups under way to finish (they are never cut off half-way by this) and returns.
-    /// Schedule faults go to `on_fault`, once each.
-    pub fn run(&self, stop: &AtomicBool, on_entry: OnEntry, on_fault: &mut dyn FnMut(&str)) {
+    /// Schedule faults go to `on_fault`, warnings to `on_warning`, once each.
+    pub fn run(
+        &self,
+        stop: &AtomicBool,
+        on_entry: OnEntry,
+        on_fault: &mut dyn FnMut(&str),
+        on_warning: &mut dyn FnMut(&str),
+    ) {
         let mut threads: Vec<JoinHandle<()>> = Vec::new();
         while !stop.load(Ordering::Relaxed) {
             threads.retain(|t| !t.is_finished());
-            match self.start_due(&on_entry, on_fault) {
+            match self.start_due(&on_entry, on_fault, on_warning) {
                 Ok(started) => threads.extend(started),
                 Err(e) => {
                     let fault = error_text(&e);
@@ -224,6 +245,8 @@ pub struct OnceReport {
     pub started: usize,
     /// The runs that failed, e.g. "backup of `orders`" (the log says why).
     pub failed: Vec<String>,
+    /// What the user should know although nothing stopped (a log that cannot be read).
+    pub warnings: Vec<String>,
 }
 
 /// Collections running, with the time each run began.
@@ -249,7 +272,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 fn run_backup(config: &ScheduleConfig, due: &DueRun, on_entry: &OnEntry) {
     let how = Logged {
         trigger: Trigger::Schedule,
-        note: Some(due.why.clone()),
+        note: due.why.clone(),
     };
     let name = due.collection.as_str();
     let emit = |entry: Option<Operation>| {

@@ -324,7 +324,7 @@ fn full_backup_schedules_time_zones_and_bad_settings() {
         Arc::new(move |e: &LoggedOperation| lines.lock().unwrap().push(e.clone()));
     for thread in s
         .scheduler
-        .start_due(&on_entry, &mut |f| faults.push(f.to_string()))
+        .start_due(&on_entry, &mut |f| faults.push(f.to_string()), &mut |_| {})
         .unwrap()
     {
         thread.join().unwrap();
@@ -430,4 +430,70 @@ fn a_time_after_now_in_the_log_or_a_backup_id_never_holds_the_schedule_back() {
     assert!(statuses[0].due, "{:?}", statuses[0]);
     let ran = s.run_once();
     assert_eq!(backups_of(&ran, "ca").len(), 1, "{ran:?}");
+}
+
+#[test]
+fn a_backup_dated_ahead_or_an_unreadable_log_neither_stops_a_schedule_nor_makes_every_backup_full()
+{
+    let start = datetime!(2026-01-05 00:00:00 UTC);
+    let s = Setup::new(start, "BACKUP_SCHEDULE = '@hourly'");
+    s.run_once();
+    s.clock.set(start + Duration::hours(1));
+    s.run_once();
+    // A copy of the full backup, dated next year (a clock that ran ahead).
+    let collection = s.scheduler.repository().collection("ca").unwrap();
+    let full = s.backups("ca").remove(0);
+    let ahead = "20270101T000000.000Z_full";
+    let dir = collection.dir().join(ahead);
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    for table in &full.tables {
+        for file in &table.files {
+            std::fs::copy(
+                collection.data_file_path(&full, &file.path),
+                dir.join(&file.path),
+            )
+            .unwrap();
+        }
+    }
+    let forged = quiver_catalog::BackupManifest {
+        id: ahead.into(),
+        ..full.clone()
+    };
+    std::fs::write(dir.join("manifest.json"), forged.encode()).unwrap();
+    s.clock.set(start + Duration::hours(2));
+    let statuses = schedules(s.scheduler.repository(), s.clock.now()).unwrap();
+    assert!(
+        statuses[0].due && !statuses[0].next_full,
+        "{:?}",
+        statuses[0]
+    );
+    assert!(
+        statuses[0].warnings[0].contains("is dated after now"),
+        "{:?}",
+        statuses[0]
+    );
+    let ran = s.run_once();
+    assert_eq!(backups_of(&ran, "ca")[0].entry.result, OperationResult::Ok);
+    assert_eq!(
+        s.backups("ca").last().unwrap().kind,
+        BackupKind::Incremental
+    );
+    // A log planted as a link is not read, and the schedule goes on by the backups.
+    let log = collection.dir().join(quiver_catalog::OPERATIONS_FILE);
+    std::fs::remove_file(&log).unwrap();
+    std::os::unix::fs::symlink("/dev/null", &log).unwrap();
+    s.clock.set(start + Duration::hours(3));
+    let before = s.backups("ca").len();
+    let report = s
+        .scheduler
+        .run_once(Arc::new(|_: &LoggedOperation| {}))
+        .unwrap();
+    assert_eq!(s.backups("ca").len(), before + 1);
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("operations log cannot be read")),
+        "{report:?}"
+    );
 }
