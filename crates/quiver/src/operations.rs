@@ -201,7 +201,7 @@ pub fn operations_rows(entries: &[LoggedOperation], warnings: Vec<String>) -> Qu
 }
 
 /// What a statement did, for its log entry: the backup made or restored, rows, bytes, detail.
-fn describe(entry: &mut Operation, outcome: &Outcome) {
+fn describe(repo: &Repository, entry: &mut Operation, outcome: &Outcome) {
     match outcome {
         Outcome::BackupTaken {
             manifest,
@@ -239,9 +239,18 @@ fn describe(entry: &mut Operation, outcome: &Outcome) {
                 ),
             );
         }
-        Outcome::Restored { report, .. } => {
+        Outcome::Restored { collection, report } => {
             entry.backup = Some(report.backup_id.clone());
             entry.rows = report.tables.iter().map(|(_, n)| n).sum();
+            // Bytes of the chain's files: a restore checks every one of them.
+            entry.bytes = repo
+                .collection(collection)
+                .and_then(|c| {
+                    let tip = c.backup(&report.backup_id)?;
+                    let chain = quiver_catalog::Chain::ending_at(&c, tip)?;
+                    Ok(chain.backups().iter().map(|b| b.bytes()).sum())
+                })
+                .unwrap_or(0);
         }
         Outcome::Pruned(report) => {
             let removed: Vec<_> = report.removed().collect();
@@ -335,7 +344,7 @@ pub fn record(
         append_detail(&mut entry, note);
     }
     match &result {
-        Ok(outcome) => describe(&mut entry, outcome),
+        Ok(outcome) => describe(repo, &mut entry, outcome),
         Err(_) if busy => append_detail(
             &mut entry,
             "skipped: the collection is busy (another BACKUP, RESTORE or DROP of it is running)",

@@ -159,6 +159,13 @@ fn schedule_run_takes_what_is_due_logs_each_run_and_stops_cleanly_on_sigterm() {
         lines[3],
         &[" backup manual failed ", "Incremental backup is disabled"],
     );
+    // A restore logs the rows it restored and the bytes of the chain it read.
+    s.ok("DROP TABLE t; RESTORE c");
+    let json = succeeded(s.quiver(&["log", "c", "--json"]));
+    let restore: serde_json::Value = serde_json::from_str(json.lines().last().unwrap()).unwrap();
+    assert_eq!(restore["kind"], "restore");
+    assert_eq!(restore["rows"], 1);
+    assert!(restore["bytes"].as_u64().unwrap() > 0, "{restore}");
     let shown = s.ok("SHOW OPERATIONS IN manual");
     assert_mentions(
         &shown,
