@@ -11,7 +11,7 @@
 //! next compaction of it finishes the job.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{Sender, channel};
+use std::sync::mpsc::Sender;
 
 use quiver_catalog::{
     BackupId, BackupKind, BackupManifest, Collection, CollectionLock, PendingBackup, TableBackup,
@@ -19,7 +19,7 @@ use quiver_catalog::{
 use quiver_grammar::quote_ident;
 use quiver_restore::{ChainRows, Columns};
 
-use crate::take::FileWriter;
+use crate::take::{FileWriter, in_parallel};
 use crate::{BackupProgress, Error, Result};
 
 /// How a chain is compacted.
@@ -150,44 +150,23 @@ fn write_full(
         .max(1);
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
-    let (sender, reports) = channel();
-    let finished: Vec<Result<Vec<(usize, TableBackup)>>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                let (sender, next, failed, order, pending) =
-                    (sender.clone(), &next, &failed, &order, &pending);
-                scope.spawn(move || {
-                    let mut done = Vec::new();
-                    while !failed.load(Ordering::Relaxed) {
-                        let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                            break;
-                        };
-                        match merge_table(
-                            collection, chain, pending, &tables[i], batch_rows, &sender,
-                        ) {
-                            Ok(table) => done.push((i, table)),
-                            Err(e) => {
-                                failed.store(true, Ordering::Relaxed);
-                                return Err(e);
-                            }
-                        }
+    let finished: Vec<Result<Vec<(usize, TableBackup)>>> =
+        in_parallel((0..threads).collect(), progress, |_, sender| {
+            let mut done = Vec::new();
+            while !failed.load(Ordering::Relaxed) {
+                let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                    break;
+                };
+                match merge_table(collection, chain, &pending, &tables[i], batch_rows, &sender) {
+                    Ok(table) => done.push((i, table)),
+                    Err(e) => {
+                        failed.store(true, Ordering::Relaxed);
+                        return Err(e);
                     }
-                    Ok(done)
-                })
-            })
-            .collect();
-        drop(sender);
-        for report in reports {
-            progress(report);
-        }
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
+                }
+            }
+            Ok(done)
+        });
     let mut merged = Vec::with_capacity(tables.len());
     for result in finished {
         merged.extend(result?);

@@ -158,27 +158,8 @@ fn take_one(
         next: AtomicUsize::new(0),
         failed: AtomicBool::new(false),
     };
-    let (sender, reports) = channel();
-    let finished = std::thread::scope(|scope| {
-        let workers: Vec<_> = snapshots
-            .into_iter()
-            .map(|snapshot| {
-                let (job, sender) = (&job, sender.clone());
-                scope.spawn(move || job.work(snapshot, sender))
-            })
-            .collect();
-        drop(sender);
-        // Progress is relayed here, on the engine's thread, until every worker is done.
-        for report in reports {
-            progress(report);
-        }
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect::<Vec<_>>()
+    let finished = in_parallel(snapshots, progress, |snapshot, sender| {
+        job.work(snapshot, sender)
     });
     let mut backed_up = Vec::with_capacity(tables.len());
     for result in finished {
@@ -188,6 +169,38 @@ fn take_one(
     let parent = chain.map(|c| c.tip().id.clone());
     let manifest = pending.commit(parent, backed_up.into_iter().map(|(_, t)| t).collect())?;
     Ok(manifest)
+}
+
+/// Runs `work` on each of `inputs`, each on a thread of its own, and returns their results
+/// in order; the progress they send is relayed to `progress` on this thread until every one
+/// is done. A worker's panic is resumed here.
+pub(crate) fn in_parallel<I: Send, T: Send>(
+    inputs: Vec<I>,
+    progress: &mut dyn FnMut(BackupProgress),
+    work: impl Fn(I, Sender<BackupProgress>) -> T + Sync,
+) -> Vec<T> {
+    let (sender, reports) = channel();
+    std::thread::scope(|scope| {
+        let work = &work;
+        let workers: Vec<_> = inputs
+            .into_iter()
+            .map(|input| {
+                let sender = sender.clone();
+                scope.spawn(move || work(input, sender))
+            })
+            .collect();
+        drop(sender);
+        for report in reports {
+            progress(report);
+        }
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 /// One backup's tables, shared by the threads that read them.
