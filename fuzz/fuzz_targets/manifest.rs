@@ -4,6 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use quiver_catalog::crypto::{KeyEnvironment, SecretKey};
 use quiver_catalog::{BackupId, BackupManifest, CollectionDef};
 
 fuzz_target!(|data: &[u8]| {
@@ -23,12 +24,19 @@ fuzz_target!(|data: &[u8]| {
     let claimed = serde_json::from_slice::<serde_json::Value>(data)
         .ok()
         .and_then(|v| v.get("id").and_then(|id| id.as_str()).map(str::to_owned));
+    // Sealed manifests and definitions too: with a key, the envelope's checks run (they
+    // fail at the AEAD for forged bytes, which must be an error).
+    let master = SecretKey::from_bytes([7; 32]);
     for id in [claimed.as_deref(), Some("20261125T000000.000Z_full")].into_iter().flatten() {
-        if let Ok(manifest) = BackupManifest::decode(data, id) {
-            let _ = manifest.encode();
+        for key in [None, Some(&master)] {
+            if let Ok(manifest) = BackupManifest::decode(data, id, key) {
+                let _ = manifest.encode();
+            }
         }
+        let _ = BackupManifest::decode_public(data, id);
     }
-    let _ = CollectionDef::decode(data);
+    let _ = CollectionDef::decode(data, &master);
+    let _ = CollectionDef::decode(data, &KeyEnvironment::default());
     if let Ok(text) = std::str::from_utf8(data) {
         if let Ok(id) = text.parse::<BackupId>() {
             assert_eq!(id.to_string().parse::<BackupId>(), Ok(id));

@@ -429,8 +429,13 @@ impl<'a> FileWriter<'a> {
     fn open(&mut self) -> Result<&mut (String, PipelinedWriter), quiver_snapshot::Error> {
         if self.open.is_none() {
             let (relative, path) = self.pending.data_file(&self.schema.name, 0);
+            let cipher = self
+                .pending
+                .file_key(&relative)
+                .map(|key| quiver_snapshot::FileCipher::new(key.key.bytes(), key.aad_prefix));
             let options = WriteOptions {
                 random_columns: vec![HASH_COLUMN.to_string()],
+                cipher,
                 ..WriteOptions::sorted_by(self.schema.key_indices())
             };
             let file_schema = self.schema.file_schema(self.kind);
@@ -523,6 +528,21 @@ fn base_chain(collection: &Collection, latest: Option<BackupManifest>) -> Result
     let Some(latest) = latest else {
         return Err(no_full());
     };
+    // A chain is encrypted throughout or not at all: after ENCRYPTION changed, the next
+    // backup is a full one.
+    let encrypted = collection.def().encryption.enabled();
+    if latest.sealing.is_some() != encrypted {
+        return Err(unusable(format!(
+            "its latest backup `{}` is {}, and ENCRYPTION is now '{}': a chain never mixes encrypted and plain backups",
+            latest.id,
+            if latest.sealing.is_some() {
+                "encrypted"
+            } else {
+                "not encrypted"
+            },
+            collection.def().encryption.algorithm.as_str()
+        )));
+    }
     let chain = match Chain::ending_at(collection, latest) {
         Ok(chain) => chain,
         Err(

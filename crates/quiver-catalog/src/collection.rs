@@ -5,6 +5,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::crypto::{
+    EncryptionSettings, Envelope, Enveloped, KeyEnvironment, KeyError, KeySource, MasterKeys,
+    Sealing, SecretKey,
+};
+
 use crate::sealed::{seal, unseal};
 use crate::{
     BackupId, BackupKind, BackupManifest, Clock, CollectionLock, Error, MANIFEST_FORMAT_VERSION,
@@ -63,6 +68,59 @@ pub struct CollectionDef {
     /// chain compacts the chain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compact_after: Option<u32>,
+    /// `ENCRYPTION` and where its key comes from.
+    #[serde(default, skip_serializing_if = "EncryptionSettings::is_unset")]
+    pub encryption: EncryptionSettings,
+    /// An encrypted definition's data key (in memory only; stored wrapped).
+    #[serde(skip)]
+    pub sealing: Option<Sealing>,
+}
+
+/// An encrypted collection's definition as stored: its name, id and key settings in the
+/// clear (authenticated as associated data; the key's source must be read before the key
+/// exists), the rest sealed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct SealedDefinition {
+    name: String,
+    id: String,
+    encryption: EncryptionSettings,
+    sealed: Envelope,
+}
+
+impl Enveloped for SealedDefinition {
+    fn envelope_mut(&mut self) -> &mut Envelope {
+        &mut self.sealed
+    }
+}
+
+/// The object name a definition's data key is bound to.
+const DEFINITION_OBJECT: &str = "definition";
+
+/// Why a stored definition could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DefinitionError {
+    /// Damaged or not a definition.
+    Corrupt(String),
+    /// Encrypted, and its key is not at hand.
+    Key(KeyError),
+    /// Encrypted, and the key given does not open it (or it was altered).
+    WrongKey {
+        /// Where the key came from, as the user names it.
+        setting: String,
+    },
+}
+
+impl std::fmt::Display for DefinitionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DefinitionError::Corrupt(message) => f.write_str(message),
+            DefinitionError::Key(error) => write!(f, "{error}"),
+            DefinitionError::WrongKey { setting } => write!(
+                f,
+                "the key from {setting} does not open it: a wrong key, or the definition was altered"
+            ),
+        }
+    }
 }
 
 impl CollectionDef {
@@ -84,18 +142,106 @@ impl CollectionDef {
             schedule: ScheduleSettings::default(),
             on_schema_change: SchemaChangePolicy::default(),
             compact_after: None,
+            encryption: EncryptionSettings::default(),
+            sealing: None,
         }
     }
 
     /// Reads a definition from its JSON (`collection.json`), checking its checksum (which
-    /// only definitions from before collection ids may lack).
-    pub fn decode(bytes: &[u8]) -> Result<CollectionDef, String> {
-        unseal(bytes, |def: &CollectionDef| def.id.is_some())
+    /// only definitions from before collection ids may lack). An encrypted one opens only
+    /// with its master key, taken from `keys` as its settings say; the key comes back
+    /// beside the definition, for its manifests.
+    pub fn decode(
+        bytes: &[u8],
+        keys: &dyn MasterKeys,
+    ) -> Result<(CollectionDef, Option<SecretKey>), DefinitionError> {
+        if !BackupManifest::is_sealed(bytes) {
+            let def: CollectionDef = unseal(bytes, |def: &CollectionDef| def.id.is_some())
+                .map_err(DefinitionError::Corrupt)?;
+            if def.encryption.enabled() {
+                return Err(DefinitionError::Corrupt(
+                    "it says the collection is encrypted, yet it is not sealed: a forged or altered definition".into(),
+                ));
+            }
+            return Ok((def, None));
+        }
+        let sealed: SealedDefinition = unseal(bytes, |_| true).map_err(DefinitionError::Corrupt)?;
+        let source = sealed.encryption.key.as_ref().ok_or_else(|| {
+            DefinitionError::Corrupt("it is encrypted but names no key source".into())
+        })?;
+        let master = keys.master_key(source).map_err(DefinitionError::Key)?;
+        let wrong = || DefinitionError::WrongKey {
+            setting: source.setting(),
+        };
+        let sealing = Sealing::open(&master, &sealed.id, DEFINITION_OBJECT, &sealed.sealed)
+            .map_err(|_| wrong())?;
+        let contents = sealing
+            .open_contents(&sealed.aad(), &sealed.sealed.contents)
+            .map_err(|_| wrong())?;
+        let mut def: CollectionDef = serde_json::from_slice(&contents)
+            .map_err(|e| DefinitionError::Corrupt(e.to_string()))?;
+        if def.name != sealed.name
+            || def.id.as_deref() != Some(sealed.id.as_str())
+            || def.encryption != sealed.encryption
+        {
+            return Err(DefinitionError::Corrupt(
+                "its sealed contents disagree with its public part".into(),
+            ));
+        }
+        def.sealing = Some(sealing);
+        Ok((def, Some(master)))
     }
 
-    /// The definition as JSON with its checksum, as stored in `collection.json`.
-    pub fn encode(&self) -> Vec<u8> {
-        seal(self)
+    /// The definition as JSON with its checksum, as stored in `collection.json`; sealed
+    /// when the collection is encrypted (which needs its [`CollectionDef::sealing`]).
+    pub fn encode(&self) -> Result<Vec<u8>, String> {
+        if !self.encryption.enabled() {
+            return Ok(seal(self));
+        }
+        let (Some(sealing), Some(id)) = (&self.sealing, &self.id) else {
+            return Err(format!(
+                "the definition of encrypted collection `{}` has no data key to seal it with",
+                self.name
+            ));
+        };
+        let mut sealed = SealedDefinition {
+            name: self.name.clone(),
+            id: id.clone(),
+            encryption: self.encryption.clone(),
+            sealed: Envelope::default(),
+        };
+        sealed.seal_contents(
+            sealing,
+            &serde_json::to_vec(self).expect("catalog values serialize"),
+        );
+        Ok(seal(&sealed))
+    }
+
+    /// A new data key for this definition, wrapped by `master` (turning encryption on, or
+    /// re-keying). Needs the id.
+    pub fn seal_with(&mut self, master: &SecretKey) {
+        let id = self.id.get_or_insert_with(new_collection_id).clone();
+        self.sealing = Some(Sealing::new(master, &id, DEFINITION_OBJECT));
+    }
+
+    /// Refuses a plain (unencrypted) manifest dated after this collection turned encryption
+    /// on: every backup taken since is encrypted, so such a manifest is forged or altered.
+    pub fn check_encryption(&self, manifest: &BackupManifest) -> Result<(), String> {
+        if manifest.sealing.is_some() {
+            return Ok(());
+        }
+        let Some(since) = self.encryption.since.as_deref() else {
+            return Ok(());
+        };
+        let since_time =
+            time::OffsetDateTime::parse(since, &time::format_description::well_known::Rfc3339);
+        match (since_time, manifest.id.parse::<BackupId>()) {
+            (Ok(since_time), Ok(taken)) if taken.taken_at < since_time => Ok(()),
+            _ => Err(format!(
+                "backup `{}` is not encrypted, yet every backup of collection `{}` taken since {since} is: a forged or altered manifest",
+                manifest.id, self.name
+            )),
+        }
     }
 
     /// Whether a manifest with `collection_id` may belong to this collection: ids agree, or
@@ -149,10 +295,31 @@ pub struct Collection {
     dir: PathBuf,
     def: CollectionDef,
     clock: Clock,
+    keys: KeyEnvironment,
+    /// The master key, once the definition needed it to open.
+    master: Option<SecretKey>,
+}
+
+/// The catalog's error for a key problem of collection `collection`.
+pub(crate) fn key_error(collection: &str, error: KeyError) -> Error {
+    let problem = match error {
+        KeyError::Missing(_) => crate::KeyProblem::Missing,
+        KeyError::Invalid { .. } => crate::KeyProblem::Invalid,
+    };
+    Error::Key {
+        collection: collection.to_string(),
+        problem,
+        message: error.to_string(),
+    }
 }
 
 impl Collection {
-    pub(crate) fn load(dir: PathBuf, name: &str, clock: Clock) -> Result<Collection> {
+    pub(crate) fn load(
+        dir: PathBuf,
+        name: &str,
+        clock: Clock,
+        keys: KeyEnvironment,
+    ) -> Result<Collection> {
         let path = dir.join(DEFINITION_FILE);
         let bytes = match read_bounded(&path, MAX_MANIFEST_BYTES) {
             Ok(bytes) => bytes,
@@ -161,14 +328,67 @@ impl Collection {
             }
             Err(e) => return Err(e),
         };
-        let def = CollectionDef::decode(&bytes).map_err(|message| Error::Corrupt {
-            what: "collection definition",
-            path,
-            message,
+        let (def, master) = CollectionDef::decode(&bytes, &keys).map_err(|e| match e {
+            DefinitionError::Corrupt(message) => Error::Corrupt {
+                what: "collection definition",
+                path,
+                message,
+            },
+            DefinitionError::Key(error) => key_error(name, error),
+            DefinitionError::WrongKey { .. } => Error::Key {
+                collection: name.to_string(),
+                problem: crate::KeyProblem::Wrong,
+                message: e.to_string(),
+            },
         })?;
-        Ok(Collection { dir, def, clock })
+        Ok(Collection {
+            dir,
+            def,
+            clock,
+            keys,
+            master,
+        })
     }
 
+    /// The collection's master key: the one that opened its definition, else the one its
+    /// key settings name (a collection whose encryption was turned off still opens the
+    /// encrypted backups taken before).
+    pub fn master_key(&self) -> Result<SecretKey> {
+        if let Some(master) = &self.master {
+            return Ok(master.clone());
+        }
+        let name = &self.def.name;
+        match &self.def.encryption.key {
+            Some(source) => self.keys.master_key(source).map_err(|e| key_error(name, e)),
+            None => Err(key_error(
+                name,
+                KeyError::Missing(
+                    "it has encrypted backups but names no key: set ENCRYPTION_KEY_FILE with ALTER"
+                        .into(),
+                ),
+            )),
+        }
+    }
+
+    /// The keys this process was given (the repository's).
+    pub fn keys(&self) -> &KeyEnvironment {
+        &self.keys
+    }
+}
+
+/// A collection finds its master key as [`Collection::master_key`] does: a copy of it
+/// elsewhere (an export) opens with the same key, whatever its definition names.
+impl MasterKeys for Collection {
+    fn master_key(&self, source: &KeySource) -> Result<SecretKey, KeyError> {
+        match (&self.master, &self.def.encryption.key) {
+            (Some(master), _) => Ok(master.clone()),
+            (None, Some(own)) => self.keys.master_key(own),
+            (None, None) => self.keys.master_key(source),
+        }
+    }
+}
+
+impl Collection {
     /// The collection's definition.
     pub fn def(&self) -> &CollectionDef {
         &self.def
@@ -196,7 +416,12 @@ impl Collection {
 
     /// Replaces the collection's definition (ALTER). Requires the lock.
     pub fn save_def(&mut self, def: CollectionDef, _lock: &CollectionLock) -> Result<()> {
-        write_atomic(&self.dir.join(DEFINITION_FILE), &def.encode())?;
+        let bytes = def.encode().map_err(|message| Error::Corrupt {
+            what: "collection definition",
+            path: self.dir.join(DEFINITION_FILE),
+            message,
+        })?;
+        write_atomic(&self.dir.join(DEFINITION_FILE), &bytes)?;
         self.def = def;
         Ok(())
     }
@@ -222,7 +447,7 @@ impl Collection {
             if !path.exists() {
                 continue;
             }
-            match read_manifest(&path, &self.def, &id.to_string()) {
+            match self.read_manifest(&path, &id.to_string()) {
                 Ok(manifest) => list.committed.push(manifest),
                 Err(error @ (Error::Corrupt { .. } | Error::Io { .. })) => {
                     list.unreadable.push(UnreadableBackup {
@@ -261,7 +486,26 @@ impl Collection {
             }
             return Err(unknown());
         }
-        read_manifest(&path, &self.def, id)
+        self.read_manifest(&path, id)
+    }
+
+    /// Reads and checks one manifest: an encrypted one with the collection's key; a plain
+    /// one dated after encryption was turned on is refused as forged.
+    fn read_manifest(&self, path: &Path, id: &str) -> Result<BackupManifest> {
+        let corrupt = |message: String| Error::Corrupt {
+            what: "backup manifest",
+            path: path.to_path_buf(),
+            message,
+        };
+        let bytes = read_bounded(path, MAX_MANIFEST_BYTES)?;
+        let master = match BackupManifest::is_sealed(&bytes) {
+            true => Some(self.master_key()?),
+            false => None,
+        };
+        let manifest = BackupManifest::decode(&bytes, id, master.as_ref()).map_err(corrupt)?;
+        manifest.check_owner(&self.def).map_err(corrupt)?;
+        self.def.check_encryption(&manifest).map_err(corrupt)?;
+        Ok(manifest)
     }
 
     /// Makes `backup` build on `parent` instead of its parent (compaction: the backups that
@@ -271,17 +515,31 @@ impl Collection {
         &self,
         backup: &BackupManifest,
         parent: &str,
-        _lock: &CollectionLock,
+        lock: &CollectionLock,
     ) -> Result<BackupManifest> {
         let manifest = BackupManifest {
             parent: Some(parent.to_string()),
             ..backup.clone()
         };
-        write_atomic(
-            &self.backup_dir(&backup.id).join(MANIFEST_FILE),
-            &manifest.encode(),
-        )?;
+        self.rewrite_manifest(&manifest, lock)?;
         Ok(manifest)
+    }
+
+    /// Replaces committed backup `manifest.id`'s manifest with `manifest`, atomically (a
+    /// crash leaves the old one or the new one): compaction's re-linking, re-keying.
+    pub fn rewrite_manifest(
+        &self,
+        manifest: &BackupManifest,
+        _lock: &CollectionLock,
+    ) -> Result<()> {
+        let path = self.backup_dir(&manifest.id).join(MANIFEST_FILE);
+        if !path.exists() {
+            return Err(Error::UnknownBackup {
+                collection: self.def.name.clone(),
+                id: manifest.id.clone(),
+            });
+        }
+        write_atomic(&path, &manifest.encode())
     }
 
     /// The chain that ends at `tip`, full backup first: the full backup `tip` builds on and
@@ -382,11 +640,21 @@ impl Collection {
                     message,
                 }
             })?;
-        self.pending(id)
+        self.pending(id, false)
     }
 
-    /// Creates backup `id`'s directory, for a backup not yet committed.
-    fn pending(&self, id: BackupId) -> Result<PendingBackup> {
+    /// Creates backup `id`'s directory, for a backup not yet committed: with a new data key
+    /// when the collection is encrypted (the key is had first, so a missing key writes nothing).
+    fn pending(&self, id: BackupId, copy: bool) -> Result<PendingBackup> {
+        // A copy keeps the data key of the backup it copies ([`PendingBackup::commit_copy`]).
+        let sealing = match self.def.encryption.enabled() && !copy {
+            true => Some(Sealing::new(
+                &self.master_key()?,
+                self.def.id.as_deref().unwrap_or_default(),
+                &id.to_string(),
+            )),
+            false => None,
+        };
         let dir = self.dir.join(id.to_string());
         // Durably: the collection directory's entry for the backup must survive a crash
         // once the manifest inside it does.
@@ -396,6 +664,7 @@ impl Collection {
             collection_id: self.def.id.clone(),
             id,
             dir,
+            sealing,
             committed: false,
         })
     }
@@ -417,7 +686,7 @@ impl Collection {
         if dir.exists() {
             fs::remove_dir_all(&dir).map_err(Error::io("removing an interrupted copy", &dir))?;
         }
-        self.pending(id)
+        self.pending(id, true)
     }
 
     /// Removes backup directories without a manifest: what crashed backups left. Requires
@@ -538,18 +807,6 @@ impl Collection {
     }
 }
 
-fn read_manifest(path: &Path, def: &CollectionDef, id: &str) -> Result<BackupManifest> {
-    let corrupt = |message: String| Error::Corrupt {
-        what: "backup manifest",
-        path: path.to_path_buf(),
-        message,
-    };
-    let bytes = read_bounded(path, MAX_MANIFEST_BYTES)?;
-    let manifest = BackupManifest::decode(&bytes, id).map_err(corrupt)?;
-    manifest.check_owner(def).map_err(corrupt)?;
-    Ok(manifest)
-}
-
 /// The most bytes a manifest or definition may have: far more than any real one (a table
 /// takes a few kilobytes), little enough that a forged one cannot exhaust memory.
 pub const MAX_MANIFEST_BYTES: u64 = 64 << 20;
@@ -579,6 +836,7 @@ pub struct PendingBackup {
     collection_id: Option<String>,
     id: BackupId,
     dir: PathBuf,
+    sealing: Option<Sealing>,
     committed: bool,
 }
 
@@ -589,12 +847,43 @@ impl PendingBackup {
     }
 
     /// Where to write `table`'s data file number `part`: `(path relative to the backup, absolute path)`.
+    /// An encrypted backup names the file by a keyed hash of the table's name, which
+    /// reveals nothing of it.
     pub fn data_file(&self, table: &str, part: usize) -> (String, PathBuf) {
-        let file = format!("{}.{part}.parquet", encode_path_segment(table));
+        let stem = match &self.sealing {
+            Some(sealing) => {
+                let tag = ring::hmac::sign(
+                    &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, sealing.key().bytes()),
+                    table.as_bytes(),
+                );
+                tag.as_ref()[..12]
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect()
+            }
+            None => encode_path_segment(table),
+        };
+        let file = format!("{stem}.{part}.parquet");
         (
             format!("{DATA_DIR}/{file}"),
             self.dir.join(DATA_DIR).join(file),
         )
+    }
+
+    /// The key of data file `relative` when the backup is encrypted.
+    pub fn file_key(&self, relative: &str) -> Option<crate::FileKey> {
+        let sealing = self.sealing.as_ref()?;
+        Some(crate::FileKey::new(
+            sealing,
+            self.collection_id.as_deref().unwrap_or_default(),
+            &self.id.to_string(),
+            relative,
+        ))
+    }
+
+    /// Whether the backup is encrypted.
+    pub fn encrypted(&self) -> bool {
+        self.sealing.is_some()
     }
 
     /// Absolute path of the data file at `relative` (a manifest's `/`-separated path).
@@ -602,6 +891,13 @@ impl PendingBackup {
         let mut path = self.dir.clone();
         path.extend(relative.split('/'));
         path
+    }
+
+    /// Commits a copy of backup `of` (import): its parent, tables and data key, the data
+    /// files already written under their paths in `of`.
+    pub fn commit_copy(mut self, of: &BackupManifest) -> Result<BackupManifest> {
+        self.sealing = of.sealing.clone();
+        self.commit(of.parent.clone(), of.tables.clone())
     }
 
     /// Commits the backup: makes the data files durable, then writes the manifest atomically.
@@ -626,6 +922,7 @@ impl PendingBackup {
             parent,
             created_at,
             tables,
+            sealing: self.sealing.clone(),
         };
         write_atomic(&self.dir.join(MANIFEST_FILE), &manifest.encode())?;
         self.committed = true;

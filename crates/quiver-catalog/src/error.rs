@@ -106,6 +106,16 @@ pub enum Error {
         #[source]
         cause: Box<Error>,
     },
+    /// An encrypted collection's key is not at hand, cannot be a key, or does not open it.
+    #[error("backup collection `{collection}` is encrypted: {message}")]
+    Key {
+        /// The collection.
+        collection: String,
+        /// Which kind of problem.
+        problem: KeyProblem,
+        /// What is wrong and which setting gives the key (never the key).
+        message: String,
+    },
     /// A name that cannot be used.
     #[error("invalid name `{name}`: {reason}")]
     InvalidName {
@@ -114,6 +124,17 @@ pub enum Error {
         /// Why it is refused.
         reason: &'static str,
     },
+}
+
+/// What is wrong with an encrypted collection's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyProblem {
+    /// None was given where the collection takes it from.
+    Missing,
+    /// What was given cannot be a key (unreadable file, wrong length, bad base64).
+    Invalid,
+    /// A key was given and does not open the collection (or its files were altered).
+    Wrong,
 }
 
 impl Error {

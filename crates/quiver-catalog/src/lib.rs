@@ -38,6 +38,7 @@ mod backup_id;
 mod chain;
 mod clock;
 mod collection;
+pub mod crypto;
 mod error;
 mod lifecycle;
 mod lock;
@@ -59,14 +60,16 @@ pub use backup_id::BackupId;
 pub use chain::Chain;
 pub use clock::{Clock, FakeClock};
 pub use collection::{
-    BackupList, Collection, CollectionDef, DATA_DIR, DEFINITION_FILE, LOCK_FILE, MANIFEST_FILE,
-    MAX_MANIFEST_BYTES, PendingBackup, StorageKind, UnreadableBackup, new_collection_id,
+    BackupList, Collection, CollectionDef, DATA_DIR, DEFINITION_FILE, DefinitionError, LOCK_FILE,
+    MANIFEST_FILE, MAX_MANIFEST_BYTES, PendingBackup, StorageKind, UnreadableBackup,
+    new_collection_id,
 };
-pub use error::{Error, Result};
+pub use error::{Error, KeyProblem, Result};
 pub use lifecycle::{ScheduleSettings, SchemaChangePolicy};
 pub use lock::CollectionLock;
 pub use manifest::{
-    BackupKind, BackupManifest, ChangeCounts, DataFile, MANIFEST_FORMAT_VERSION, TableBackup,
+    BackupKind, BackupManifest, ChangeCounts, DataFile, FileKey, MANIFEST_FORMAT_VERSION,
+    SEALED_MANIFEST_FORMAT_VERSION, SealedFile, SealedManifest, TableBackup,
 };
 pub use naming::{MAX_SEGMENT_BYTES, encode_path_segment};
 pub use operations::{

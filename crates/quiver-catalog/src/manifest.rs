@@ -2,12 +2,17 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::crypto::{Envelope, Enveloped, Sealing, SecretKey};
 use crate::sealed::{seal, unseal};
 use crate::{BackupId, TableSchema};
 
 /// Version of the manifest format written by this build; readers refuse newer ones.
 /// Version 3 added the manifest's checksum and the collection's id; version 2 is still read.
 pub const MANIFEST_FORMAT_VERSION: u32 = 3;
+
+/// The format version of an encrypted backup's manifest: the public part (ids, chain link,
+/// data files' sizes and checksums) in the clear, the rest sealed ([`SealedManifest`]).
+pub const SEALED_MANIFEST_FORMAT_VERSION: u32 = 4;
 
 /// The oldest format version this build reads.
 const OLDEST_READABLE_VERSION: u32 = 2;
@@ -107,6 +112,194 @@ pub struct BackupManifest {
     pub created_at: String,
     /// The tables, in collection order.
     pub tables: Vec<TableBackup>,
+    /// An encrypted backup's data key (in memory only; stored wrapped): it seals this
+    /// manifest and encrypts the backup's data files.
+    #[serde(skip)]
+    pub sealing: Option<Sealing>,
+}
+
+/// The key and AAD prefix of one encrypted data file (Parquet Modular Encryption).
+#[derive(Debug, Clone)]
+pub struct FileKey {
+    /// The backup's data key.
+    pub key: SecretKey,
+    /// Binds the file to its collection, backup and path: a file moved to another place,
+    /// even within one backup, does not decrypt.
+    pub aad_prefix: Vec<u8>,
+}
+
+impl FileKey {
+    /// The key of data file `path` of backup `backup` of collection `collection_id`.
+    pub fn new(sealing: &Sealing, collection_id: &str, backup: &str, path: &str) -> FileKey {
+        FileKey {
+            key: sealing.key().clone(),
+            aad_prefix: format!("quiver/1/file/{collection_id}/{backup}/{path}").into_bytes(),
+        }
+    }
+}
+
+/// The manifest of an encrypted backup as stored: what VERIFY needs without the key in
+/// the clear (authenticated as associated data), everything else sealed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedManifest {
+    /// [`SEALED_MANIFEST_FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The collection's name.
+    pub collection: String,
+    /// The collection's id.
+    pub collection_id: String,
+    /// The backup id.
+    pub id: String,
+    /// Full or incremental.
+    pub kind: BackupKind,
+    /// The previous backup of the chain.
+    pub parent: Option<String>,
+    /// When the backup was taken.
+    pub created_at: String,
+    /// Every data file: path (named without the table's name), size, crc32 of the ciphertext.
+    pub files: Vec<SealedFile>,
+    /// The wrapped data key and the sealed [`BackupManifest`].
+    pub sealed: Envelope,
+}
+
+/// A data file as a sealed manifest shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedFile {
+    /// Path relative to the backup directory.
+    pub path: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// crc32 of the file.
+    pub crc32: u32,
+}
+
+impl Enveloped for SealedManifest {
+    fn envelope_mut(&mut self) -> &mut Envelope {
+        &mut self.sealed
+    }
+}
+
+impl SealedManifest {
+    /// Reads the public part of a sealed manifest (checksum checked, nothing authenticated).
+    pub fn decode(bytes: &[u8]) -> Result<SealedManifest, String> {
+        let sealed: SealedManifest = unseal(bytes, |_| true)?;
+        if sealed.format_version != SEALED_MANIFEST_FORMAT_VERSION {
+            return Err(format!(
+                "format version {} of an encrypted manifest is not supported (this quiver writes {SEALED_MANIFEST_FORMAT_VERSION})",
+                sealed.format_version
+            ));
+        }
+        Ok(sealed)
+    }
+
+    /// As stored, with its checksum (the checksum anyone can recompute: only the AEAD
+    /// authenticates it, which needs the key).
+    pub fn encode(&self) -> Vec<u8> {
+        seal(self)
+    }
+
+    /// Opens the sealed contents with `master`: the data key unwraps only for this
+    /// collection and backup id, the contents open only with the public part unaltered,
+    /// and the two must agree.
+    pub fn open(&self, master: &SecretKey) -> Result<BackupManifest, String> {
+        let refused = || {
+            format!(
+                "backup `{}` does not open with the collection's key: the key is not the one it was encrypted with, or the manifest was altered or moved from another backup",
+                self.id
+            )
+        };
+        let sealing = Sealing::open(master, &self.collection_id, &self.id, &self.sealed)
+            .map_err(|_| refused())?;
+        let contents = sealing
+            .open_contents(&self.aad(), &self.sealed.contents)
+            .map_err(|_| refused())?;
+        let mut manifest: BackupManifest =
+            serde_json::from_slice(&contents).map_err(|e| e.to_string())?;
+        manifest.sealing = Some(sealing);
+        if SealedManifest::of(&manifest)
+            .map(|m| SealedManifest {
+                sealed: self.sealed.clone(),
+                ..m
+            })
+            .as_ref()
+            != Some(self)
+        {
+            return Err("its sealed contents disagree with its public part".into());
+        }
+        Ok(manifest)
+    }
+
+    /// What can be known of the backup without its key: its ids, chain link and data
+    /// files (sizes and checksums), as a manifest of one nameless table without a schema,
+    /// with no sealing. Nothing in it is authenticated.
+    pub fn public_view(&self) -> BackupManifest {
+        let table = TableBackup {
+            schema: TableSchema {
+                name: String::new(),
+                columns: Vec::new(),
+                primary_key: Vec::new(),
+                stores_rowid: false,
+                create_sql: String::new(),
+                index_sql: Vec::new(),
+                trigger_sql: Vec::new(),
+                autoincrement_seq: None,
+                dialect: crate::Dialect::Sqlite,
+                adapter: None,
+            },
+            files: self
+                .files
+                .iter()
+                .map(|f| DataFile {
+                    path: f.path.clone(),
+                    rows: 0,
+                    bytes: f.bytes,
+                    crc32: f.crc32,
+                })
+                .collect(),
+            changes: None,
+        };
+        BackupManifest {
+            format_version: MANIFEST_FORMAT_VERSION,
+            collection: self.collection.clone(),
+            collection_id: Some(self.collection_id.clone()),
+            id: self.id.clone(),
+            kind: self.kind,
+            parent: self.parent.clone(),
+            created_at: self.created_at.clone(),
+            tables: vec![table],
+            sealing: None,
+        }
+    }
+
+    /// The sealed form of `manifest` (which must carry its sealing).
+    fn of(manifest: &BackupManifest) -> Option<SealedManifest> {
+        let sealing = manifest.sealing.as_ref()?;
+        let mut sealed = SealedManifest {
+            format_version: SEALED_MANIFEST_FORMAT_VERSION,
+            collection: manifest.collection.clone(),
+            collection_id: manifest.collection_id.clone().unwrap_or_default(),
+            id: manifest.id.clone(),
+            kind: manifest.kind,
+            parent: manifest.parent.clone(),
+            created_at: manifest.created_at.clone(),
+            files: manifest
+                .tables
+                .iter()
+                .flat_map(|t| &t.files)
+                .map(|f| SealedFile {
+                    path: f.path.clone(),
+                    bytes: f.bytes,
+                    crc32: f.crc32,
+                })
+                .collect(),
+            sealed: Envelope::default(),
+        };
+        sealed.seal_contents(
+            sealing,
+            &serde_json::to_vec(manifest).expect("catalog values serialize"),
+        );
+        Some(sealed)
+    }
 }
 
 impl BackupManifest {
@@ -137,11 +330,44 @@ impl BackupManifest {
 }
 
 impl BackupManifest {
+    /// Whether these stored bytes are an encrypted backup's manifest (which needs the key).
+    pub fn is_sealed(bytes: &[u8]) -> bool {
+        #[derive(Deserialize)]
+        struct Probe {
+            sealed: Option<serde::de::IgnoredAny>,
+        }
+        serde_json::from_slice::<Probe>(bytes).is_ok_and(|p| p.sealed.is_some())
+    }
+
     /// Reads the manifest of backup `id` from its JSON, refusing what quiver cannot trust:
     /// another format version, a different id, ids or parents that are not backup ids, or a
-    /// data file path that leaves the backup's directory.
-    pub fn decode(bytes: &[u8], id: &str) -> Result<BackupManifest, String> {
-        let manifest: BackupManifest = unseal(bytes, |m: &BackupManifest| m.format_version >= 3)?;
+    /// data file path that leaves the backup's directory. An encrypted backup's manifest
+    /// opens only with `master`, the collection's key.
+    pub fn decode(
+        bytes: &[u8],
+        id: &str,
+        master: Option<&SecretKey>,
+    ) -> Result<BackupManifest, String> {
+        let manifest = if BackupManifest::is_sealed(bytes) {
+            let sealed = SealedManifest::decode(bytes)?;
+            let master = master
+                .ok_or_else(|| format!("backup `{id}` is encrypted and no key for it was given"))?;
+            sealed.open(master)?
+        } else {
+            unseal(bytes, |m: &BackupManifest| m.format_version >= 3)?
+        };
+        manifest.checked(id)
+    }
+
+    /// What [`SealedManifest::public_view`] shows of the encrypted backup `id` without its
+    /// key, checked as [`BackupManifest::decode`] checks a manifest.
+    pub fn decode_public(bytes: &[u8], id: &str) -> Result<BackupManifest, String> {
+        SealedManifest::decode(bytes)?.public_view().checked(id)
+    }
+
+    /// The manifest, if nothing in it is beyond what quiver trusts (see [`BackupManifest::decode`]).
+    fn checked(self, id: &str) -> Result<BackupManifest, String> {
+        let manifest = self;
         if manifest.format_version >= 3 && manifest.collection_id.is_none() {
             return Err("it names no collection id".into());
         }
@@ -190,9 +416,24 @@ impl BackupManifest {
         Ok(manifest)
     }
 
-    /// The manifest as JSON with its checksum, as stored in `manifest.json`.
+    /// The manifest as JSON with its checksum, as stored in `manifest.json`: sealed when
+    /// it carries a data key.
     pub fn encode(&self) -> Vec<u8> {
-        seal(self)
+        match SealedManifest::of(self) {
+            Some(sealed) => seal(&sealed),
+            None => seal(self),
+        }
+    }
+
+    /// The key of data file `path` of this backup, when the backup is encrypted.
+    pub fn file_key(&self, path: &str) -> Option<FileKey> {
+        let sealing = self.sealing.as_ref()?;
+        Some(FileKey::new(
+            sealing,
+            self.collection_id.as_deref().unwrap_or_default(),
+            &self.id,
+            path,
+        ))
     }
 
     /// Refuses a manifest that belongs to another collection than `def`: another name, or

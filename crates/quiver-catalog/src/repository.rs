@@ -58,6 +58,7 @@ impl CollectionEntry {
 pub struct Repository {
     root: PathBuf,
     clock: Clock,
+    keys: crate::crypto::KeyEnvironment,
 }
 
 impl Repository {
@@ -66,7 +67,20 @@ impl Repository {
         Ok(Repository {
             root: root.as_ref().to_path_buf(),
             clock: Clock::system(),
+            keys: crate::crypto::KeyEnvironment::from_process(),
         })
+    }
+
+    /// The repository, taking encrypted collections' keys from `keys` instead of this
+    /// process's environment.
+    pub fn with_keys(mut self, keys: crate::crypto::KeyEnvironment) -> Repository {
+        self.keys = keys;
+        self
+    }
+
+    /// The keys encrypted collections are opened with.
+    pub fn keys(&self) -> &crate::crypto::KeyEnvironment {
+        &self.keys
     }
 
     /// The repository, going by `clock` instead of the system's (for tests).
@@ -90,7 +104,18 @@ impl Repository {
         self.root.join(COLLECTIONS_DIR)
     }
 
-    fn collection_dir(&self, name: &str) -> PathBuf {
+    /// Takes collection `name`'s lock without reading its definition: for checking the
+    /// files of an encrypted collection whose key is not at hand.
+    pub fn lock_unopened(&self, name: &str) -> Result<crate::CollectionLock> {
+        let dir = self.collection_dir(name);
+        if !dir.join(DEFINITION_FILE).exists() {
+            return Err(Error::UnknownCollection(name.to_string()));
+        }
+        crate::CollectionLock::try_acquire(name, &dir.join(crate::LOCK_FILE))
+    }
+
+    /// The directory collection `name` has (or would have).
+    pub fn collection_dir(&self, name: &str) -> PathBuf {
         self.collections_dir().join(encode_path_segment(name))
     }
 
@@ -124,15 +149,25 @@ impl Repository {
         // or one racing this one. The definition, written only where none is, is the claim
         // on the name: of two CREATEs racing, one wins and the other is told it exists.
         create_dir_durably(&dir)?;
-        if !write_new(&dir.join(DEFINITION_FILE), &def.encode())? {
+        let bytes = def.encode().map_err(|message| Error::Corrupt {
+            what: "collection definition",
+            path: dir.join(DEFINITION_FILE),
+            message,
+        })?;
+        if !write_new(&dir.join(DEFINITION_FILE), &bytes)? {
             return Err(Error::CollectionExists(def.name.clone()));
         }
-        Collection::load(dir, &def.name, self.clock.clone())
+        Collection::load(dir, &def.name, self.clock.clone(), self.keys.clone())
     }
 
     /// The collection named `name`, or `Error::UnknownCollection`.
     pub fn collection(&self, name: &str) -> Result<Collection> {
-        Collection::load(self.collection_dir(name), name, self.clock.clone())
+        Collection::load(
+            self.collection_dir(name),
+            name,
+            self.clock.clone(),
+            self.keys.clone(),
+        )
     }
 
     /// Every collection directory, sorted: its collection, or why its definition cannot be
@@ -153,7 +188,7 @@ impl Repository {
             if name.starts_with('.') || !entry.file_type().is_ok_and(|t| t.is_dir()) {
                 continue;
             }
-            match Collection::load(entry.path(), &name, self.clock.clone()) {
+            match Collection::load(entry.path(), &name, self.clock.clone(), self.keys.clone()) {
                 Err(Error::UnknownCollection(_)) => continue,
                 collection => found.push(CollectionEntry {
                     dir_name: name,

@@ -18,6 +18,7 @@ macro_rules! errprint {
 }
 
 mod demo;
+mod key_commands;
 mod print;
 mod progress;
 mod repo_commands;
@@ -232,6 +233,35 @@ enum Command {
         #[command(subcommand)]
         action: ScheduleAction,
     },
+    /// Make a master key for encrypted collections (ENCRYPTION_KEY_FILE).
+    ///
+    ///   quiver key generate > orders.key            32 random bytes; the file is made mode 0600
+    ///   quiver key generate --base64                 as text, e.g. for QUIVER_ENCRYPTION_KEY
+    ///
+    /// Keep the key apart from the backups: whoever has both reads them, whoever loses the
+    /// key loses them.
+    #[command(verbatim_doc_comment)]
+    Key {
+        #[command(subcommand)]
+        action: KeyAction,
+    },
+    /// Change an encrypted collection's master key: every backup's data key is wrapped by
+    /// the new key, in the repository and at its external location; no data file is
+    /// rewritten. The old key no longer opens the collection.
+    ///
+    ///   quiver key generate > new.key
+    ///   quiver --db app.db rekey orders --new-key-file new.key
+    ///
+    /// The collection's ENCRYPTION_KEY_FILE becomes the new file. A crash half-way leaves
+    /// every backup open to the key the collection's definition names; run rekey again.
+    #[command(verbatim_doc_comment)]
+    Rekey {
+        /// The collection.
+        collection: String,
+        /// The file that holds the new key (32 bytes, raw or base64; mode 0600).
+        #[arg(long, value_name = "FILE")]
+        new_key_file: String,
+    },
     /// List the operations log: every BACKUP, RESTORE and prune, with when, how long, rows,
     /// size and result (SHOW OPERATIONS [IN c]).
     Log {
@@ -331,6 +361,17 @@ enum ScheduleAction {
     },
 }
 
+/// What `quiver key` does.
+#[derive(Debug, Subcommand)]
+enum KeyAction {
+    /// Write a new random 256-bit key to standard output (never to a terminal).
+    Generate {
+        /// Base64 text instead of 32 raw bytes.
+        #[arg(long)]
+        base64: bool,
+    },
+}
+
 /// Options of the subcommands that reach external storage.
 #[derive(Debug, clap::Args)]
 struct RemoteArgs {
@@ -408,6 +449,18 @@ fn run(cli: Cli) -> Result<print::Finished, String> {
             json,
         }) => {
             return repo_commands::compact(&repository()?, collection, at.as_deref(), *json)
+                .map(|()| Finished::Done);
+        }
+        Some(Command::Key {
+            action: KeyAction::Generate { base64 },
+        }) => {
+            return key_commands::generate(*base64).map(|()| Finished::Done);
+        }
+        Some(Command::Rekey {
+            collection,
+            new_key_file,
+        }) => {
+            return key_commands::rekey(&repository()?, collection, new_key_file)
                 .map(|()| Finished::Done);
         }
         Some(Command::Schedule { action }) => {

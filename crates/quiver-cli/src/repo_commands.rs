@@ -124,6 +124,7 @@ pub(crate) fn verify(
             &location(target, options)?,
             at,
             &stored::check_ddl,
+            &quiver::catalog::crypto::KeyEnvironment::from_process(),
             &mut progress,
         )
         .map_err(|e| render(&e.into()))?
@@ -153,11 +154,15 @@ fn print_verify(report: &VerifyReport) {
         report.files,
         human_bytes(report.bytes)
     );
+    if let Some(why) = &report.contents_unchecked {
+        outln!("note: contents not checked: {why}");
+    }
     if report.is_ok() {
-        outln!(
-            "{}: {summary}: every size, crc32, manifest and chain link is sound",
-            report.url
-        );
+        let sound = match report.contents_unchecked {
+            None => "every size, crc32, manifest and chain link is sound",
+            Some(_) => "every size, crc32 and chain link is sound (contents not checked)",
+        };
+        outln!("{}: {summary}: {sound}", report.url);
         return;
     }
     outln!(
@@ -257,7 +262,9 @@ pub(crate) fn gc(
 ) -> Result<(), String> {
     let dry_run = gc.dry_run;
     let report = if is_url(target) {
-        quiver::storage::gc(&location(target, options)?, gc).map_err(|e| render(&e.into()))?
+        let keys = quiver::catalog::crypto::KeyEnvironment::from_process();
+        quiver::storage::gc(&location(target, options)?, &keys, gc)
+            .map_err(|e| render(&e.into()))?
     } else {
         stored::gc(&repo()?, target, dry_run).map_err(|e| render(&e))?
     };

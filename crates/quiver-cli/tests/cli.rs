@@ -1410,3 +1410,6 @@ mod scenarios;
 
 #[path = "cli/lifecycle.rs"]
 mod lifecycle;
+
+#[path = "cli/encryption.rs"]
+mod encryption;

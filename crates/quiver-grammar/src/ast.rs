@@ -145,6 +145,30 @@ pub struct Settings {
     /// `COMPACT_AFTER = 'n'`: a scheduled backup that leaves more than n incrementals in its
     /// chain compacts the chain.
     pub compact_after: Option<u32>,
+    /// `ENCRYPTION = 'none' | 'aes-256-gcm'`.
+    pub encryption: Option<EncryptionAlgorithm>,
+    /// `ENCRYPTION_KEY_FILE = '/path/to/key'`: the file that holds the master key.
+    pub encryption_key_file: Option<String>,
+}
+
+/// `ENCRYPTION`'s value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EncryptionAlgorithm {
+    /// `'none'`.
+    None,
+    /// `'aes-256-gcm'`.
+    Aes256Gcm,
+}
+
+impl EncryptionAlgorithm {
+    /// The setting's value: `none` or `aes-256-gcm`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EncryptionAlgorithm::None => "none",
+            EncryptionAlgorithm::Aes256Gcm => "aes-256-gcm",
+        }
+    }
 }
 
 /// What `BACKUP … INCREMENTAL` does when a table's shape changed since the chain's last backup.
@@ -251,11 +275,15 @@ pub enum SettingKey {
     OnSchemaChange,
     /// `COMPACT_AFTER`
     CompactAfter,
+    /// `ENCRYPTION`
+    Encryption,
+    /// `ENCRYPTION_KEY_FILE`
+    EncryptionKeyFile,
 }
 
 impl SettingKey {
     /// Every setting, in canonical order.
-    pub const ALL: [SettingKey; 14] = [
+    pub const ALL: [SettingKey; 16] = [
         SettingKey::Storage,
         SettingKey::IncrementalBackupEnabled,
         SettingKey::KeepLast,
@@ -270,6 +298,8 @@ impl SettingKey {
         SettingKey::Timezone,
         SettingKey::OnSchemaChange,
         SettingKey::CompactAfter,
+        SettingKey::Encryption,
+        SettingKey::EncryptionKeyFile,
     ];
 
     /// The canonical (upper-case) name of the setting.
@@ -290,6 +320,8 @@ impl SettingKey {
             SettingKey::Timezone => "TIMEZONE",
             SettingKey::OnSchemaChange => "ON_SCHEMA_CHANGE",
             SettingKey::CompactAfter => "COMPACT_AFTER",
+            SettingKey::Encryption => "ENCRYPTION",
+            SettingKey::EncryptionKeyFile => "ENCRYPTION_KEY_FILE",
         }
     }
 

@@ -227,6 +227,24 @@ impl Display for Settings {
         }
         if let Some(n) = self.compact_after {
             write!(f, "{sep}{} = '{n}'", SettingKey::CompactAfter)?;
+            sep = ", ";
+        }
+        if let Some(algorithm) = self.encryption {
+            write!(
+                f,
+                "{sep}{} = '{}'",
+                SettingKey::Encryption,
+                algorithm.as_str()
+            )?;
+            sep = ", ";
+        }
+        if let Some(path) = &self.encryption_key_file {
+            write!(
+                f,
+                "{sep}{} = {}",
+                SettingKey::EncryptionKeyFile,
+                quote_string(path)
+            )?;
         }
         Ok(())
     }
@@ -360,7 +378,7 @@ mod tests {
                     name: "x".into(),
                     action: AlterAction::Reset(SettingKey::ALL.to_vec()),
                 },
-                "ALTER BACKUP COLLECTION x RESET (STORAGE, INCREMENTAL_BACKUP_ENABLED, KEEP_LAST, KEEP_HOURLY, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY, KEEP_YEARLY, KEEP_WITHIN, BACKUP_SCHEDULE, FULL_BACKUP_SCHEDULE, TIMEZONE, ON_SCHEMA_CHANGE, COMPACT_AFTER)",
+                "ALTER BACKUP COLLECTION x RESET (STORAGE, INCREMENTAL_BACKUP_ENABLED, KEEP_LAST, KEEP_HOURLY, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY, KEEP_YEARLY, KEEP_WITHIN, BACKUP_SCHEDULE, FULL_BACKUP_SCHEDULE, TIMEZONE, ON_SCHEMA_CHANGE, COMPACT_AFTER, ENCRYPTION, ENCRYPTION_KEY_FILE)",
             ),
             (
                 Statement::AlterBackupCollection {

@@ -58,8 +58,8 @@ mod script;
 mod span;
 
 pub use ast::{
-    AlterAction, CreateBackupCollection, KeepRules, RestoreOptions, SchemaChangePolicy, SettingKey,
-    Settings, Statement, Storage,
+    AlterAction, CreateBackupCollection, EncryptionAlgorithm, KeepRules, RestoreOptions,
+    SchemaChangePolicy, SettingKey, Settings, Statement, Storage,
 };
 pub use display::{quote_ident, within_text};
 pub use error::{ParseError, Result};

@@ -3,8 +3,8 @@
 //! It works on the tokens of one statement, as cut by [`crate::script`].
 
 use crate::ast::{
-    AlterAction, CreateBackupCollection, RestoreOptions, SchemaChangePolicy, SettingKey, Settings,
-    Statement, Storage,
+    AlterAction, CreateBackupCollection, EncryptionAlgorithm, RestoreOptions, SchemaChangePolicy,
+    SettingKey, Settings, Statement, Storage,
 };
 use crate::display::quote_string;
 use crate::error::{ParseError, Result, line_col};
@@ -30,7 +30,7 @@ const USAGE_COMPACT: &str = "usage: COMPACT name [AT 'backup-id']";
 const USAGE_QUERY: &str = "usage: QUERY [AT 'backup-id'] SELECT ... FROM collection.table ...";
 const KNOWN_SETTINGS: &str = "the known settings are STORAGE, INCREMENTAL_BACKUP_ENABLED, \
                               KEEP_LAST, KEEP_HOURLY, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY, KEEP_YEARLY, \
-                              KEEP_WITHIN, BACKUP_SCHEDULE, FULL_BACKUP_SCHEDULE, TIMEZONE, ON_SCHEMA_CHANGE and COMPACT_AFTER";
+                              KEEP_WITHIN, BACKUP_SCHEDULE, FULL_BACKUP_SCHEDULE, TIMEZONE, ON_SCHEMA_CHANGE, COMPACT_AFTER, ENCRYPTION and ENCRYPTION_KEY_FILE";
 const TABLE_HINT: &str = "each table in a collection is written `TABLE name`";
 
 /// Words that begin a statement; finding one where a statement should have
@@ -800,6 +800,25 @@ impl<'a> Parser<'a> {
                         })?,
                 );
             }
+            SettingKey::Encryption => {
+                settings.encryption = Some(match value.trim().to_ascii_lowercase().as_str() {
+                    "none" => EncryptionAlgorithm::None,
+                    "aes-256-gcm" => EncryptionAlgorithm::Aes256Gcm,
+                    _ => {
+                        return Err(invalid(
+                            "ENCRYPTION is 'aes-256-gcm' (its key from ENCRYPTION_KEY_FILE, QUIVER_ENCRYPTION_KEY or QUIVER_PASSPHRASE) or 'none'",
+                        ));
+                    }
+                });
+            }
+            SettingKey::EncryptionKeyFile => {
+                if value.is_empty() || value.contains('\0') {
+                    return Err(invalid(
+                        "ENCRYPTION_KEY_FILE is the path of a file holding the 32-byte key, e.g. '/etc/quiver/orders.key' (`quiver key generate > key` makes one)",
+                    ));
+                }
+                settings.encryption_key_file = Some(value.to_string());
+            }
             SettingKey::KeepLast
             | SettingKey::KeepHourly
             | SettingKey::KeepDaily
@@ -950,6 +969,8 @@ fn example(key: SettingKey, found: &str) -> &'static str {
         SettingKey::Timezone => "'UTC'",
         SettingKey::OnSchemaChange => "'full'",
         SettingKey::CompactAfter => "'24'",
+        SettingKey::Encryption => "'aes-256-gcm'",
+        SettingKey::EncryptionKeyFile => "'/etc/quiver/orders.key'",
         SettingKey::KeepLast
         | SettingKey::KeepHourly
         | SettingKey::KeepDaily

@@ -3,9 +3,9 @@
 
 use proptest::prelude::*;
 use quiver_grammar::{
-    AlterAction, CreateBackupCollection, KeepRules, ParseError, RestoreOptions, Schedule,
-    SchemaChangePolicy, SettingKey, Settings, Span, Statement, Storage, is_complete,
-    parse_schedule, parse_script, parse_statement, quote_ident,
+    AlterAction, CreateBackupCollection, EncryptionAlgorithm, KeepRules, ParseError,
+    RestoreOptions, Schedule, SchemaChangePolicy, SettingKey, Settings, Span, Statement, Storage,
+    is_complete, parse_schedule, parse_script, parse_statement, quote_ident,
 };
 
 #[test]
@@ -470,7 +470,7 @@ fn error_unknown_key() {
   |
 1 | CREATE BACKUP COLLECTION c (TABLE t) WITH (STORAGE = 'cluster', COMPRESSION = 'zstd')
   |                                                                 ^^^^^^^^^^^
-  = hint: the known settings are STORAGE, INCREMENTAL_BACKUP_ENABLED, KEEP_LAST, KEEP_HOURLY, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY, KEEP_YEARLY, KEEP_WITHIN, BACKUP_SCHEDULE, FULL_BACKUP_SCHEDULE, TIMEZONE, ON_SCHEMA_CHANGE and COMPACT_AFTER
+  = hint: the known settings are STORAGE, INCREMENTAL_BACKUP_ENABLED, KEEP_LAST, KEEP_HOURLY, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY, KEEP_YEARLY, KEEP_WITHIN, BACKUP_SCHEDULE, FULL_BACKUP_SCHEDULE, TIMEZONE, ON_SCHEMA_CHANGE, COMPACT_AFTER, ENCRYPTION and ENCRYPTION_KEY_FILE
 "
     );
     assert_eq!(
@@ -1007,11 +1007,19 @@ fn settings() -> impl Strategy<Value = Settings> {
         prop::option::of(1u32..=1_000_000),
     )
         .boxed();
+    let encryption = (
+        prop::option::of(prop::sample::select(vec![
+            EncryptionAlgorithm::None,
+            EncryptionAlgorithm::Aes256Gcm,
+        ])),
+        prop::option::of("/[a-z' ]{1,12}/k"),
+    );
     (
         prop::option::of(storage()),
         prop::option::of(any::<bool>()),
         keep,
         lifecycle,
+        encryption,
     )
         .prop_map(
             |(
@@ -1019,6 +1027,7 @@ fn settings() -> impl Strategy<Value = Settings> {
                 incremental_backup_enabled,
                 keep,
                 (backup_schedule, full_backup_schedule, timezone, on_schema_change, compact_after),
+                (encryption, encryption_key_file),
             )| Settings {
                 storage,
                 incremental_backup_enabled,
@@ -1028,6 +1037,8 @@ fn settings() -> impl Strategy<Value = Settings> {
                 timezone: timezone.map(str::to_string),
                 on_schema_change,
                 compact_after,
+                encryption,
+                encryption_key_file,
             },
         )
 }

@@ -93,7 +93,8 @@ impl BackupTable {
             for (backup, table) in self.backups.iter().filter_map(|b| Some((b, b.table(&self.layout.table.name)?))) {
                 for file in &table.files {
                     let path = self.collection.data_file_path(backup, &file.path);
-                    quiver_snapshot::verify_file(&path, file.bytes, file.crc32).map_err(|e| {
+                    let cipher = file_cipher(backup, &file.path);
+                    quiver_snapshot::verify_file(&path, file.bytes, file.crc32, cipher.as_ref()).map_err(|e| {
                         format!(
                             "backup `{}` of collection `{}` is damaged, nothing was read from it: {e}",
                             backup.id,
@@ -127,6 +128,7 @@ impl BackupTable {
                     .map(|f| FileRef {
                         path: self.collection.data_file_path(backup, &f.path),
                         bytes: f.bytes,
+                        cipher: file_cipher(backup, &f.path),
                     })
                     .collect();
                 (!files.is_empty()).then_some((backup, files))
@@ -271,4 +273,13 @@ fn backup_file_schema(backup: &BackupManifest, table: &str) -> SchemaRef {
         .expect("parts only holds backups with the table")
         .schema
         .file_schema(backup.kind)
+}
+
+/// The cipher of data file `path` of `backup`, when the backup is encrypted.
+fn file_cipher(backup: &BackupManifest, path: &str) -> Option<quiver_snapshot::FileCipher> {
+    let key = backup.file_key(path)?;
+    Some(quiver_snapshot::FileCipher::new(
+        key.key.bytes(),
+        key.aad_prefix,
+    ))
 }

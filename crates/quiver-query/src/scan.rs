@@ -1,18 +1,23 @@
 //! Scanning a table of a backup: one Parquet scan per backup of the chain, with projection
 //! and predicate pushdown (row groups, page index, late materialisation), merged by key.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, BooleanArray, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
+use datafusion::common::config::EncryptionFactoryOptions;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::execution::parquet_encryption::EncryptionFactory;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::parquet::encryption::decrypt::FileDecryptionProperties;
+use datafusion::parquet::encryption::encrypt::FileEncryptionProperties;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
@@ -21,14 +26,49 @@ use futures_util::StreamExt;
 use object_store::ObjectMeta;
 use object_store::path::Path;
 use quiver_diff::{Batches, Merge, MergeInput};
+use quiver_snapshot::FileCipher;
 
 use crate::layout::ReadPlan;
 
-/// One data file to scan: its path and size.
+/// One data file to scan: its path and size, and its cipher if it is encrypted.
 #[derive(Debug, Clone)]
 pub(crate) struct FileRef {
     pub path: PathBuf,
     pub bytes: u64,
+    pub cipher: Option<FileCipher>,
+}
+
+/// The ciphers of a scan's encrypted files, by object path: DataFusion asks for each
+/// file's decryption properties as it opens it, so statistics, page indexes and
+/// predicate pushdown work on encrypted files as on plain ones.
+#[derive(Debug, Default)]
+struct FileCiphers(HashMap<Path, FileCipher>);
+
+#[async_trait::async_trait]
+impl EncryptionFactory for FileCiphers {
+    async fn get_file_encryption_properties(
+        &self,
+        _config: &EncryptionFactoryOptions,
+        _schema: &SchemaRef,
+        _file_path: &Path,
+    ) -> Result<Option<Arc<FileEncryptionProperties>>> {
+        Ok(None)
+    }
+
+    async fn get_file_decryption_properties(
+        &self,
+        _config: &EncryptionFactoryOptions,
+        file_path: &Path,
+    ) -> Result<Option<Arc<FileDecryptionProperties>>> {
+        self.0
+            .get(file_path)
+            .map(|cipher| {
+                cipher
+                    .decryption()
+                    .map_err(|e| DataFusionError::External(Box::new(e)))
+            })
+            .transpose()
+    }
 }
 
 /// A Parquet scan of `files` (one backup's files of a table, in key order) in one
@@ -47,10 +87,14 @@ pub(crate) fn parquet_scan(
         source = source.with_predicate(predicate);
     }
     let mut group = Vec::with_capacity(files.len());
+    let mut ciphers = FileCiphers::default();
     for file in files {
         let absolute = std::path::absolute(&file.path)?;
         let location = Path::from_absolute_path(&absolute)
             .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        if let Some(cipher) = &file.cipher {
+            ciphers.0.insert(location.clone(), cipher.clone());
+        }
         group.push(PartitionedFile::new_from_meta(ObjectMeta {
             location,
             last_modified: Default::default(),
@@ -58,6 +102,9 @@ pub(crate) fn parquet_scan(
             e_tag: None,
             version: None,
         }));
+    }
+    if !ciphers.0.is_empty() {
+        source = source.with_encryption_factory(Arc::new(ciphers));
     }
     let config = FileScanConfigBuilder::new(ObjectStoreUrl::local_filesystem(), Arc::new(source))
         .with_file_group(FileGroup::new(group))

@@ -121,11 +121,13 @@ fn file_batches<'a>(
 ) -> Batches<'a> {
     Box::new(files.iter().flat_map(move |file| {
         let path = collection.data_file_path(backup, &file.path);
-        let batches: Batches<'a> =
-            match SnapshotReader::open_columns(&path, batch_rows, Some(&projection)) {
-                Ok(reader) => Box::new(reader.map(|b| b.map_err(input_error))),
-                Err(e) => Box::new(std::iter::once(Err(input_error(e)))),
-            };
+        let cipher = crate::file_cipher(backup, &file.path);
+        let opened =
+            SnapshotReader::open_columns(&path, batch_rows, Some(&projection), cipher.as_ref());
+        let batches: Batches<'a> = match opened {
+            Ok(reader) => Box::new(reader.map(|b| b.map_err(input_error))),
+            Err(e) => Box::new(std::iter::once(Err(input_error(e)))),
+        };
         batches
     }))
 }

@@ -22,3 +22,15 @@ pub use restore::{
     Rename, RestorePlan, RestoreReport, RowFilter, Selection, plan, restore, restore_selected,
     verify,
 };
+
+/// The cipher of data file `path` of `backup`, when the backup is encrypted.
+pub fn file_cipher(
+    backup: &quiver_catalog::BackupManifest,
+    path: &str,
+) -> Option<quiver_snapshot::FileCipher> {
+    let key = backup.file_key(path)?;
+    Some(quiver_snapshot::FileCipher::new(
+        key.key.bytes(),
+        key.aad_prefix,
+    ))
+}

@@ -33,9 +33,12 @@ pub fn verify(
     let files: Vec<_> = chain.files().collect();
     for (done, (backup, file)) in files.iter().enumerate() {
         let path = collection.data_file_path(backup, &file.path);
-        verify_file(&path, file.bytes, file.crc32).map_err(|source| Error::Damaged {
-            backup: backup.id.clone(),
-            source,
+        let cipher = crate::file_cipher(backup, &file.path);
+        verify_file(&path, file.bytes, file.crc32, cipher.as_ref()).map_err(|source| {
+            Error::Damaged {
+                backup: backup.id.clone(),
+                source,
+            }
         })?;
         progress(RestoreProgress::Verified {
             done: done + 1,

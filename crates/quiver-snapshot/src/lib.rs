@@ -28,13 +28,14 @@
 //! let digest = writer.finish().unwrap();
 //! assert_eq!(digest.rows, 2);
 //!
-//! verify_file(&path, digest.bytes, digest.crc32).unwrap();
+//! verify_file(&path, digest.bytes, digest.crc32, None).unwrap();
 //! let batches: Vec<_> = SnapshotReader::open(&path, 1024).unwrap().collect::<Result<_, _>>().unwrap();
 //! assert_eq!(batches, vec![batch]);
 //! ```
 
 #![warn(missing_docs)]
 
+mod cipher;
 mod crc;
 mod error;
 mod pipeline;
@@ -42,6 +43,7 @@ mod reader;
 mod verify;
 mod writer;
 
+pub use cipher::FileCipher;
 pub use error::{Error, Result};
 pub use pipeline::PipelinedWriter;
 pub use reader::SnapshotReader;

@@ -28,16 +28,18 @@ impl SnapshotReader {
     ///
     /// This does not check the file's crc32; verify it first with [`crate::verify_file`].
     pub fn open(path: &Path, batch_rows: usize) -> Result<SnapshotReader> {
-        SnapshotReader::open_columns(path, batch_rows, None)
+        SnapshotReader::open_columns(path, batch_rows, None, None)
     }
 
     /// Opens `path` reading only the columns at `columns` (positions in the file's schema;
     /// all of them when `None`). Batches hold the chosen columns in file order, whatever the
-    /// order given; the others are never decoded, nor read from disk.
+    /// order given; the others are never decoded, nor read from disk. An encrypted file
+    /// needs its `cipher`.
     pub fn open_columns(
         path: &Path,
         batch_rows: usize,
         columns: Option<&[usize]>,
+        cipher: Option<&crate::FileCipher>,
     ) -> Result<SnapshotReader> {
         let file = File::open(path).map_err(|source| Error::Io {
             action: "opening",
@@ -51,7 +53,11 @@ impl SnapshotReader {
         // The Arrow schema is derived from the Parquet schema, not decoded from the footer's
         // embedded copy: that decoder panics on damaged bytes, and for the types quiver
         // writes both give the same schema.
-        let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
+        let mut options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
+        if let Some(cipher) = cipher {
+            options =
+                options.with_file_decryption_properties(cipher.decryption().map_err(parquet)?);
+        }
         let file_len = file
             .metadata()
             .map_err(|source| Error::Io {

@@ -81,21 +81,21 @@ fn flipped_byte_and_truncation_are_detected() {
         .map(|i| (i, Some(i as f64), Some(format!("r{i}")), None))
         .collect();
     let digest = write(&path, &[batch(&rows)], 1000);
-    verify_file(&path, digest.bytes, digest.crc32).unwrap();
+    verify_file(&path, digest.bytes, digest.crc32, None).unwrap();
 
     let mut bytes = std::fs::read(&path).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x01;
     std::fs::write(&path, &bytes).unwrap();
     assert!(matches!(
-        verify_file(&path, digest.bytes, digest.crc32),
+        verify_file(&path, digest.bytes, digest.crc32, None),
         Err(Error::ChecksumMismatch { .. })
     ));
 
     bytes.truncate(bytes.len() - 10);
     std::fs::write(&path, &bytes).unwrap();
     assert!(matches!(
-        verify_file(&path, digest.bytes, digest.crc32),
+        verify_file(&path, digest.bytes, digest.crc32, None),
         Err(Error::SizeMismatch { .. })
     ));
     // A damaged file read without verification errors, it does not panic.
@@ -228,4 +228,45 @@ fn fuzz_regressions_give_errors_without_panicking() {
         seen += 1;
     }
     assert_eq!(seen, 3, "regression inputs in {}", dir.display());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// restore(backup(x)) == x through encryption; the file opens only with its key and
+    /// its own AAD prefix, holds none of its plaintext, and no plain reader opens it.
+    #[test]
+    fn encrypted_files_round_trip_and_open_only_with_their_key_and_place(
+        rows in proptest::collection::vec(row(), 1..200),
+    ) {
+        let mut rows = rows;
+        rows.sort_by_key(|r| r.0);
+        rows.dedup_by_key(|r| r.0);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret.parquet");
+        let cipher = crate::FileCipher::new(&[9; 32], b"collection/backup/data/t.0.parquet".to_vec());
+        let options = WriteOptions {
+            cipher: Some(cipher.clone()),
+            ..WriteOptions::sorted_by(vec![0])
+        };
+        let mut writer = SnapshotWriter::create(&path, schema(), &options).unwrap();
+        let input = batch(&rows);
+        writer.write(&input).unwrap();
+        let digest = writer.finish().unwrap();
+        verify_file(&path, digest.bytes, digest.crc32, Some(&cipher)).unwrap();
+        let read: Vec<RecordBatch> = SnapshotReader::open_columns(&path, 64, None, Some(&cipher))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        prop_assert_eq!(concat_batches(&schema(), &read).unwrap(), input);
+        let bytes = std::fs::read(&path).unwrap();
+        for text in rows.iter().filter_map(|r| r.2.as_deref()).filter(|t| t.len() >= 8) {
+            prop_assert!(!bytes.windows(text.len()).any(|w| w == text.as_bytes()));
+        }
+        let moved = crate::FileCipher::new(&[9; 32], b"collection/backup/data/u.0.parquet".to_vec());
+        let other_key = crate::FileCipher::new(&[8; 32], b"collection/backup/data/t.0.parquet".to_vec());
+        for wrong in [Some(&moved), Some(&other_key), None] {
+            prop_assert!(verify_file(&path, digest.bytes, digest.crc32, wrong).is_err());
+        }
+    }
 }

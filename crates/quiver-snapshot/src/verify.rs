@@ -29,8 +29,13 @@ pub fn file_digest(path: &Path) -> Result<(u64, u32)> {
 }
 
 /// Fails unless the file at `path` has exactly `bytes` bytes and crc32 `crc32`, and a
-/// Parquet footer that reads.
-pub fn verify_file(path: &Path, bytes: u64, crc32: u32) -> Result<()> {
+/// Parquet footer that reads (an encrypted file's decrypts and authenticates with `cipher`).
+pub fn verify_file(
+    path: &Path,
+    bytes: u64,
+    crc32: u32,
+    cipher: Option<&crate::FileCipher>,
+) -> Result<()> {
     let (actual_bytes, actual_crc) = file_digest(path)?;
     if actual_bytes != bytes {
         return Err(Error::SizeMismatch {
@@ -49,5 +54,5 @@ pub fn verify_file(path: &Path, bytes: u64, crc32: u32) -> Result<()> {
     // A forged file can carry a matching crc32: its footer is read here, by the reader
     // that turns the Parquet decoder's panics into errors, before any other reader (QUERY's
     // DataFusion) trusts it.
-    crate::SnapshotReader::open_columns(path, 1, Some(&[])).map(drop)
+    crate::SnapshotReader::open_columns(path, 1, Some(&[]), cipher).map(drop)
 }

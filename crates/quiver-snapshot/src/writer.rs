@@ -34,6 +34,8 @@ pub struct WriteOptions {
     /// Columns of random bytes (row hashes): stored without compression or statistics,
     /// which would cost time and save nothing.
     pub random_columns: Vec<String>,
+    /// Encrypt the file (an encrypted collection's backup).
+    pub cipher: Option<crate::FileCipher>,
 }
 
 impl WriteOptions {
@@ -46,6 +48,7 @@ impl WriteOptions {
             zstd_level: 1,
             dictionary: false,
             random_columns: Vec::new(),
+            cipher: None,
         }
     }
 }
@@ -106,6 +109,13 @@ impl SnapshotWriter {
             properties = properties
                 .set_column_compression(path.clone(), Compression::UNCOMPRESSED)
                 .set_column_statistics_enabled(path, EnabledStatistics::None);
+        }
+        if let Some(cipher) = &options.cipher {
+            let encryption = cipher.encryption().map_err(|source| Error::Parquet {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            properties = properties.with_file_encryption_properties(encryption);
         }
         let properties = properties
             .set_compression(Compression::ZSTD(level))

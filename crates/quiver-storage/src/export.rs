@@ -50,9 +50,10 @@ pub fn export(
     def: &CollectionDef,
     backups: &[BackupManifest],
     target: &Location,
+    keys: &dyn quiver_catalog::crypto::MasterKeys,
     progress: &mut dyn FnMut(&CopyProgress),
 ) -> Result<CopyReport> {
-    let existing = Inventory::read(target)?;
+    let existing = Inventory::read(target, keys)?;
     match &existing.definition {
         Some(Ok(there)) if there.name != def.name || !def.owns(there.id.as_deref()) => {
             return Err(Error::Refused {
@@ -101,13 +102,12 @@ pub fn export(
             None => pending.push(manifest),
         }
     }
-    // The copy's definition names no storage: where the source keeps its backups is the
-    // source's business (and an old definition's URL might hold credentials).
-    let copied = CollectionDef {
-        storage: quiver_catalog::StorageKind::Cluster,
-        ..def.clone()
-    };
-    target.put(DEFINITION_FILE, copied.encode())?;
+    let copied = exported_definition(def);
+    let encoded = copied.encode().map_err(|message| Error::Refused {
+        message,
+        hint: None,
+    })?;
+    target.put(DEFINITION_FILE, encoded)?;
 
     // Data first: copy what is missing, then read every file of the pending backups back.
     let files: Vec<(String, u64, u32)> = pending
@@ -184,9 +184,16 @@ pub fn export(
     for manifest in pending {
         let rel = format!("{}/{MANIFEST_FILE}", manifest.id);
         if !target.put_if_absent(&rel, manifest.encode())? {
-            let there = target
-                .read(&rel)?
-                .map(|bytes| BackupManifest::decode(&bytes, &manifest.id));
+            let there = target.read(&rel)?.map(|bytes| {
+                let master = match (&manifest.sealing, &def.encryption.key) {
+                    (None, _) => None,
+                    (Some(_), Some(source)) => {
+                        Some(keys.master_key(source).map_err(|e| e.to_string())?)
+                    }
+                    (Some(_), None) => return Err("the collection names no key".to_string()),
+                };
+                BackupManifest::decode(&bytes, &manifest.id, master.as_ref())
+            });
             if there != Some(Ok(manifest.clone())) {
                 return Err(Error::Refused {
                     message: format!(
@@ -201,4 +208,13 @@ pub fn export(
         report.copied.push(manifest.id.clone());
     }
     Ok(report)
+}
+
+/// The definition as a location keeps it: naming no storage, since where the source keeps
+/// its backups is the source's business (and an old definition's URL might hold credentials).
+pub fn exported_definition(def: &CollectionDef) -> CollectionDef {
+    CollectionDef {
+        storage: quiver_catalog::StorageKind::Cluster,
+        ..def.clone()
+    }
 }

@@ -52,8 +52,12 @@ pub struct GcReport {
 /// [`Inventory::leftovers`]), are named as quiver names its files, and are older than
 /// `options.grace`; with `options.dry_run`, only lists them. Refused where the location
 /// holds no valid collection definition: nothing there can be proved to be quiver's.
-pub fn gc(location: &Location, options: GcOptions) -> Result<GcReport> {
-    let inventory = Inventory::read(location)?;
+pub fn gc(
+    location: &Location,
+    keys: &dyn quiver_catalog::crypto::MasterKeys,
+    options: GcOptions,
+) -> Result<GcReport> {
+    let inventory = Inventory::read(location, keys)?;
     match &inventory.definition {
         Some(Ok(_)) => {}
         Some(Err(why)) => {

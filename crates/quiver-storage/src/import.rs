@@ -26,10 +26,14 @@ pub fn import(
     tip: Option<&str>,
     progress: &mut dyn FnMut(&CopyProgress),
 ) -> Result<CopyReport> {
-    let (inventory, def) = read_export(source)?;
+    let existing = repo.collection(name);
+    let (inventory, def) = match &existing {
+        Ok(collection) => read_export(source, collection)?,
+        Err(_) => read_export(source, repo.keys())?,
+    };
     let selected = select(&inventory, source, tip)?;
     check_files(&inventory, source, &selected)?;
-    let (collection, created) = match repo.collection(name) {
+    let (collection, created) = match existing {
         Ok(collection) => (adopt(collection, &def, source)?, false),
         Err(quiver_catalog::Error::UnknownCollection(_)) => {
             let local = CollectionDef {
@@ -62,7 +66,7 @@ pub fn import_into(
     tip: Option<&str>,
     progress: &mut dyn FnMut(&CopyProgress),
 ) -> Result<CopyReport> {
-    let (inventory, def) = read_export(source)?;
+    let (inventory, def) = read_export(source, collection)?;
     same_collection(collection.def(), &def, source)?;
     let selected = select(&inventory, source, tip)?;
     check_files(&inventory, source, &selected)?;
@@ -105,8 +109,20 @@ fn adopt(collection: Collection, there: &CollectionDef, source: &Location) -> Re
 }
 
 /// The inventory at `source`, which must hold a collection's definition.
-fn read_export(source: &Location) -> Result<(Inventory, CollectionDef)> {
-    let inventory = Inventory::read(source)?;
+fn read_export(
+    source: &Location,
+    keys: &dyn quiver_catalog::crypto::MasterKeys,
+) -> Result<(Inventory, CollectionDef)> {
+    let inventory = Inventory::read(source, keys)?;
+    if let Some(why) = &inventory.locked {
+        return Err(Error::Refused {
+            message: format!(
+                "the backups at {} are encrypted and cannot be opened: {why}; nothing was imported",
+                source.url()
+            ),
+            hint: Some("give the collection's key: ENCRYPTION_KEY_FILE's file, QUIVER_ENCRYPTION_KEY or QUIVER_PASSPHRASE".into()),
+        });
+    }
     let not_export = |why: String| Error::Refused {
         message: format!("{} is not a quiver export: {why}", source.url()),
         hint: Some(
@@ -166,6 +182,13 @@ fn copy_in(
     let mut pending: Vec<(&BackupManifest, PendingBackup)> = Vec::new();
     let local = collection.backups()?;
     for &manifest in selected {
+        collection
+            .def()
+            .check_encryption(manifest)
+            .map_err(|message| Error::Refused {
+                message: format!("{message}; nothing was imported"),
+                hint: None,
+            })?;
         match local.iter().find(|m| m.id == manifest.id) {
             Some(there) if same_backup(there, manifest) => {
                 report.present.push(manifest.id.clone());
@@ -218,7 +241,7 @@ fn copy_in(
         });
     }
     for (manifest, backup) in pending {
-        backup.commit(manifest.parent.clone(), manifest.tables.clone())?;
+        backup.commit_copy(manifest)?;
         report.copied.push(manifest.id.clone());
     }
     Ok(report)

@@ -2,9 +2,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use quiver_catalog::crypto::{MasterKeys, SecretKey};
 use quiver_catalog::{
-    BackupId, BackupKind, BackupManifest, CollectionDef, DATA_DIR, DEFINITION_FILE, LOCK_FILE,
-    MANIFEST_FILE,
+    BackupId, BackupKind, BackupManifest, CollectionDef, DATA_DIR, DEFINITION_FILE,
+    DefinitionError, LOCK_FILE, MANIFEST_FILE,
 };
 
 use crate::{Location, Result};
@@ -30,6 +31,10 @@ pub struct Inventory {
     pub definition: Option<Result<CollectionDef, String>>,
     /// Every backup directory, in id (= time) order.
     pub backups: Vec<BackupEntry>,
+    /// Why the contents of encrypted backups could not be read (no key, or a wrong one):
+    /// their manifests are then their public views
+    /// ([`quiver_catalog::SealedManifest::public_view`]): files, sizes, checksums, links.
+    pub locked: Option<String>,
 }
 
 /// Whether `rel` is named as quiver names what it writes in a collection's location: a
@@ -61,9 +66,10 @@ fn read_catalog_file(
 }
 
 impl Inventory {
-    /// Lists `location` and reads its definition and manifests. A manifest of another
-    /// collection than the definition names counts as unreadable.
-    pub fn read(location: &Location) -> Result<Inventory> {
+    /// Lists `location` and reads its definition and manifests, an encrypted collection's
+    /// with the master key `keys` find. A manifest of another collection than the
+    /// definition names counts as unreadable.
+    pub fn read(location: &Location, keys: &dyn MasterKeys) -> Result<Inventory> {
         let listing = location.list_with_times()?;
         let objects: BTreeMap<String, u64> = listing
             .iter()
@@ -73,8 +79,25 @@ impl Inventory {
             .into_iter()
             .map(|(rel, (_, at))| (rel, at))
             .collect();
-        let definition = read_catalog_file(location, DEFINITION_FILE)?
-            .map(|bytes| CollectionDef::decode(&bytes?));
+        let mut locked = None;
+        let mut master: Option<SecretKey> = None;
+        let definition =
+            read_catalog_file(location, DEFINITION_FILE)?.map(|bytes| match CollectionDef::decode(
+                &bytes?, keys,
+            ) {
+                Ok((def, key)) => {
+                    master = key.or_else(|| {
+                        let source = def.encryption.key.as_ref()?;
+                        keys.master_key(source).ok()
+                    });
+                    Ok(def)
+                }
+                Err(e @ (DefinitionError::Key(_) | DefinitionError::WrongKey { .. })) => {
+                    locked = Some(e.to_string());
+                    Err(e.to_string())
+                }
+                Err(e) => Err(e.to_string()),
+            });
         let ids: BTreeSet<&str> = objects
             .keys()
             .filter_map(|path| path.split_once('/').map(|(first, _)| first))
@@ -89,7 +112,14 @@ impl Inventory {
             let path = format!("{id}/{MANIFEST_FILE}");
             let manifest = if objects.contains_key(&path) {
                 read_catalog_file(location, &path)?.map(|bytes| {
-                    let manifest = BackupManifest::decode(&bytes?, id)?;
+                    let bytes = bytes?;
+                    if BackupManifest::is_sealed(&bytes) && master.is_none() {
+                        locked.get_or_insert_with(|| {
+                            "the collection's key is not at hand".to_string()
+                        });
+                        return BackupManifest::decode_public(&bytes, id);
+                    }
+                    let manifest = BackupManifest::decode(&bytes, id, master.as_ref())?;
                     match &owner {
                         Some(def) => manifest.check_owner(def).map(|()| manifest),
                         None => Ok(manifest),
@@ -109,6 +139,7 @@ impl Inventory {
             modified,
             definition,
             backups,
+            locked,
         })
     }
 
@@ -209,6 +240,7 @@ mod tests {
 
     use super::*;
     use crate::{FaultKind, verify};
+    use quiver_catalog::crypto::KeyEnvironment;
 
     fn manifest(id: &str, parent: Option<&str>) -> Vec<u8> {
         let kind = if parent.is_some() {
@@ -225,6 +257,7 @@ mod tests {
             parent: parent.map(str::to_string),
             created_at: String::new(),
             tables: vec![],
+            sealing: None,
         }
         .encode()
     }
@@ -259,7 +292,7 @@ mod tests {
             id: Some("id-of-c".into()),
             ..CollectionDef::new("c", vec!["t".into()], StorageKind::Cluster, true)
         };
-        at.put(DEFINITION_FILE, def.encode()).unwrap();
+        at.put(DEFINITION_FILE, def.encode().unwrap()).unwrap();
         let full = "20261125T100000.000Z_full";
         let inc = "20261125T110000.000Z_incremental";
         let orphan_parent = "20261125T115000.000Z_full";
@@ -284,7 +317,7 @@ mod tests {
         at.put(&format!("{full}/data/old.0.parquet"), b"old".to_vec())
             .unwrap();
 
-        let inventory = Inventory::read(&at).unwrap();
+        let inventory = Inventory::read(&at, &KeyEnvironment::default()).unwrap();
         assert_eq!(inventory.committed().count(), 3);
         let chain: Vec<&str> = inventory
             .chain(inc)
@@ -311,7 +344,14 @@ mod tests {
 
         // verify names each fault once: the broken link, the backup without a manifest (not
         // its files again), the unclaimed data file; the stray file is not quiver's.
-        let report = verify(&at, None, &|_| Ok(()), &mut |_| {}).unwrap();
+        let report = verify(
+            &at,
+            None,
+            &|_| Ok(()),
+            &KeyEnvironment::default(),
+            &mut |_| {},
+        )
+        .unwrap();
         let kinds: Vec<FaultKind> = report.faults.iter().map(|f| f.kind).collect();
         assert_eq!(
             kinds,
@@ -326,9 +366,15 @@ mod tests {
         assert_eq!(report.foreign, ["stray.tmp"]);
         // The chain of a sound backup verifies on its own.
         assert!(
-            verify(&at, Some(inc), &|_| Ok(()), &mut |_| {})
-                .unwrap()
-                .is_ok()
+            verify(
+                &at,
+                Some(inc),
+                &|_| Ok(()),
+                &KeyEnvironment::default(),
+                &mut |_| {}
+            )
+            .unwrap()
+            .is_ok()
         );
     }
 }

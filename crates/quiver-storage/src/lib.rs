@@ -26,7 +26,7 @@ mod verify;
 pub mod test_server;
 
 pub use error::{Error, Result};
-pub use export::{CopyProgress, CopyReport, export};
+pub use export::{CopyProgress, CopyReport, export, exported_definition};
 pub use gc::{DEFAULT_GRACE, GcOptions, GcReport, gc};
 pub use import::{import, import_into};
 pub use inventory::{BackupEntry, Inventory};

@@ -32,8 +32,9 @@ pub fn prune_location(
     def: &CollectionDef,
     now: OffsetDateTime,
     dry_run: bool,
+    keys: &dyn quiver_catalog::crypto::MasterKeys,
 ) -> Result<LocationPrune> {
-    let inventory = Inventory::read(location)?;
+    let inventory = Inventory::read(location, keys)?;
     let refuse = |why: String| Error::Refused {
         message: format!(
             "{} was not pruned (nothing there was removed): {why}",

@@ -14,9 +14,12 @@ use std::io::{Read, Write};
 
 /// The moto release the tests run against (also installed by `.ci/run`).
 pub const MOTO_REQUIREMENT: &str = "moto[server]==5.2.5";
-/// pyarrow, the external reader that shows backup files are plain Parquet (also installed
-/// by `.ci/run`).
-pub const PYARROW_REQUIREMENT: &str = "pyarrow==22.0.0";
+/// pyarrow, the external reader that shows backup files are plain Parquet, and reads
+/// encrypted ones with the key (25 added explicit decryption keys; also installed by
+/// `.ci/run`), with cryptography for unwrapping a backup's data key.
+pub const PYARROW_REQUIREMENT: &str = "pyarrow==26.0.1";
+/// See [`PYARROW_REQUIREMENT`].
+pub const CRYPTOGRAPHY_REQUIREMENT: &str = "cryptography==50.0.2";
 
 /// Credentials moto accepts (any will do; these are its documented test values).
 const ACCESS_KEY: &str = "testing";
@@ -145,15 +148,19 @@ pub fn python() -> PathBuf {
 fn tools_venv() -> PathBuf {
     let tools = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-tools");
     let venv = tools.join("moto");
+    // The marker names what was installed: other requirements install again.
     let installed = venv.join(".installed");
-    if installed.exists() {
+    let requirements =
+        format!("{MOTO_REQUIREMENT} {PYARROW_REQUIREMENT} {CRYPTOGRAPHY_REQUIREMENT}");
+    let current = || std::fs::read_to_string(&installed).is_ok_and(|r| r.trim() == requirements);
+    if current() {
         return venv;
     }
     std::fs::create_dir_all(&tools).expect("target/test-tools can be created");
     // Test binaries run at once: one installs, the others wait on the lock.
     let lock = std::fs::File::create(tools.join(".install.lock")).expect("install lock file");
     lock.lock().expect("install lock");
-    if !installed.exists() {
+    if !current() {
         let run = |command: &mut Command| {
             let status = command.status();
             assert!(
@@ -168,8 +175,9 @@ fn tools_venv() -> PathBuf {
             "-q",
             MOTO_REQUIREMENT,
             PYARROW_REQUIREMENT,
+            CRYPTOGRAPHY_REQUIREMENT,
         ]));
-        std::fs::write(&installed, b"").expect("install marker");
+        std::fs::write(&installed, &requirements).expect("install marker");
     }
     venv
 }

@@ -30,6 +30,8 @@ pub(crate) fn create(
     let incremental = create.settings.incremental_backup_enabled.unwrap_or(false);
     let mut def = CollectionDef::new(create.name.clone(), tables, storage, incremental);
     set_lifecycle(&mut def, &create.settings);
+    let now = engine.repo.clock().now();
+    crate::encryption::set(&mut def, None, &create.settings, engine.repo.keys(), now)?;
     crate::schedule::check(&def)?;
     engine.repo.create_collection(&def)?;
     Ok(Outcome::Done(format!(
@@ -127,6 +129,14 @@ pub(crate) fn alter(
                 def.incremental_backup_enabled = enabled;
             }
             set_lifecycle(&mut def, settings);
+            let now = engine.repo.clock().now();
+            crate::encryption::set(
+                &mut def,
+                Some(&collection),
+                settings,
+                engine.repo.keys(),
+                now,
+            )?;
             format!("set {settings}")
         }
         AlterAction::Reset(keys) => {
@@ -148,8 +158,10 @@ pub(crate) fn alter(
                         def.on_schema_change = SchemaChangePolicy::default();
                     }
                     SettingKey::CompactAfter => def.compact_after = None,
+                    SettingKey::Encryption | SettingKey::EncryptionKeyFile => {}
                 }
             }
+            crate::encryption::reset(&mut def, &collection, keys, engine.repo.keys())?;
             let names: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
             format!("reset {} to the default", names.join(", "))
         }

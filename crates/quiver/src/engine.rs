@@ -11,6 +11,7 @@ use crate::operations::Logged;
 use crate::{
     Error, Outcome, Progress, QueryResult, Result, backup_statement, collections, restoring, stored,
 };
+use quiver_catalog::crypto::KeyEnvironment;
 
 /// How an [`Engine`] is set up.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +23,9 @@ pub struct EngineOptions {
     pub batch_rows: Option<usize>,
     /// The clock backups are dated by; the system's by default (tests set a fake one).
     pub clock: Option<quiver_catalog::Clock>,
+    /// The keys of encrypted collections (`QUIVER_ENCRYPTION_KEY`, `QUIVER_PASSPHRASE`);
+    /// this process's environment by default (tests give their own).
+    pub keys: Option<quiver_catalog::crypto::KeyEnvironment>,
 }
 
 /// Receives progress of long-running statements.
@@ -86,7 +90,8 @@ impl Engine {
         };
         let repo = Repository::open(repository)
             .map_err(|e| Error::Open(e.into()))?
-            .with_clock(options.clock.unwrap_or_default());
+            .with_clock(options.clock.unwrap_or_default())
+            .with_keys(options.keys.unwrap_or_else(KeyEnvironment::from_process));
         Ok(Engine {
             db: database,
             repo,

@@ -44,7 +44,7 @@ pub(crate) fn fetch(
         Some(id) if has(id) => return Ok(None),
         Some(id) => id.to_string(),
         None => {
-            let inventory = Inventory::read(location)?;
+            let inventory = Inventory::read(location, collection)?;
             match inventory.committed().last() {
                 Some(latest) if local.last().is_none_or(|l| l.id < latest.id) => latest.id.clone(),
                 _ => return Ok(None),
@@ -74,6 +74,7 @@ pub(crate) fn store(
         collection.def(),
         &backups,
         location,
+        collection,
         progress,
     )?)
 }

@@ -141,13 +141,22 @@ impl fmt::Display for Outcome {
                 }
                 Ok(())
             }
-            Outcome::Verified(report) => write!(
-                f,
-                "VERIFY: {} backup(s), {} data file(s), {} read: every size, crc32, manifest and chain link is sound",
-                report.backups.len(),
-                report.files,
-                human_bytes(report.bytes)
-            ),
+            Outcome::Verified(report) => {
+                write!(
+                    f,
+                    "VERIFY: {} backup(s), {} data file(s), {} read: ",
+                    report.backups.len(),
+                    report.files,
+                    human_bytes(report.bytes)
+                )?;
+                match &report.contents_unchecked {
+                    None => f.write_str("every size, crc32, manifest and chain link is sound"),
+                    Some(why) => write!(
+                        f,
+                        "every size, crc32 and chain link is sound; CONTENTS NOT CHECKED: {why}"
+                    ),
+                }
+            }
             Outcome::Pruned(report) => report.fmt(f),
             Outcome::Compacted { collection, report } => {
                 write!(

@@ -146,9 +146,15 @@ pub fn prune(
         .and_then(|location| {
             location
                 .map(|location| {
-                    quiver_storage::prune_location(&location, collection.def(), now, dry_run)
-                        .map_err(|e| quiver_storage::mask_secrets(&e.to_string()))
-                        .map(|done| (location, done))
+                    quiver_storage::prune_location(
+                        &location,
+                        collection.def(),
+                        now,
+                        dry_run,
+                        &collection,
+                    )
+                    .map_err(|e| quiver_storage::mask_secrets(&e.to_string()))
+                    .map(|done| (location, done))
                 })
                 .transpose()
         });

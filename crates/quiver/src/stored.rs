@@ -132,7 +132,7 @@ pub fn collections(repo: &Repository) -> Result<Vec<CollectionSummary>, ExecErro
 /// Every backup directory of collection `name`, oldest first, with its status.
 pub fn backups(repo: &Repository, name: &str) -> Result<Vec<BackupSummary>, ExecError> {
     let collection = repo.collection(name)?;
-    let inventory = Inventory::read(&location_of(&collection)?)?;
+    let inventory = Inventory::read(&location_of(&collection)?, &collection)?;
     Ok(inventory
         .backups
         .iter()
@@ -277,7 +277,22 @@ pub fn verify(
     at: Option<&str>,
     progress: &mut dyn FnMut(VerifyProgress),
 ) -> Result<VerifyReport, ExecError> {
-    let collection = repo.collection(name)?;
+    let collection = match repo.collection(name) {
+        Ok(collection) => collection,
+        // Without its key, an encrypted collection's ciphertext can still be checked.
+        Err(quiver_catalog::Error::Key { .. }) => {
+            let _lock = repo.lock_unopened(name)?;
+            let dir = repo.collection_dir(name);
+            return Ok(quiver_storage::verify(
+                &Location::local_dir(&dir)?,
+                at,
+                &check_ddl,
+                repo.keys(),
+                progress,
+            )?);
+        }
+        Err(e) => return Err(e.into()),
+    };
     let _lock = collection.lock()?;
     if let Some(at) = at {
         collection.backup(at)?;
@@ -286,6 +301,7 @@ pub fn verify(
         &location_of(&collection)?,
         at,
         &check_ddl,
+        &collection,
         progress,
     )?)
 }
@@ -315,6 +331,7 @@ pub fn export(
         collection.def(),
         &manifests,
         target,
+        &collection,
         progress,
     )?)
 }
@@ -343,7 +360,7 @@ pub fn gc(repo: &Repository, name: &str, dry_run: bool) -> Result<GcReport, Exec
         dry_run,
         grace: std::time::Duration::ZERO,
     };
-    let report = quiver_storage::gc(&location_of(&collection)?, options)?;
+    let report = quiver_storage::gc(&location_of(&collection)?, &collection, options)?;
     if !dry_run {
         // The directories the removed files were in.
         collection.remove_incomplete(&lock)?;

@@ -17,7 +17,7 @@ fn quiver_s3(server: &S3TestServer, args: &[&str]) -> Output {
 
 /// Output (stdout then stderr) of a command that must fail with status 1.
 #[track_caller]
-fn failed(out: Output) -> String {
+pub(crate) fn failed(out: Output) -> String {
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -235,9 +235,12 @@ const DAMAGES: [Damage; 5] = [
         |at, ids| {
             // Resealed, as anyone who can write there can: the checksum matches the lie.
             let rel = format!("{}/manifest.json", ids[1]);
-            let mut manifest =
-                quiver::catalog::BackupManifest::decode(&at.read(&rel).unwrap().unwrap(), &ids[1])
-                    .unwrap();
+            let mut manifest = quiver::catalog::BackupManifest::decode(
+                &at.read(&rel).unwrap().unwrap(),
+                &ids[1],
+                None,
+            )
+            .unwrap();
             manifest.tables[0].files[0].bytes += 1;
             at.put(&rel, manifest.encode()).unwrap();
         },

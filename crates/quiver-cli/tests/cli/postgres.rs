@@ -286,7 +286,7 @@ fn a_forged_check_never_runs_and_nothing_is_restored() {
     pg.ok("BACKUP c");
     let (ids, _) = committed_backups(&pg.repo(), "c");
     let path = manifest_path(&pg.repo(), "c", &ids[0]);
-    let original = BackupManifest::decode(&std::fs::read(&path).unwrap(), &ids[0]).unwrap();
+    let original = BackupManifest::decode(&std::fs::read(&path).unwrap(), &ids[0], None).unwrap();
     let with = |edit: &dyn Fn(&mut serde_json::Value)| {
         let mut manifest = original.clone();
         let mut adapter = manifest.tables[0].schema.adapter.clone().unwrap();

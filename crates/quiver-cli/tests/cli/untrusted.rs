@@ -11,7 +11,7 @@ fn only_manifest(repo: &Path, collection: &str) -> (PathBuf, BackupManifest) {
     let (ids, _) = committed_backups(repo, collection);
     assert_eq!(ids.len(), 1, "{ids:?}");
     let path = manifest_path(repo, collection, &ids[0]);
-    let manifest = BackupManifest::decode(&std::fs::read(&path).unwrap(), &ids[0]).unwrap();
+    let manifest = BackupManifest::decode(&std::fs::read(&path).unwrap(), &ids[0], None).unwrap();
     (path, manifest)
 }
 
@@ -332,10 +332,12 @@ fn credentials_in_storage_urls_are_refused_and_never_shown() {
 
     // A definition written before the rule, with credentials in it: nothing shows them.
     let path = s.repo().join("collections/c/collection.json");
-    let mut def = quiver::catalog::CollectionDef::decode(&std::fs::read(&path).unwrap()).unwrap();
+    let keys = quiver::catalog::crypto::KeyEnvironment::default();
+    let (mut def, _) =
+        quiver::catalog::CollectionDef::decode(&std::fs::read(&path).unwrap(), &keys).unwrap();
     def.storage =
         quiver::catalog::StorageKind::External(format!("s3://AKIAEXAMPLE:{secret}@bucket/p"));
-    std::fs::write(&path, def.encode()).unwrap();
+    std::fs::write(&path, def.encode().unwrap()).unwrap();
     for args in [
         vec!["SHOW BACKUP COLLECTIONS"],
         vec!["ls", "--json"],

@@ -316,7 +316,7 @@ fn full_backup_schedules_time_zones_and_bad_settings() {
         .def()
         .clone();
     def.schedule.backup = Some("every fortnight".into());
-    std::fs::write(&path, def.encode()).unwrap();
+    std::fs::write(&path, def.encode().unwrap()).unwrap();
     s.clock.set(start + Duration::hours(7));
     let mut faults = Vec::new();
     let lines = s.lines.clone();

@@ -1,0 +1,729 @@
+//! Encrypted collections: every key kind through chains, export (file://, S3) and import;
+//! no plaintext stored; tampering, wrong and missing keys refused; re-keying.
+
+use std::os::unix::fs::PermissionsExt;
+
+use quiver::catalog::{BackupManifest, SealedManifest};
+use quiver_storage::Location;
+use quiver_storage::test_server::S3TestServer;
+
+use super::external::failed;
+use super::*;
+
+/// How a collection's key is given.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum KeyKind {
+    File,
+    Environment,
+    Passphrase,
+}
+
+/// A scratch database with an encrypted collection's key at hand.
+struct Encrypted {
+    s: Scratch,
+    kind: KeyKind,
+    key_file: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+/// A new key made by `quiver key generate`, into `path`.
+fn generate_key(path: &Path, base64: bool) {
+    let mut args = vec!["key", "generate"];
+    if base64 {
+        args.push("--base64");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_quiver"))
+        .args(&args)
+        .stdout(std::fs::File::create(path).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "a generated key file is its owner's only");
+}
+
+impl Encrypted {
+    fn new(kind: KeyKind) -> Encrypted {
+        let s = Scratch::new();
+        let key_file = s.dir.path().join("orders.key");
+        generate_key(&key_file, kind == KeyKind::Environment);
+        let env = match kind {
+            KeyKind::File => vec![],
+            KeyKind::Environment => vec![(
+                "QUIVER_ENCRYPTION_KEY".to_string(),
+                std::fs::read_to_string(&key_file)
+                    .unwrap()
+                    .trim()
+                    .to_string(),
+            )],
+            KeyKind::Passphrase => vec![(
+                "QUIVER_PASSPHRASE".to_string(),
+                "correct horse battery staple".to_string(),
+            )],
+        };
+        assert_eq!(
+            std::fs::read(&key_file).unwrap().len(),
+            if kind == KeyKind::Environment { 45 } else { 32 }
+        );
+        Encrypted {
+            s,
+            kind,
+            key_file,
+            env,
+        }
+    }
+
+    /// The WITH settings that encrypt a collection with this key.
+    fn settings(&self) -> String {
+        match self.kind {
+            KeyKind::File => format!(
+                "ENCRYPTION = 'aes-256-gcm', ENCRYPTION_KEY_FILE = '{}'",
+                self.key_file.display()
+            ),
+            _ => "ENCRYPTION = 'aes-256-gcm'".to_string(),
+        }
+    }
+
+    /// `quiver <args>` with this key's environment (and `extra`), and nothing else of the
+    /// test's own environment's keys.
+    fn run_with<S: AsRef<std::ffi::OsStr>>(&self, args: &[S], extra: &[(&str, String)]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_quiver"));
+        command
+            .args(args)
+            .env_remove("QUIVER_ENCRYPTION_KEY")
+            .env_remove("QUIVER_PASSPHRASE")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdin(Stdio::null());
+        command.output().unwrap()
+    }
+
+    /// `quiver --db app.db <sql>` that must succeed.
+    fn ok(&self, sql: &str) -> String {
+        let db = self.s.db();
+        succeeded(self.run_with(&["--db", db.to_str().unwrap(), sql], &[]))
+    }
+
+    /// `quiver --db <name> --repo <this repo> <statement>` that must succeed.
+    fn ok_elsewhere(&self, name: &str, statement: &str) -> Connection {
+        succeeded(self.run_with(&self.s.elsewhere(name, statement), &[]));
+        Connection::open(self.s.dir.path().join(name)).unwrap()
+    }
+}
+
+/// Values, names and DDL of [`TYPED_TABLES`] that must never be stored in the clear.
+const PLAINTEXT: &[&str] = &[
+    "typed",
+    "no_pk",
+    "strict_t",
+    "untyped",
+    "CREATE",
+    "PRIMARY KEY",
+    "INTEGER",
+    "ünïcödé",
+    "way too long for five",
+    "text in blob",
+    "not a number",
+    "after gap",
+    "quote '' and",
+    "2026-11-25 10:00:00",
+    "changed",
+    "brand new row",
+];
+
+/// Fails naming the file and the text if any byte string in `files` holds a plaintext value.
+fn assert_no_plaintext(files: &[(String, Vec<u8>)]) {
+    assert!(!files.is_empty());
+    for (name, bytes) in files {
+        for text in PLAINTEXT {
+            let needle = text.as_bytes();
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "`{text}` is stored in the clear in {name}"
+            );
+        }
+    }
+}
+
+/// Every file under `root`, with its bytes.
+fn files_under(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut listed = Vec::new();
+    list_files(root, root, &mut listed);
+    listed
+        .into_iter()
+        .map(|(rel, _, _)| {
+            let bytes = std::fs::read(root.join(&rel)).unwrap();
+            (format!("{}/{rel}", root.display()), bytes)
+        })
+        .collect()
+}
+
+/// Every object at `url`, with its bytes.
+fn objects_at(server: &S3TestServer, url: &str) -> Vec<(String, Vec<u8>)> {
+    let location = Location::parse_with(url, &server.options()).unwrap();
+    location
+        .list()
+        .unwrap()
+        .into_keys()
+        .map(|rel| {
+            let bytes = location.read(&rel).unwrap().unwrap().to_vec();
+            (format!("{url}/{rel}"), bytes)
+        })
+        .collect()
+}
+
+/// The typed tables backed up encrypted as a chain (full, incremental, incremental): the
+/// backup ids with the database's state at each.
+fn encrypted_chain(e: &Encrypted) -> Vec<(String, Vec<String>)> {
+    e.ok(TYPED_TABLES);
+    e.ok(&format!(
+        "CREATE BACKUP COLLECTION everything ( TABLE typed, TABLE no_pk, TABLE kv, TABLE strict_t ) \
+         WITH ( INCREMENTAL_BACKUP_ENABLED = 'true', {} )",
+        e.settings()
+    ));
+    let mut states = vec![(backup_id(&e.ok("BACKUP everything")), e.s.fingerprint())];
+    e.ok("UPDATE typed SET t = 'changed' WHERE id = 1; DELETE FROM kv WHERE tenant = 'b'; INSERT INTO no_pk VALUES ('brand new row', 9)");
+    states.push((
+        backup_id(&e.ok("BACKUP everything INCREMENTAL")),
+        e.s.fingerprint(),
+    ));
+    e.ok("DELETE FROM typed WHERE id = 3; INSERT INTO strict_t VALUES (4, 4, 'four', NULL)");
+    states.push((
+        backup_id(&e.ok("BACKUP everything INCREMENTAL")),
+        e.s.fingerprint(),
+    ));
+    states
+}
+
+#[test]
+fn every_key_kind_round_trips_chains_exports_and_imports_and_stores_no_plaintext() {
+    let server = S3TestServer::start();
+    let bucket = server.bucket("encrypted");
+    for kind in [KeyKind::File, KeyKind::Environment, KeyKind::Passphrase] {
+        let e = Encrypted::new(kind);
+        let states = encrypted_chain(&e);
+        for (n, (id, expected)) in states.iter().enumerate() {
+            let restored = e.ok_elsewhere(
+                &format!("at{n}.db"),
+                &format!("RESTORE everything AT '{id}'"),
+            );
+            assert_eq!(
+                &fingerprint(&restored),
+                expected,
+                "{kind:?}: RESTORE AT {id}"
+            );
+        }
+        // QUERY reads the encrypted files through DataFusion, filters pushed into the scan.
+        let out = e.ok("QUERY SELECT id, t FROM everything.typed WHERE id = 2");
+        assert_mentions(&out, &["ünïcödé", "(1 row)"]);
+        let full = &states[0].0;
+        let out = e.ok(&format!(
+            "QUERY AT '{full}' SELECT count(*) AS n FROM everything.typed WHERE id >= 5"
+        ));
+        assert_mentions(&out, &["| 2 |"]);
+        // Exported to file:// and S3, and imported back into new repositories.
+        let dir = tempfile::tempdir().unwrap();
+        let file_url = format!("file://{}/export", dir.path().display());
+        let s3_url = format!("{bucket}/{kind:?}");
+        let db = e.s.db();
+        let s3_env: Vec<(&str, String)> = server.env();
+        for url in [&file_url, &s3_url] {
+            succeeded(e.run_with(
+                &[
+                    "--db",
+                    db.to_str().unwrap(),
+                    "export",
+                    "everything",
+                    "--to",
+                    url,
+                ],
+                &s3_env,
+            ));
+            let t = Scratch::new();
+            let t_db = t.db();
+            succeeded(e.run_with(
+                &[
+                    "--db",
+                    t_db.to_str().unwrap(),
+                    "import",
+                    "--from",
+                    url,
+                    "--as",
+                    "everything",
+                ],
+                &s3_env,
+            ));
+            succeeded(e.run_with(&["--db", t_db.to_str().unwrap(), "RESTORE everything"], &[]));
+            assert_eq!(
+                t.fingerprint(),
+                states[2].1,
+                "{kind:?}: imported from {url}"
+            );
+            assert_no_plaintext(&files_under(&t.repo()));
+        }
+        assert_no_plaintext(&files_under(&e.s.repo()));
+        assert_no_plaintext(&files_under(&dir.path().join("export")));
+        assert_no_plaintext(&objects_at(&server, &s3_url));
+        // With the key, VERIFY checks everything.
+        assert_mentions(
+            &e.ok("VERIFY everything"),
+            &["every size, crc32, manifest and chain link is sound"],
+        );
+    }
+}
+
+/// The manifest and data files of backup `id` of `everything`.
+fn backup_files(e: &Encrypted, id: &str) -> (PathBuf, Vec<PathBuf>) {
+    let dir = e.s.repo().join("collections/everything").join(id);
+    let mut data: Vec<PathBuf> = std::fs::read_dir(dir.join("data"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    data.sort();
+    (dir.join("manifest.json"), data)
+}
+
+/// RESTORE of `at` into a new database is refused, naming `why`, and the database gets no table.
+#[track_caller]
+fn refused_restore(e: &Encrypted, at: &str, why: &[&str]) {
+    let name = format!("refused{}.db", rand_suffix());
+    let out = e.run_with(
+        &e.s.elsewhere(&name, &format!("RESTORE everything AT '{at}'")),
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_mentions(&String::from_utf8_lossy(&out.stderr), why);
+    let conn = Connection::open(e.s.dir.path().join(name)).unwrap();
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tables, 0, "a refused restore wrote nothing");
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Runs `damage` on the files, checks that RESTORE AT `at` is refused naming `why`, then
+/// puts every file back as it was.
+#[track_caller]
+fn refused_after(e: &Encrypted, at: &str, why: &[&str], damage: impl FnOnce()) {
+    let saved = files_under(&e.s.repo().join("collections/everything"));
+    damage();
+    refused_restore(e, at, why);
+    let root = e.s.repo().join("collections/everything");
+    for (path, _) in files_under(&root) {
+        if !saved.iter().any(|(saved, _)| *saved == path) {
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+    for (path, bytes) in saved {
+        std::fs::write(&path, bytes).unwrap();
+    }
+}
+
+#[test]
+fn tampered_encrypted_backups_are_refused_by_cryptography_before_anything_is_restored() {
+    let e = Encrypted::new(KeyKind::File);
+    let states = encrypted_chain(&e);
+    let ids: Vec<&str> = states.iter().map(|(id, _)| id.as_str()).collect();
+    let (manifest0, data0) = backup_files(&e, ids[0]);
+    let (manifest1, data1) = backup_files(&e, ids[1]);
+    let (manifest2, _) = backup_files(&e, ids[2]);
+    let flip = |path: &Path, at: usize| {
+        let mut bytes = std::fs::read(path).unwrap();
+        let at = at.min(bytes.len() - 1);
+        bytes[at] ^= 0x01;
+        std::fs::write(path, bytes).unwrap();
+    };
+    // A flipped byte anywhere in a data file.
+    for at in [0, 100, usize::MAX] {
+        refused_after(&e, ids[0], &["damaged"], || flip(&data0[0], at));
+    }
+    // A data file damaged with its crc32 and size "fixed" in the manifest's public part (as
+    // anyone can): the manifest's AEAD no longer opens.
+    refused_after(
+        &e,
+        ids[0],
+        &["does not open with the collection's key"],
+        || {
+            flip(&data0[0], 200);
+            let bytes = std::fs::read(&data0[0]).unwrap();
+            let mut sealed = SealedManifest::decode(&std::fs::read(&manifest0).unwrap()).unwrap();
+            let rel = format!("data/{}", data0[0].file_name().unwrap().to_string_lossy());
+            let file = sealed.files.iter_mut().find(|f| f.path == rel).unwrap();
+            file.crc32 = crc32(&bytes);
+            std::fs::write(&manifest0, sealed.encode()).unwrap();
+        },
+    );
+    // A flipped byte in a manifest: in its sealed contents, its wrapped key, its public part.
+    for field in ["contents", "data_key"] {
+        refused_after(&e, ids[0], &["manifest"], || {
+            let mut sealed = SealedManifest::decode(&std::fs::read(&manifest0).unwrap()).unwrap();
+            let text = match field {
+                "contents" => &mut sealed.sealed.contents,
+                _ => &mut sealed.sealed.data_key,
+            };
+            let middle = text.len() / 2;
+            let replaced = if &text[middle..=middle] == "A" {
+                "B"
+            } else {
+                "A"
+            };
+            text.replace_range(middle..=middle, replaced);
+            std::fs::write(&manifest0, sealed.encode()).unwrap();
+        });
+    }
+    refused_after(
+        &e,
+        ids[1],
+        &["does not open with the collection's key"],
+        || {
+            let mut sealed = SealedManifest::decode(&std::fs::read(&manifest1).unwrap()).unwrap();
+            sealed.created_at = "2020-01-01T00:00:00Z".into();
+            std::fs::write(&manifest1, sealed.encode()).unwrap();
+        },
+    );
+    for at in [10, 500] {
+        refused_after(&e, ids[0], &["manifest"], || flip(&manifest0, at));
+    }
+    // A manifest swapped between two backups, as it is, and re-labelled with the other's id.
+    refused_after(&e, ids[1], &["manifest"], || {
+        std::fs::copy(&manifest2, &manifest1).unwrap();
+    });
+    refused_after(
+        &e,
+        ids[1],
+        &["does not open with the collection's key"],
+        || {
+            let mut sealed = SealedManifest::decode(&std::fs::read(&manifest2).unwrap()).unwrap();
+            sealed.id = ids[1].to_string();
+            sealed.parent = Some(ids[0].to_string());
+            std::fs::write(&manifest1, sealed.encode()).unwrap();
+        },
+    );
+    // A data file swapped between two backups, and between two tables of one backup.
+    refused_after(&e, ids[1], &["damaged"], || {
+        std::fs::copy(&data0[0], &data1[0]).unwrap();
+    });
+    refused_after(&e, ids[0], &["damaged"], || {
+        std::fs::copy(&data0[1], &data0[0]).unwrap();
+    });
+    // A plain manifest forged after the collection turned encryption on.
+    let forged_id = "20990101T000000.000Z_full";
+    refused_after(&e, forged_id, &["not encrypted", "forged"], || {
+        let forged = BackupManifest {
+            id: forged_id.to_string(),
+            kind: quiver::catalog::BackupKind::Full,
+            parent: None,
+            sealing: None,
+            tables: vec![],
+            ..SealedManifest::decode(&std::fs::read(&manifest0).unwrap())
+                .unwrap()
+                .public_view()
+        };
+        let dir = e.s.repo().join("collections/everything").join(forged_id);
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        std::fs::write(dir.join("manifest.json"), forged.encode()).unwrap();
+    });
+    // After all that, with every file back as it was, every backup restores.
+    for (n, (id, expected)) in states.iter().enumerate() {
+        let restored = e.ok_elsewhere(
+            &format!("after{n}.db"),
+            &format!("RESTORE everything AT '{id}'"),
+        );
+        assert_eq!(&fingerprint(&restored), expected);
+    }
+}
+
+/// Every statement that needs the key fails at once without it (or with another key),
+/// naming where the key comes from, and writes nothing; VERIFY checks the ciphertext.
+fn assert_key_refused(e: &Encrypted, extra: &[(&str, String)], why: &[&str]) {
+    let before = e.s.repo_files();
+    let db = e.s.db();
+    let db = db.to_str().unwrap();
+    let export = e.s.dir.path().join("export-without-key");
+    let url = format!("file://{}", export.display());
+    for args in [
+        vec!["--db", db, "BACKUP everything"],
+        vec!["--db", db, "BACKUP everything INCREMENTAL"],
+        vec!["--db", db, "QUERY SELECT count(*) FROM everything.typed"],
+        vec!["--db", db, "SHOW BACKUPS IN everything"],
+        vec!["--db", db, "export", "everything", "--to", &url],
+    ] {
+        let out = failed(e.run_with(&args, extra));
+        assert_mentions(&out, why);
+        assert!(
+            !out.contains("SecretKey(") && !out.contains("correct horse"),
+            "{out}"
+        );
+    }
+    let out = failed(e.run_with(&e.s.elsewhere("nokey.db", "RESTORE everything"), extra));
+    assert_mentions(&out, why);
+    let conn = Connection::open(e.s.dir.path().join("nokey.db")).unwrap();
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tables, 0);
+    assert_eq!(e.s.repo_files(), before, "nothing was written");
+    assert!(!export.exists());
+    let out = succeeded(e.run_with(&["--db", db, "VERIFY everything"], extra));
+    assert_mentions(
+        &out,
+        &[
+            "CONTENTS NOT CHECKED",
+            "every size, crc32 and chain link is sound",
+        ],
+    );
+    let out = succeeded(e.run_with(&["--db", db, "verify", "everything"], extra));
+    assert_mentions(&out, &["contents not checked"]);
+}
+
+#[test]
+fn missing_and_wrong_keys_are_refused_at_once_and_rekey_retires_the_old_key() {
+    // A key file: gone, then another key in its place.
+    let e = Encrypted::new(KeyKind::File);
+    encrypted_chain(&e);
+    let key = std::fs::read(&e.key_file).unwrap();
+    std::fs::remove_file(&e.key_file).unwrap();
+    assert_key_refused(
+        &e,
+        &[],
+        &["is encrypted", "ENCRYPTION_KEY_FILE", "cannot be read"],
+    );
+    generate_key(&e.key_file, false);
+    assert_key_refused(&e, &[], &["does not open it", "ENCRYPTION_KEY_FILE"]);
+    std::fs::write(&e.key_file, &key).unwrap();
+    // A key file others can read is refused.
+    std::fs::set_permissions(&e.key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert_mentions(&e.s.fails("BACKUP everything"), &["chmod 600"]);
+    std::fs::set_permissions(&e.key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    // The environment's key and the passphrase: unset, then wrong.
+    for kind in [KeyKind::Environment, KeyKind::Passphrase] {
+        let mut e = Encrypted::new(kind);
+        encrypted_chain(&e);
+        let (variable, right) = e.env.pop().unwrap();
+        assert_key_refused(&e, &[], &["is encrypted", &variable]);
+        let wrong = match kind {
+            KeyKind::Environment => {
+                let other = e.s.dir.path().join("other.key");
+                generate_key(&other, true);
+                std::fs::read_to_string(other).unwrap().trim().to_string()
+            }
+            _ => "wrong horse".to_string(),
+        };
+        assert_key_refused(
+            &e,
+            &[(variable.as_str(), wrong)],
+            &["does not open it", &variable],
+        );
+        e.env.push((variable, right));
+        e.ok("BACKUP everything INCREMENTAL");
+    }
+
+    // Re-keying: the repository and the collection's external location.
+    let e = Encrypted::new(KeyKind::File);
+    let states = encrypted_chain(&e);
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}/offsite", dir.path().display());
+    e.ok(&format!(
+        "ALTER BACKUP COLLECTION everything SET (STORAGE = '{url}')"
+    ));
+    e.ok("BACKUP everything INCREMENTAL");
+    let latest = e.s.fingerprint();
+    let before: Vec<(String, u64, u32)> =
+        e.s.repo_files()
+            .into_iter()
+            .filter(|(p, _, _)| p.ends_with(".parquet"))
+            .collect();
+    let old_key = std::fs::read(&e.key_file).unwrap();
+    let new_key_file = e.s.dir.path().join("new.key");
+    generate_key(&new_key_file, false);
+    let db = e.s.db();
+    let out = succeeded(e.run_with(
+        &[
+            "--db",
+            db.to_str().unwrap(),
+            "rekey",
+            "everything",
+            "--new-key-file",
+            new_key_file.to_str().unwrap(),
+        ],
+        &[],
+    ));
+    assert_mentions(
+        &out,
+        &[
+            "rekey everything: 4 backup(s) in the repository and 4 at",
+            "no data file was rewritten",
+        ],
+    );
+    let after: Vec<(String, u64, u32)> =
+        e.s.repo_files()
+            .into_iter()
+            .filter(|(p, _, _)| p.ends_with(".parquet"))
+            .collect();
+    assert_eq!(before, after, "no data file changed");
+    for (n, (id, expected)) in states.iter().enumerate() {
+        let restored = e.ok_elsewhere(
+            &format!("rekeyed{n}.db"),
+            &format!("RESTORE everything AT '{id}'"),
+        );
+        assert_eq!(&fingerprint(&restored), expected);
+    }
+    // The old key in the new key's place opens nothing, here or at the location.
+    let new_key = std::fs::read(&new_key_file).unwrap();
+    std::fs::write(&new_key_file, &old_key).unwrap();
+    assert_mentions(&e.s.fails("BACKUP everything"), &["does not open it"]);
+    let t = Scratch::new();
+    let t_db = t.db();
+    let old_b64 = base64_of(&old_key);
+    let import = [
+        "--db",
+        t_db.to_str().unwrap(),
+        "import",
+        "--from",
+        &url,
+        "--as",
+        "everything",
+    ];
+    let out = failed(e.run_with(&import, &[("QUIVER_ENCRYPTION_KEY", old_b64)]));
+    assert_mentions(&out, &["cannot be opened", "nothing was imported"]);
+    std::fs::write(&new_key_file, &new_key).unwrap();
+    succeeded(e.run_with(&import, &[("QUIVER_ENCRYPTION_KEY", base64_of(&new_key))]));
+    succeeded(e.run_with(
+        &["--db", t_db.to_str().unwrap(), "RESTORE everything"],
+        &[("QUIVER_ENCRYPTION_KEY", base64_of(&new_key))],
+    ));
+    assert_eq!(t.fingerprint(), latest);
+    assert_mentions(
+        &e.ok("VERIFY everything"),
+        &["every size, crc32, manifest and chain link is sound"],
+    );
+}
+
+/// Standard base64 of `bytes`.
+fn base64_of(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn changing_the_encryption_setting_starts_a_new_chain() {
+    let e = Encrypted::new(KeyKind::File);
+    e.ok(TYPED_TABLES);
+    e.ok(TYPED_COLLECTION);
+    let plain = backup_id(&e.ok("BACKUP everything"));
+    let plain_state = e.s.fingerprint();
+    e.ok(&format!(
+        "ALTER BACKUP COLLECTION everything SET ({})",
+        e.settings()
+    ));
+    assert_mentions(
+        &e.s.fails("BACKUP everything INCREMENTAL"),
+        &[
+            "never mixes encrypted and plain backups",
+            "BACKUP everything",
+        ],
+    );
+    e.ok("INSERT INTO typed (id, t) VALUES (100, 'brand new row')");
+    e.ok("BACKUP everything");
+    e.ok("UPDATE typed SET t = 'changed' WHERE id = 100");
+    let encrypted = backup_id(&e.ok("BACKUP everything INCREMENTAL"));
+    let encrypted_state = e.s.fingerprint();
+    e.ok("ALTER BACKUP COLLECTION everything SET (ENCRYPTION = 'none')");
+    assert_mentions(
+        &e.s.fails("BACKUP everything INCREMENTAL"),
+        &["never mixes"],
+    );
+    e.ok("BACKUP everything");
+    // The older backups of either kind still restore: the key settings were kept.
+    let restored = e.ok_elsewhere("plain.db", &format!("RESTORE everything AT '{plain}'"));
+    assert_eq!(fingerprint(&restored), plain_state);
+    let restored = e.ok_elsewhere(
+        "encrypted.db",
+        &format!("RESTORE everything AT '{encrypted}'"),
+    );
+    assert_eq!(fingerprint(&restored), encrypted_state);
+}
+
+#[test]
+fn pyarrow_reads_an_encrypted_data_file_with_the_master_key_and_refuses_another() {
+    let e = Encrypted::new(KeyKind::File);
+    let states = encrypted_chain(&e);
+    let (_, data) = backup_files(&e, &states[0].0);
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/examples/read_encrypted.py"
+    );
+    let read = |file: &Path, key: &Path| {
+        Command::new(quiver_storage::test_server::python())
+            .args([script, file.to_str().unwrap(), key.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    // Which file is strict_t's the manifest's sealed part alone says; the reader finds it.
+    let rows: Vec<String> = data
+        .iter()
+        .map(|file| succeeded(read(file, &e.key_file)))
+        .collect();
+    let strict: Vec<serde_json::Value> = rows
+        .iter()
+        .find(|out| out.contains("\"s\": \"five\""))
+        .unwrap_or_else(|| panic!("no file holds strict_t's rows: {rows:?}"))
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let values: Vec<(i64, String)> = strict
+        .iter()
+        .map(|row| {
+            (
+                row["id"].as_i64().unwrap(),
+                row["s"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        values,
+        [(1, "five".into()), (2, "two".into()), (3, String::new())]
+    );
+    let other = e.s.dir.path().join("other.key");
+    generate_key(&other, false);
+    let out = read(&data[0], &other);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_mentions(
+        &String::from_utf8_lossy(&out.stderr),
+        &["does not open backup"],
+    );
+}
