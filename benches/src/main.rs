@@ -6,7 +6,8 @@
 //! backups after 0.1%, 1% and 10% of the rows changed, vs the bare scan and the full backup;
 //! a point query on a backup (`QUERY … WHERE key = k`) vs a full scan of the same table;
 //! restore of a chain of 30 incrementals (1% changed each) before and after `COMPACT`, and
-//! the compaction's time vs the full backup's.
+//! the compaction's time vs the full backup's; an encrypted collection's full backup and
+//! restore (AES-256-GCM) vs the same collection's unencrypted ones.
 //! Results go to `target/bench/results.json` and `target/bench/results.md`; `--keep` keeps
 //! the generated databases and repositories (for profiling). `--postgres` runs the
 //! PostgreSQL benchmarks instead ([`postgres`]), into `results-postgres.{json,md}`.
@@ -55,6 +56,24 @@ struct SizeResult {
     /// A chain of [`CHAIN_INCREMENTALS`] incrementals of 1% changes each, restored before
     /// and after compaction.
     compaction: CompactionResult,
+    /// The same collection encrypted.
+    encryption: EncryptionResult,
+}
+
+/// An encrypted collection's full backup and restore, against the unencrypted ones of the
+/// same tables measured in the same run.
+#[derive(Debug, Serialize)]
+struct EncryptionResult {
+    /// Best time of `BACKUP bench` with `ENCRYPTION = 'aes-256-gcm'`.
+    full_backup_s: f64,
+    /// Best time of its `RESTORE bench`.
+    restore_s: f64,
+    /// Its backup's bytes.
+    backup_bytes: u64,
+    /// Encrypted over unencrypted full backup (target <= 1.1).
+    full_backup_vs_plain: f64,
+    /// Encrypted over unencrypted restore (target <= 1.1).
+    restore_vs_plain: f64,
 }
 
 /// Incrementals in the chain the compaction benchmark builds.
@@ -247,6 +266,7 @@ fn bench_size(work: &Path, rows: u64, runs: usize) -> SizeResult {
         .collect();
 
     let compaction = bench_compaction(&dir, &source, runs, full_backup);
+    let encryption = bench_encryption(&dir, &source, runs, full_backup, restore);
 
     SizeResult {
         rows: actual_rows,
@@ -264,6 +284,53 @@ fn bench_size(work: &Path, rows: u64, runs: usize) -> SizeResult {
         point_vs_scan: secs(point_query) / secs(scan_query),
         incremental,
         compaction,
+        encryption,
+    }
+}
+
+/// The collection of [`bench_size`] encrypted (a key file of its own): its full backup and
+/// restore, the restore checked against the source.
+fn bench_encryption(
+    dir: &Path,
+    source: &Path,
+    runs: usize,
+    plain_backup: Duration,
+    plain_restore: Duration,
+) -> EncryptionResult {
+    use std::os::unix::fs::PermissionsExt;
+    let key = dir.join("bench.key");
+    let bytes: Vec<u8> = (0..32u8)
+        .map(|i| i.wrapping_mul(37).wrapping_add(11))
+        .collect();
+    std::fs::write(&key, bytes).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let repo = dir.join("repo-encrypted");
+    let mut engine = Engine::open_with(source, options(&repo)).unwrap();
+    engine
+        .execute(&format!(
+            "CREATE BACKUP COLLECTION bench ({}) WITH (ENCRYPTION = 'aes-256-gcm', ENCRYPTION_KEY_FILE = '{}')",
+            collection_tables(),
+            key.display()
+        ))
+        .unwrap();
+    let (full_backup, backup_bytes) =
+        best_of(runs, || match &engine.execute("BACKUP bench").unwrap()[0] {
+            quiver::Outcome::BackupTaken { manifest, .. } => manifest.bytes(),
+            other => panic!("unexpected outcome {other}"),
+        });
+    let target = dir.join("restored-encrypted.db");
+    let (restore, _) = best_of(runs, || {
+        let _ = std::fs::remove_file(&target);
+        let mut engine = Engine::open_with(&target, options(&repo)).unwrap();
+        engine.execute("RESTORE bench").unwrap();
+    });
+    assert_same_rows(source, &target, "encrypted restore");
+    EncryptionResult {
+        full_backup_s: secs(full_backup),
+        restore_s: secs(restore),
+        backup_bytes,
+        full_backup_vs_plain: secs(full_backup) / secs(plain_backup),
+        restore_vs_plain: secs(restore) / secs(plain_restore),
     }
 }
 
@@ -581,6 +648,26 @@ fn markdown(results: &[SizeResult]) -> String {
             c.compact_vs_full_backup,
             c.restore_compacted_s,
             c.restore_compacted_vs_chain,
+        ));
+    }
+    out.push_str(
+        "
+| rows | full backup | encrypted | encrypted / plain (target <= 1.1) | restore | encrypted | encrypted / plain (target <= 1.1) | encrypted backup size |
+         |---:|---:|---:|---:|---:|---:|---:|---:|
+",
+    );
+    for r in results {
+        let e = &r.encryption;
+        out.push_str(&format!(
+            "| {} | {:.3} s | {:.3} s | {:.2}x | {:.3} s | {:.3} s | {:.2}x | {} |\n",
+            r.rows,
+            r.full_backup_s,
+            e.full_backup_s,
+            e.full_backup_vs_plain,
+            r.restore_s,
+            e.restore_s,
+            e.restore_vs_plain,
+            human_bytes(e.backup_bytes),
         ));
     }
     out

@@ -131,7 +131,21 @@ fn write_full(
     options: &CompactOptions,
     progress: &mut dyn FnMut(BackupProgress),
 ) -> Result<BackupManifest> {
-    let pending = collection.begin_copy(id, lock)?;
+    // Encrypted as the chain it replaces is: a chain never mixes encrypted and plain. A
+    // plain chain of a collection encrypted since stays as it is: the collection accepts
+    // only the plain backups it had then.
+    let encrypted = chain.tip().sealing.is_some();
+    if !encrypted && collection.def().encryption.enabled() {
+        return Err(Error::refused(
+            format!(
+                "the chain of `{}` was taken before collection `{}` was encrypted: it is not compacted (a new plain backup would not be accepted)",
+                chain.tip().id,
+                collection.def().name
+            ),
+            Some("take a full backup (encrypted) instead; PRUNE removes the plain chain when its rules allow".to_string()),
+        ));
+    }
+    let pending = collection.begin_backup_at(id, encrypted, lock)?;
     let batch_rows = options.batch_rows.max(1);
     let tables = &chain.tip().tables;
     let mut order: Vec<usize> = (0..tables.len()).collect();

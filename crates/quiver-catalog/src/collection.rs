@@ -171,7 +171,7 @@ impl CollectionDef {
         })?;
         let master = keys.master_key(source).map_err(DefinitionError::Key)?;
         let wrong = || DefinitionError::WrongKey {
-            setting: source.setting(),
+            setting: keys.setting(source),
         };
         let sealing = Sealing::open(&master, &sealed.id, DEFINITION_OBJECT, &sealed.sealed)
             .map_err(|_| wrong())?;
@@ -226,20 +226,40 @@ impl CollectionDef {
 
     /// Refuses a plain (unencrypted) manifest dated after this collection turned encryption
     /// on: every backup taken since is encrypted, so such a manifest is forged or altered.
+    /// Of an encrypted collection, only the plain backups it had when encryption was turned
+    /// on ([`EncryptionSettings::plain_backups`]) are accepted.
     pub fn check_encryption(&self, manifest: &BackupManifest) -> Result<(), String> {
-        if manifest.sealing.is_some() {
+        if manifest.sealing.is_some()
+            || !self.encryption.enabled()
+            || self.encryption.plain_backups.contains(&manifest.id)
+        {
             return Ok(());
         }
-        let Some(since) = self.encryption.since.as_deref() else {
+        Err(format!(
+            "backup `{}` is not encrypted, yet collection `{}` is, and had no such plain backup when encryption was turned on ({}): a forged or altered manifest",
+            manifest.id,
+            self.name,
+            self.encryption
+                .since
+                .as_deref()
+                .unwrap_or("at its creation")
+        ))
+    }
+
+    /// Whether an encrypted backup may be opened under this definition: always under an
+    /// encrypted one (which opened with the key); under a plain one only if it turned
+    /// encryption off with the key ([`crate::crypto::TurnedOff`]). A plain definition put in
+    /// place of an encrypted one, to have the next backup written in the clear, fails here.
+    pub fn check_sealed_allowed(&self, master: &SecretKey) -> Result<(), String> {
+        if self.encryption.enabled() {
             return Ok(());
-        };
-        let since_time =
-            time::OffsetDateTime::parse(since, &time::format_description::well_known::Rfc3339);
-        match (since_time, manifest.id.parse::<BackupId>()) {
-            (Ok(since_time), Ok(taken)) if taken.taken_at < since_time => Ok(()),
+        }
+        let id = self.id.as_deref().unwrap_or_default();
+        match &self.encryption.turned_off {
+            Some(off) if off.verify(master, id) => Ok(()),
             _ => Err(format!(
-                "backup `{}` is not encrypted, yet every backup of collection `{}` taken since {since} is: a forged or altered manifest",
-                manifest.id, self.name
+                "the definition of collection `{}` says it is not encrypted, yet it has encrypted backups and was not turned off with its key: a forged or altered definition; nothing is read or written under it",
+                self.name
             )),
         }
     }
@@ -499,7 +519,17 @@ impl Collection {
         };
         let bytes = read_bounded(path, MAX_MANIFEST_BYTES)?;
         let master = match BackupManifest::is_sealed(&bytes) {
-            true => Some(self.master_key()?),
+            true => {
+                let master = self.master_key()?;
+                self.def
+                    .check_sealed_allowed(&master)
+                    .map_err(|message| Error::Key {
+                        collection: self.def.name.clone(),
+                        problem: crate::KeyProblem::Wrong,
+                        message,
+                    })?;
+                Some(master)
+            }
             false => None,
         };
         let manifest = BackupManifest::decode(&bytes, id, master.as_ref()).map_err(corrupt)?;
@@ -640,14 +670,13 @@ impl Collection {
                     message,
                 }
             })?;
-        self.pending(id, false)
+        self.pending(id, self.def.encryption.enabled())
     }
 
     /// Creates backup `id`'s directory, for a backup not yet committed: with a new data key
     /// when the collection is encrypted (the key is had first, so a missing key writes nothing).
-    fn pending(&self, id: BackupId, copy: bool) -> Result<PendingBackup> {
-        // A copy keeps the data key of the backup it copies ([`PendingBackup::commit_copy`]).
-        let sealing = match self.def.encryption.enabled() && !copy {
+    fn pending(&self, id: BackupId, sealed: bool) -> Result<PendingBackup> {
+        let sealing = match sealed {
             true => Some(Sealing::new(
                 &self.master_key()?,
                 self.def.id.as_deref().unwrap_or_default(),
@@ -669,12 +698,34 @@ impl Collection {
         })
     }
 
-    /// Starts writing a copy of an existing backup under its own `id` (import). Unlike
+    /// Starts writing a copy of an existing backup under its own `id` (import): it keeps the
+    /// copied backup's data key ([`PendingBackup::commit_copy`]). Unlike
     /// [`Collection::begin_backup`] it removes nothing; `id` must not be taken, committed or not.
     ///
     /// A directory of that id without a manifest is what an interrupted copy (or backup)
     /// left: the lock says nobody is writing it, so it is removed and the copy starts over.
-    pub fn begin_copy(&self, id: BackupId, _lock: &CollectionLock) -> Result<PendingBackup> {
+    pub fn begin_copy(&self, id: BackupId, lock: &CollectionLock) -> Result<PendingBackup> {
+        self.begin_at(id, false, lock)
+    }
+
+    /// Starts writing a new backup of the given `id` (compaction's full backup of an
+    /// incremental's time), as [`Collection::begin_copy`] does, but with a new data key of
+    /// its own if `encrypted` (as the chain it replaces is: a chain never mixes).
+    pub fn begin_backup_at(
+        &self,
+        id: BackupId,
+        encrypted: bool,
+        lock: &CollectionLock,
+    ) -> Result<PendingBackup> {
+        self.begin_at(id, encrypted, lock)
+    }
+
+    fn begin_at(
+        &self,
+        id: BackupId,
+        sealed: bool,
+        _lock: &CollectionLock,
+    ) -> Result<PendingBackup> {
         let dir = self.dir.join(id.to_string());
         if dir.join(MANIFEST_FILE).exists() {
             return Err(Error::Io {
@@ -686,7 +737,7 @@ impl Collection {
         if dir.exists() {
             fs::remove_dir_all(&dir).map_err(Error::io("removing an interrupted copy", &dir))?;
         }
-        self.pending(id, true)
+        self.pending(id, sealed)
     }
 
     /// Removes backup directories without a manifest: what crashed backups left. Requires

@@ -83,6 +83,10 @@ pub enum Trigger {
     Schedule,
 }
 
+/// What an encrypted collection's log keeps of an entry's detail or error.
+pub const ENCRYPTED_TEXT: &str =
+    "not kept: the collection is encrypted, and the text may name its tables or values";
+
 /// One entry of a collection's operations log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Operation {
@@ -169,6 +173,22 @@ impl Collection {
     /// each entry is one append, and a skipped run is logged while another process holds it.
     pub fn record_operation(&self, entry: &Operation) -> Result<()> {
         let path = self.operations_path()?;
+        // An encrypted collection's log is in the clear (a scheduler reads it without the
+        // key): its texts, which may name tables or quote values, are not kept; the
+        // command's own output has them.
+        let mut redacted;
+        let entry = if self.def().encryption.key.is_some() {
+            redacted = entry.clone();
+            for text in [&mut redacted.error, &mut redacted.detail]
+                .into_iter()
+                .flatten()
+            {
+                *text = ENCRYPTED_TEXT.to_string();
+            }
+            &redacted
+        } else {
+            entry
+        };
         let mut line = serde_json::to_vec(entry).map_err(|e| Error::Corrupt {
             what: "operations log entry",
             path: path.clone(),

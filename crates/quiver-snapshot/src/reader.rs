@@ -21,6 +21,7 @@ pub struct SnapshotReader {
     path: PathBuf,
     schema: SchemaRef,
     inner: ParquetRecordBatchReader,
+    encrypted: bool,
 }
 
 impl SnapshotReader {
@@ -66,7 +67,7 @@ impl SnapshotReader {
                 source,
             })?
             .len();
-        let (schema, inner) = guard(path, || {
+        let opened = guard(path, || {
             let metadata = ArrowReaderMetadata::load(&file, options.clone()).map_err(parquet)?;
             let metadata = match decimals_as_written(metadata.schema()) {
                 Some(hint) => ArrowReaderMetadata::try_new(
@@ -95,11 +96,13 @@ impl SnapshotReader {
                 arrow::record_batch::RecordBatchReader::schema(&inner),
                 inner,
             ))
-        })?;
+        });
+        let (schema, inner) = opened.map_err(|e| undecryptable(cipher.is_some(), e))?;
         Ok(SnapshotReader {
             path: path.to_path_buf(),
             schema,
             inner,
+            encrypted: cipher.is_some(),
         })
     }
 
@@ -115,10 +118,33 @@ impl Iterator for SnapshotReader {
     fn next(&mut self) -> Option<Self::Item> {
         let path = self.path.clone();
         let inner = &mut self.inner;
+        let encrypted = self.encrypted;
         match guard(&path, || Ok(inner.next())) {
-            Ok(next) => next.map(|batch| batch.map_err(|source| Error::Arrow { path, source })),
-            Err(e) => Some(Err(e)),
+            Ok(next) => next.map(|batch| {
+                batch.map_err(|source| undecryptable(encrypted, Error::Arrow { path, source }))
+            }),
+            Err(e) => Some(Err(undecryptable(encrypted, e))),
         }
+    }
+}
+
+/// An encrypted file's read failure, said as what it most likely is: the bytes do not
+/// authenticate under the file's key and place (AES-GCM reports no more than that).
+fn undecryptable(encrypted: bool, error: Error) -> Error {
+    let path = match &error {
+        Error::Parquet { path, .. } | Error::Arrow { path, .. } | Error::Malformed { path, .. } => {
+            path.clone()
+        }
+        _ => return error,
+    };
+    if !encrypted {
+        return error;
+    }
+    Error::Malformed {
+        path,
+        message: format!(
+            "it does not decrypt and authenticate with its backup's key: altered, or moved from another backup or table ({error})"
+        ),
     }
 }
 

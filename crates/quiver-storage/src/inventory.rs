@@ -119,9 +119,17 @@ impl Inventory {
                         });
                         return BackupManifest::decode_public(&bytes, id);
                     }
+                    let sealed = BackupManifest::is_sealed(&bytes);
                     let manifest = BackupManifest::decode(&bytes, id, master.as_ref())?;
                     match &owner {
-                        Some(def) => manifest.check_owner(def).map(|()| manifest),
+                        Some(def) => {
+                            manifest.check_owner(def)?;
+                            def.check_encryption(&manifest)?;
+                            if let (true, Some(master)) = (sealed, &master) {
+                                def.check_sealed_allowed(master)?;
+                            }
+                            Ok(manifest)
+                        }
                         None => Ok(manifest),
                     }
                 })

@@ -33,6 +33,9 @@ pub enum FaultKind {
     Ddl,
     /// A file that belongs to no backup.
     Leftover,
+    /// An encrypted data file that does not decrypt and authenticate with its backup's key
+    /// (its crc32 may match: anyone can make it match).
+    Authentication,
 }
 
 /// One fault found, with where it is.

@@ -161,7 +161,8 @@ pub(crate) fn alter(
                     SettingKey::Encryption | SettingKey::EncryptionKeyFile => {}
                 }
             }
-            crate::encryption::reset(&mut def, &collection, keys, engine.repo.keys())?;
+            let now = engine.repo.clock().now();
+            crate::encryption::reset(&mut def, &collection, keys, engine.repo.keys(), now)?;
             let names: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
             format!("reset {} to the default", names.join(", "))
         }

@@ -1,7 +1,7 @@
 //! The `ENCRYPTION` and `ENCRYPTION_KEY_FILE` settings: turning encryption on and off, and
 //! checking that a key source given gives the collection's key.
 
-use quiver_catalog::crypto::{Algorithm, KeyEnvironment, KeySource, SecretKey};
+use quiver_catalog::crypto::{Algorithm, KeyEnvironment, KeySource, SecretKey, TurnedOff};
 use quiver_catalog::{Collection, CollectionDef};
 use quiver_grammar::{EncryptionAlgorithm, SettingKey, Settings};
 
@@ -26,10 +26,12 @@ pub(crate) fn set(
     if settings.encryption.is_none() && settings.encryption_key_file.is_none() {
         return Ok(());
     }
-    let named_file = settings
-        .encryption_key_file
-        .as_ref()
-        .map(|path| KeySource::File { path: path.clone() });
+    let named_file = match &settings.encryption_key_file {
+        Some(path) => Some(KeySource::File {
+            path: absolute(path)?,
+        }),
+        None => None,
+    };
     let key_error = |e: quiver_catalog::crypto::KeyError| {
         ExecError::refused(
             format!("backup collection `{}`: {e}", def.name),
@@ -72,20 +74,61 @@ pub(crate) fn set(
     }
     let was_enabled = def.encryption.enabled();
     def.encryption.key = Some(source);
-    def.encryption.algorithm = algorithm;
     match algorithm {
         Algorithm::Aes256Gcm => {
             if !was_enabled {
-                def.encryption.since = Some(rfc3339(now));
+                turn_on(def, current, now)?;
             }
             seal(def, &master);
         }
-        Algorithm::None => {
-            def.encryption.since = None;
-            def.sealing = None;
-        }
+        Algorithm::None if was_enabled => turn_off(def, &master, now),
+        Algorithm::None => {}
     }
     Ok(())
+}
+
+/// Encryption on from now: the plain backups the collection has now are the only plain
+/// ones it will accept (recorded in the definition, which the key seals).
+fn turn_on(
+    def: &mut CollectionDef,
+    current: Option<&Collection>,
+    now: time::OffsetDateTime,
+) -> Result<(), ExecError> {
+    def.encryption.algorithm = Algorithm::Aes256Gcm;
+    def.encryption.since = Some(rfc3339(now));
+    def.encryption.turned_off = None;
+    def.encryption.plain_backups = match current {
+        Some(collection) => collection
+            .backup_list()?
+            .committed
+            .into_iter()
+            .filter(|m| m.sealing.is_none())
+            .map(|m| m.id)
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(())
+}
+
+/// Encryption off from now, signed with the key: a plain definition without that record is
+/// not let open the encrypted backups (a forged one, put there to have backups written in
+/// the clear).
+fn turn_off(def: &mut CollectionDef, master: &SecretKey, now: time::OffsetDateTime) {
+    let at = rfc3339(now);
+    let id = def.id.clone().unwrap_or_default();
+    def.encryption.algorithm = Algorithm::None;
+    def.encryption.since = None;
+    def.encryption.plain_backups.clear();
+    def.encryption.turned_off = Some(TurnedOff::new(master, &id, &at));
+    def.sealing = None;
+}
+
+/// `path` made absolute (against the current directory): a key file named relatively would
+/// be looked for elsewhere by a scheduler or cron job started in another directory.
+pub(crate) fn absolute(path: &str) -> Result<String, ExecError> {
+    std::path::absolute(path)
+        .map(|p| p.to_string_lossy().into_owned())
+        .map_err(|e| ExecError::refused(format!("ENCRYPTION_KEY_FILE '{path}': {e}"), None))
 }
 
 /// `RESET ( ENCRYPTION )` turns encryption off (the key settings stay, for the encrypted
@@ -96,11 +139,11 @@ pub(crate) fn reset(
     current: &Collection,
     keys_reset: &[SettingKey],
     keys: &KeyEnvironment,
+    now: time::OffsetDateTime,
 ) -> Result<(), ExecError> {
-    if keys_reset.contains(&SettingKey::Encryption) {
-        def.encryption.algorithm = Algorithm::None;
-        def.encryption.since = None;
-        def.sealing = None;
+    if keys_reset.contains(&SettingKey::Encryption) && def.encryption.enabled() {
+        let master = current.master_key()?;
+        turn_off(def, &master, now);
     }
     if keys_reset.contains(&SettingKey::EncryptionKeyFile)
         && matches!(def.encryption.key, Some(KeySource::File { .. }))

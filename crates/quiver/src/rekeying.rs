@@ -41,15 +41,22 @@ pub fn rekey(repo: &Repository, name: &str, new_key_file: &str) -> Result<Rekeye
         ));
     }
     let old = collection.master_key()?;
+    let new_key_file = &crate::encryption::absolute(new_key_file)?;
     let new = read_key_file(std::path::Path::new(new_key_file))
         .map_err(|e| ExecError::refused(e.to_string(), None))?;
-    if new == old {
+    let list = collection.backup_list()?;
+    // The same key again finishes a re-keying that was interrupted after the definition
+    // switched: the old wrappings still there go.
+    let unfinished = list
+        .committed
+        .iter()
+        .any(|m| m.sealing.as_ref().is_some_and(|s| s.has_previous()));
+    if new == old && !unfinished {
         return Err(ExecError::refused(
             format!("the key in {new_key_file} is already the key of backup collection `{name}`"),
             None,
         ));
     }
-    let list = collection.backup_list()?;
     if let Some(unreadable) = list.unreadable.first() {
         return Err(ExecError::refused(
             format!(
@@ -73,9 +80,13 @@ pub fn rekey(repo: &Repository, name: &str, new_key_file: &str) -> Result<Rekeye
     let mut rewrapped = std::collections::BTreeMap::new();
     for manifest in list.committed.iter().chain(&remote) {
         if let Some(sealing) = &manifest.sealing {
-            rewrapped
-                .entry(manifest.id.clone())
-                .or_insert_with(|| sealing.rewrapped(&new, &id, &manifest.id));
+            rewrapped.entry(manifest.id.clone()).or_insert_with(|| {
+                if new == old {
+                    sealing.clone()
+                } else {
+                    sealing.rewrapped(&new, &id, &manifest.id)
+                }
+            });
         }
     }
     let with = |manifest: &BackupManifest, last: bool| {
@@ -134,6 +145,17 @@ fn remote_backups(
     collection: &Collection,
 ) -> Result<Vec<BackupManifest>, ExecError> {
     let inventory = Inventory::read(location, collection)?;
+    if inventory.definition.is_none() && !collection.backups()?.is_empty() {
+        // Not mounted, or never written: its backups (if any are elsewhere) would keep
+        // the old key, unseen.
+        return Err(ExecError::refused(
+            format!(
+                "{} holds no collection definition, yet the collection's backups are kept there: is it reachable (mounted)? nothing was re-keyed",
+                quiver_storage::redacted(location.url())
+            ),
+            Some("re-key when the location is back, or after `quiver export` has copied the backups there".into()),
+        ));
+    }
     if let Some(why) = &inventory.locked {
         return Err(ExecError::refused(
             format!(

@@ -297,13 +297,52 @@ pub fn verify(
     if let Some(at) = at {
         collection.backup(at)?;
     }
-    Ok(quiver_storage::verify(
+    let mut report = quiver_storage::verify(
         &location_of(&collection)?,
         at,
         &check_ddl,
         &collection,
         progress,
-    )?)
+    )?;
+    authenticate(&collection, at, &mut report)?;
+    Ok(report)
+}
+
+/// With the key, every page of every encrypted data file that passed its crc32 is
+/// decrypted, which checks its AES-GCM tag: a crc32 anyone can make match, a tag no one
+/// without the key can.
+fn authenticate(
+    collection: &Collection,
+    at: Option<&str>,
+    report: &mut VerifyReport,
+) -> Result<(), ExecError> {
+    let backups = match at {
+        Some(id) => collection.chain(collection.backup(id)?)?,
+        None => collection.backup_list()?.committed,
+    };
+    let location = location_of(collection)?;
+    for backup in backups.iter().filter(|b| b.sealing.is_some()) {
+        for file in backup.tables.iter().flat_map(|t| &t.files) {
+            let url = location.url_of(&format!("{}/{}", backup.id, file.path));
+            if report.faults.iter().any(|f| f.url == url) {
+                continue;
+            }
+            let path = collection.data_file_path(backup, &file.path);
+            let cipher = quiver_restore::file_cipher(backup, &file.path);
+            let read =
+                quiver_snapshot::SnapshotReader::open_columns(&path, 8192, None, cipher.as_ref())
+                    .and_then(|mut reader| reader.try_for_each(|batch| batch.map(drop)));
+            if let Err(e) = read {
+                report.faults.push(quiver_storage::Fault {
+                    kind: quiver_storage::FaultKind::Authentication,
+                    backup: Some(backup.id.clone()),
+                    url,
+                    message: format!("it does not decrypt and authenticate with its backup's key: it was altered ({e})"),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Copies collection `name`'s backups (all, or the chain ending at `backup`) to `target`.

@@ -74,17 +74,17 @@ impl Argon2Params {
     }
 
     /// The key `passphrase` stretches to. The parameters come from a definition that may
-    /// be forged: costs beyond what quiver writes (1 GiB, 10 passes, 16 lanes) are refused
-    /// rather than run.
+    /// be forged: costs beyond 4 times what quiver writes (256 MiB, 6 passes, 4 lanes) are
+    /// refused rather than run.
     fn derive(&self, passphrase: &str) -> Result<SecretKey, KeyError> {
         let invalid = |why: String| KeyError::invalid(PASSPHRASE_ENV, why);
         let salt = base64::engine::general_purpose::STANDARD
             .decode(&self.salt)
             .map_err(|_| invalid("the recorded salt is not base64".into()))?;
         if !(16..=64).contains(&salt.len())
-            || !(1..=16).contains(&self.p_cost)
-            || !(1..=10).contains(&self.t_cost)
-            || !(8 * self.p_cost..=1 << 20).contains(&self.m_cost_kib)
+            || !(1..=4).contains(&self.p_cost)
+            || !(1..=6).contains(&self.t_cost)
+            || !(8 * self.p_cost..=256 << 10).contains(&self.m_cost_kib)
         {
             return Err(invalid(
                 "the recorded Argon2id parameters are out of range (a damaged or forged definition)".into(),
@@ -143,11 +143,20 @@ impl fmt::Debug for SecretText {
 pub trait MasterKeys {
     /// The master key for `source`.
     fn master_key(&self, source: &KeySource) -> Result<SecretKey, KeyError>;
+
+    /// Where the key for `source` was taken from, for messages.
+    fn setting(&self, source: &KeySource) -> String {
+        source.setting()
+    }
 }
 
 impl MasterKeys for KeyEnvironment {
     fn master_key(&self, source: &KeySource) -> Result<SecretKey, KeyError> {
         KeyEnvironment::master_key(self, source)
+    }
+
+    fn setting(&self, source: &KeySource) -> String {
+        self.setting_used(source)
     }
 }
 
@@ -213,6 +222,19 @@ impl KeyEnvironment {
         Ok(source)
     }
 
+    /// Where the key for `source` is taken from, as a user names it: the key file's
+    /// setting, or `QUIVER_ENCRYPTION_KEY` when that stands in for a missing key file.
+    pub fn setting_used(&self, source: &KeySource) -> String {
+        match source {
+            KeySource::File { path }
+                if !Path::new(path).exists() && self.encryption_key.is_some() =>
+            {
+                format!("{KEY_ENV} (standing in for the missing {KEY_FILE_SETTING} '{path}')")
+            }
+            _ => source.setting(),
+        }
+    }
+
     /// The master key `source` gives. A key file that is not there (a copy of the
     /// collection on another machine, say) gives way to `QUIVER_ENCRYPTION_KEY` when that
     /// is set: a wrong key is caught by the first thing it fails to open.
@@ -268,6 +290,11 @@ pub fn read_key_file(path: &Path) -> Result<SecretKey, KeyError> {
     use std::io::Read;
     let setting = format!("{KEY_FILE_SETTING} '{}'", path.display());
     let invalid = |message: String| KeyError::invalid(setting.clone(), message);
+    // Checked before opening: opening a FIFO would wait for a writer.
+    let metadata = std::fs::metadata(path).map_err(|e| invalid(format!("cannot be read: {e}")))?;
+    if !metadata.is_file() {
+        return Err(invalid("is not a file".into()));
+    }
     let file = std::fs::File::open(path).map_err(|e| invalid(format!("cannot be read: {e}")))?;
     let metadata = file
         .metadata()

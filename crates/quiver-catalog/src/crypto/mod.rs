@@ -67,6 +67,49 @@ pub struct EncryptionSettings {
     /// encrypted, so a plain manifest dated later is a forgery.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<String>,
+    /// The plain backups the collection had when encryption was turned on: the only plain
+    /// manifests an encrypted collection accepts (any other is forged).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plain_backups: Vec<String>,
+    /// In a plain definition that turned encryption off: when, signed with the master key,
+    /// so that a forged plain definition cannot pass for one (its encrypted backups are
+    /// refused to open under it, and nothing is written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turned_off: Option<TurnedOff>,
+}
+
+/// When encryption was turned off, and a keyed hash of that by the master key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TurnedOff {
+    /// RFC 3339 UTC.
+    pub at: String,
+    /// HMAC-SHA256 by the master key of the collection id and `at`, base64.
+    pub tag: String,
+}
+
+impl TurnedOff {
+    fn message(collection_id: &str, at: &str) -> Vec<u8> {
+        format!("quiver/1/encryption-off/{collection_id}/{at}").into_bytes()
+    }
+
+    /// The record of collection `collection_id` turning encryption off at `at`.
+    pub fn new(master: &SecretKey, collection_id: &str, at: &str) -> TurnedOff {
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, master.bytes());
+        let tag = ring::hmac::sign(&key, &TurnedOff::message(collection_id, at));
+        TurnedOff {
+            at: at.to_string(),
+            tag: base64::engine::general_purpose::STANDARD.encode(tag.as_ref()),
+        }
+    }
+
+    /// Whether `master` made this record for collection `collection_id`.
+    pub fn verify(&self, master: &SecretKey, collection_id: &str) -> bool {
+        let Ok(tag) = base64::engine::general_purpose::STANDARD.decode(&self.tag) else {
+            return false;
+        };
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, master.bytes());
+        ring::hmac::verify(&key, &TurnedOff::message(collection_id, &self.at), &tag).is_ok()
+    }
 }
 
 impl EncryptionSettings {
@@ -156,6 +199,11 @@ impl Sealing {
             wrapped: wrap_key(master, &binding(collection_id, object), &self.key),
             previous: Some(self.wrapped.clone()),
         }
+    }
+
+    /// Whether a re-keying left the data key wrapped by the old master key too.
+    pub fn has_previous(&self) -> bool {
+        self.previous.is_some()
     }
 
     /// The data key wrapped by the current master key only: the old key no longer opens it.

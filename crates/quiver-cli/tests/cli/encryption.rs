@@ -265,6 +265,13 @@ fn every_key_kind_round_trips_chains_exports_and_imports_and_stores_no_plaintext
             );
             assert_no_plaintext(&files_under(&t.repo()));
         }
+        // A failure that names the tables: the operations log does not keep its text.
+        let out = failed(e.run_with(&["--db", db.to_str().unwrap(), "RESTORE everything"], &[]));
+        assert_mentions(&out, &["typed"]);
+        assert_mentions(
+            &succeeded(e.run_with(&["--db", db.to_str().unwrap(), "log"], &[])),
+            &["not kept"],
+        );
         assert_no_plaintext(&files_under(&e.s.repo()));
         assert_no_plaintext(&files_under(&dir.path().join("export")));
         assert_no_plaintext(&objects_at(&server, &s3_url));
@@ -420,22 +427,42 @@ fn tampered_encrypted_backups_are_refused_by_cryptography_before_anything_is_res
     refused_after(&e, ids[0], &["damaged"], || {
         std::fs::copy(&data0[1], &data0[0]).unwrap();
     });
-    // A plain manifest forged after the collection turned encryption on.
-    let forged_id = "20990101T000000.000Z_full";
-    refused_after(&e, forged_id, &["not encrypted", "forged"], || {
-        let forged = BackupManifest {
-            id: forged_id.to_string(),
-            kind: quiver::catalog::BackupKind::Full,
-            parent: None,
-            sealing: None,
-            tables: vec![],
-            ..SealedManifest::decode(&std::fs::read(&manifest0).unwrap())
-                .unwrap()
-                .public_view()
-        };
-        let dir = e.s.repo().join("collections/everything").join(forged_id);
-        std::fs::create_dir_all(dir.join("data")).unwrap();
-        std::fs::write(dir.join("manifest.json"), forged.encode()).unwrap();
+    // A plain manifest forged, dated after the collection turned encryption on or before
+    // (a collection created encrypted has no plain backup at all); VERIFY names it too.
+    for forged_id in ["20990101T000000.000Z_full", "20200101T000000.000Z_full"] {
+        refused_after(&e, forged_id, &["not encrypted", "forged"], || {
+            let forged = BackupManifest {
+                id: forged_id.to_string(),
+                kind: quiver::catalog::BackupKind::Full,
+                parent: None,
+                sealing: None,
+                tables: vec![],
+                ..SealedManifest::decode(&std::fs::read(&manifest0).unwrap())
+                    .unwrap()
+                    .public_view()
+            };
+            let dir = e.s.repo().join("collections/everything").join(forged_id);
+            std::fs::create_dir_all(dir.join("data")).unwrap();
+            std::fs::write(dir.join("manifest.json"), forged.encode()).unwrap();
+            assert_mentions(
+                &e.s.fails("VERIFY everything"),
+                &["not encrypted", "forged"],
+            );
+        });
+    }
+    // A data file altered with its crc32 kept (crc32 is linear: four bytes make it match):
+    // VERIFY with the key authenticates every page, and RESTORE refuses it.
+    refused_after(&e, ids[0], &["does not decrypt and authenticate"], || {
+        let original = std::fs::read(&data0[0]).unwrap();
+        let mut altered = original.clone();
+        altered[60] ^= 0xff;
+        forge_crc32(&mut altered, 64, crc32(&original));
+        assert_eq!(crc32(&altered), crc32(&original));
+        std::fs::write(&data0[0], &altered).unwrap();
+        assert_mentions(
+            &e.s.fails("VERIFY everything"),
+            &["does not decrypt and authenticate"],
+        );
     });
     // After all that, with every file back as it was, every backup restores.
     for (n, (id, expected)) in states.iter().enumerate() {
@@ -497,6 +524,15 @@ fn missing_and_wrong_keys_are_refused_at_once_and_rekey_retires_the_old_key() {
     encrypted_chain(&e);
     let key = std::fs::read(&e.key_file).unwrap();
     std::fs::remove_file(&e.key_file).unwrap();
+    // The missing key is that collection's fault only: another goes on.
+    e.ok("CREATE TABLE side_table (id INTEGER PRIMARY KEY); INSERT INTO side_table VALUES (7)");
+    e.ok("CREATE BACKUP COLLECTION side ( TABLE side_table )");
+    e.ok("BACKUP side");
+    assert_mentions(&e.ok("QUERY SELECT id FROM side.side_table"), &["| 7 "]);
+    assert_mentions(
+        &e.ok("SHOW BACKUP COLLECTIONS"),
+        &["side", "everything", "ENCRYPTION_KEY_FILE"],
+    );
     assert_key_refused(
         &e,
         &[],
@@ -552,17 +588,32 @@ fn missing_and_wrong_keys_are_refused_at_once_and_rekey_retires_the_old_key() {
     let new_key_file = e.s.dir.path().join("new.key");
     generate_key(&new_key_file, false);
     let db = e.s.db();
-    let out = succeeded(e.run_with(
-        &[
-            "--db",
-            db.to_str().unwrap(),
-            "rekey",
-            "everything",
-            "--new-key-file",
-            new_key_file.to_str().unwrap(),
-        ],
-        &[],
-    ));
+    let rekey = [
+        "--db",
+        db.to_str().unwrap(),
+        "rekey",
+        "everything",
+        "--new-key-file",
+        new_key_file.to_str().unwrap(),
+    ];
+    // The location not there (unmounted): refused, nothing changed.
+    let offsite = dir.path().join("offsite");
+    let away = dir.path().join("offsite-away");
+    std::fs::rename(&offsite, &away).unwrap();
+    let unchanged = e.s.repo_files();
+    assert_mentions(
+        &failed(e.run_with(&rekey, &[])),
+        &["holds no collection definition", "nothing was re-keyed"],
+    );
+    assert_eq!(e.s.repo_files(), unchanged);
+    std::fs::rename(&away, &offsite).unwrap();
+    let manifests_before: Vec<(PathBuf, Vec<u8>)> =
+        files_under(&e.s.repo().join("collections/everything"))
+            .into_iter()
+            .filter(|(path, _)| path.ends_with("manifest.json"))
+            .map(|(path, bytes)| (PathBuf::from(path), bytes))
+            .collect();
+    let out = succeeded(e.run_with(&rekey, &[]));
     assert_mentions(
         &out,
         &[
@@ -570,6 +621,47 @@ fn missing_and_wrong_keys_are_refused_at_once_and_rekey_retires_the_old_key() {
             "no data file was rewritten",
         ],
     );
+    // A re-keying killed after the definition switched leaves manifests that the old key
+    // still opens (their data key wrapped by both): running it again finishes it.
+    let old_master =
+        quiver::catalog::crypto::SecretKey::from_bytes(old_key.as_slice().try_into().unwrap());
+    let new_master = quiver::catalog::crypto::SecretKey::from_bytes(
+        std::fs::read(&new_key_file)
+            .unwrap()
+            .as_slice()
+            .try_into()
+            .unwrap(),
+    );
+    let (path, bytes) = &manifests_before[0];
+    let id = path
+        .parent()
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let old = BackupManifest::decode(bytes, &id, Some(&old_master)).unwrap();
+    let collection_id = old.collection_id.clone().unwrap();
+    let half = BackupManifest {
+        sealing: Some(
+            old.sealing
+                .as_ref()
+                .unwrap()
+                .rewrapped(&new_master, &collection_id, &id),
+        ),
+        ..old
+    };
+    std::fs::write(path, half.encode()).unwrap();
+    assert!(BackupManifest::decode(&std::fs::read(path).unwrap(), &id, Some(&old_master)).is_ok());
+    let out = succeeded(e.run_with(&rekey, &[]));
+    assert_mentions(&out, &["rekey everything"]);
+    let finished = std::fs::read(path).unwrap();
+    assert!(
+        BackupManifest::decode(&finished, &id, Some(&old_master)).is_err(),
+        "the old key opens nothing"
+    );
+    assert!(BackupManifest::decode(&finished, &id, Some(&new_master)).is_ok());
     let after: Vec<(String, u64, u32)> =
         e.s.repo_files()
             .into_iter()
@@ -726,4 +818,178 @@ fn pyarrow_reads_an_encrypted_data_file_with_the_master_key_and_refuses_another(
         &String::from_utf8_lossy(&out.stderr),
         &["does not open backup"],
     );
+}
+
+#[test]
+fn compaction_and_prune_keep_an_encrypted_collection_encrypted() {
+    let e = Encrypted::new(KeyKind::File);
+    let states = encrypted_chain(&e);
+    let out = e.ok("COMPACT everything");
+    assert_mentions(&out, &["is now the full backup"]);
+    let compacted = states[2].0.replace("_incremental", "_full");
+    let (manifest, _) = backup_files(&e, &compacted);
+    assert!(
+        BackupManifest::is_sealed(&std::fs::read(manifest).unwrap()),
+        "the compacted backup is encrypted as its chain was"
+    );
+    let restored = e.ok_elsewhere(
+        "compacted.db",
+        &format!("RESTORE everything AT '{compacted}'"),
+    );
+    assert_eq!(fingerprint(&restored), states[2].1);
+    e.ok("ALTER BACKUP COLLECTION everything SET (KEEP_LAST = '1')");
+    e.ok("PRUNE everything");
+    let restored = e.ok_elsewhere("pruned.db", "RESTORE everything");
+    assert_eq!(fingerprint(&restored), states[2].1);
+    assert_mentions(
+        &e.ok("VERIFY everything"),
+        &["manifest and chain link is sound"],
+    );
+    assert_no_plaintext(&files_under(&e.s.repo()));
+}
+
+#[test]
+fn query_pushdown_prunes_encrypted_row_groups_and_pages_by_their_statistics() {
+    let e = Encrypted::new(KeyKind::File);
+    e.ok("CREATE TABLE wide (id INTEGER PRIMARY KEY, v TEXT);
+          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000)
+          INSERT INTO wide SELECT i, 'value ' || i FROM n");
+    e.ok(&format!(
+        "CREATE BACKUP COLLECTION big ( TABLE wide ) WITH ( {} )",
+        e.settings()
+    ));
+    e.ok("BACKUP big");
+    let out = e.ok("QUERY SELECT v FROM big.wide WHERE id = 150000");
+    assert_mentions(&out, &["value 150000", "(1 row)"]);
+    // The statistics and page index are decrypted and used: 1 of 4 row groups is read,
+    // and of its pages only those that can hold the key.
+    let plan = e.ok("QUERY EXPLAIN ANALYZE SELECT v FROM big.wide WHERE id = 150000");
+    assert_mentions(
+        &plan,
+        &[
+            "row_groups_pruned_statistics=4 total → 1 matched",
+            "page_index_rows_pruned=65.54 K total → 24.58 K matched",
+        ],
+    );
+}
+
+/// Sets the four bytes of `bytes` at `at` so that the whole has crc32 `target`: crc32 is
+/// affine over GF(2), so the 32 bits are solved for by Gaussian elimination.
+fn forge_crc32(bytes: &mut [u8], at: usize, target: u32) {
+    bytes[at..at + 4].copy_from_slice(&[0; 4]);
+    let base = crc32(bytes);
+    // The effect of each of the 32 bits on the crc (the constant part cancels out).
+    let mut columns: Vec<(u32, u32)> = (0..32)
+        .map(|bit| {
+            let mut flipped = bytes.to_vec();
+            flipped[at + bit / 8] ^= 1 << (bit % 8);
+            (crc32(&flipped) ^ base, 1u32 << bit)
+        })
+        .collect();
+    let mut want = base ^ target;
+    let mut choice = 0u32;
+    for row in 0..32 {
+        let pivot = (row..32)
+            .find(|&i| columns[i].0 >> row & 1 == 1)
+            .expect("crc32's bits are independent");
+        columns.swap(row, pivot);
+        let (effect, bits) = columns[row];
+        for (other, column) in columns.iter_mut().enumerate() {
+            if other != row && column.0 >> row & 1 == 1 {
+                column.0 ^= effect;
+                column.1 ^= bits;
+            }
+        }
+    }
+    for (row, (_, bits)) in columns.iter().enumerate() {
+        if want >> row & 1 == 1 {
+            choice ^= bits;
+            want ^= 1 << row;
+        }
+    }
+    assert_eq!(want, 0);
+    bytes[at..at + 4].copy_from_slice(&choice.to_le_bytes());
+}
+
+#[test]
+fn a_plain_definition_forged_in_place_of_an_encrypted_one_opens_nothing_and_writes_nothing() {
+    let e = Encrypted::new(KeyKind::File);
+    let states = encrypted_chain(&e);
+    let path = e.s.repo().join("collections/everything/collection.json");
+    let keys = quiver::catalog::crypto::KeyEnvironment::default();
+    let original = std::fs::read(&path).unwrap();
+    let (def, _) = quiver::catalog::CollectionDef::decode(&original, &keys).unwrap();
+    // Encryption "off", the key source kept so that the encrypted backups would still open.
+    let mut forged = def.clone();
+    forged.encryption.algorithm = quiver::catalog::crypto::Algorithm::None;
+    forged.sealing = None;
+    std::fs::write(&path, forged.encode().unwrap()).unwrap();
+    let before = e.s.repo_files();
+    for sql in [
+        "BACKUP everything",
+        "BACKUP everything INCREMENTAL",
+        "RESTORE everything",
+    ] {
+        assert_mentions(&e.s.fails(sql), &["forged or altered definition"]);
+    }
+    let written: Vec<_> =
+        e.s.repo_files()
+            .into_iter()
+            .filter(|f| !before.contains(f))
+            .collect();
+    assert!(written.is_empty(), "nothing was written: {written:?}");
+    // But for the forged definition itself, nothing holds a plaintext.
+    let files: Vec<_> = files_under(&e.s.repo())
+        .into_iter()
+        .filter(|(path, _)| !path.ends_with("collection.json"))
+        .collect();
+    assert_no_plaintext(&files);
+    // Turned off with the key (ALTER), the same backups open and new ones are plain.
+    std::fs::write(&path, original).unwrap();
+    e.ok("ALTER BACKUP COLLECTION everything SET (ENCRYPTION = 'none')");
+    e.ok("BACKUP everything");
+    let restored = e.ok_elsewhere(
+        "first.db",
+        &format!("RESTORE everything AT '{}'", states[0].0),
+    );
+    assert_eq!(fingerprint(&restored), states[0].1);
+}
+
+#[test]
+fn key_files_are_regular_files_named_absolutely() {
+    let e = Encrypted::new(KeyKind::File);
+    e.ok("CREATE TABLE t (id INTEGER PRIMARY KEY)");
+    let fifo = e.s.dir.path().join("key.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let start = std::time::Instant::now();
+    let err = e.s.fails(&format!(
+        "CREATE BACKUP COLLECTION c ( TABLE t ) WITH ( ENCRYPTION = 'aes-256-gcm', ENCRYPTION_KEY_FILE = '{}' )",
+        fifo.display()
+    ));
+    assert_mentions(&err, &["is not a file"]);
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "a FIFO is not waited on"
+    );
+    // A relative path is made absolute, so a scheduler started elsewhere finds the key.
+    let db = e.s.db();
+    let out = Command::new(env!("CARGO_BIN_EXE_quiver"))
+        .current_dir(e.s.dir.path())
+        .args([
+            "--db",
+            db.to_str().unwrap(),
+            "CREATE BACKUP COLLECTION c ( TABLE t ) WITH ( ENCRYPTION = 'aes-256-gcm', ENCRYPTION_KEY_FILE = 'orders.key' )",
+        ])
+        .output()
+        .unwrap();
+    succeeded(out);
+    e.ok("BACKUP c");
+    let def = std::fs::read_to_string(e.s.repo().join("collections/c/collection.json")).unwrap();
+    assert_mentions(&def, &[&e.key_file.display().to_string()]);
 }
