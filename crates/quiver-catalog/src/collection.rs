@@ -250,16 +250,30 @@ impl CollectionDef {
     /// encrypted one (which opened with the key); under a plain one only if it turned
     /// encryption off with the key ([`crate::crypto::TurnedOff`]). A plain definition put in
     /// place of an encrypted one, to have the next backup written in the clear, fails here.
-    pub fn check_sealed_allowed(&self, master: &SecretKey) -> Result<(), String> {
+    ///
+    /// `bytes` is the encrypted backup's stored manifest: it must be this collection's (by
+    /// id) and older than the record, so that neither another collection's record nor an
+    /// old plain definition put back after encryption was turned on again passes.
+    pub fn check_sealed_allowed(&self, master: &SecretKey, bytes: &[u8]) -> Result<(), String> {
         if self.encryption.enabled() {
             return Ok(());
         }
         let id = self.id.as_deref().unwrap_or_default();
-        match &self.encryption.turned_off {
-            Some(off) if off.verify(master, id) => Ok(()),
+        let public = crate::SealedManifest::decode(bytes)?;
+        let taken = public.id.parse::<BackupId>()?.taken_at;
+        let off_at = self.encryption.turned_off.as_ref().and_then(|off| {
+            time::OffsetDateTime::parse(&off.at, &time::format_description::well_known::Rfc3339)
+                .ok()
+        });
+        match (&self.encryption.turned_off, off_at) {
+            (Some(off), Some(at))
+                if off.verify(master, id) && public.collection_id == id && taken < at =>
+            {
+                Ok(())
+            }
             _ => Err(format!(
-                "the definition of collection `{}` says it is not encrypted, yet it has encrypted backups and was not turned off with its key: a forged or altered definition; nothing is read or written under it",
-                self.name
+                "the definition of collection `{}` says it is not encrypted, yet it has the encrypted backup `{}`, and it did not turn encryption off with its key after that backup: a forged or altered definition; nothing is read or written under it",
+                self.name, public.id
             )),
         }
     }
@@ -522,7 +536,7 @@ impl Collection {
             true => {
                 let master = self.master_key()?;
                 self.def
-                    .check_sealed_allowed(&master)
+                    .check_sealed_allowed(&master, &bytes)
                     .map_err(|message| Error::Key {
                         collection: self.def.name.clone(),
                         problem: crate::KeyProblem::Wrong,

@@ -46,7 +46,7 @@ mod writer;
 pub use cipher::FileCipher;
 pub use error::{Error, Result};
 pub use pipeline::PipelinedWriter;
-pub use reader::SnapshotReader;
+pub use reader::{SnapshotReader, authenticate_file};
 pub use verify::{file_digest, verify_file};
 pub use writer::{FileDigest, SnapshotWriter, WriteOptions};
 

@@ -128,6 +128,33 @@ impl Iterator for SnapshotReader {
     }
 }
 
+/// Reads every encrypted part of the file at `path` with `cipher`, which checks each one's
+/// AES-GCM tag: the footer, the page indexes (which only a filtered query reads), and every
+/// page of every column.
+pub fn authenticate_file(path: &Path, cipher: &crate::FileCipher) -> Result<()> {
+    let parquet = |source| Error::Parquet {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = File::open(path).map_err(|source| Error::Io {
+        action: "opening",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let options = ArrowReaderOptions::new()
+        .with_skip_arrow_metadata(true)
+        .with_page_index_policy(parquet::file::metadata::PageIndexPolicy::Optional)
+        .with_file_decryption_properties(cipher.decryption().map_err(parquet)?);
+    guard(path, || {
+        ArrowReaderMetadata::load(&file, options)
+            .map(drop)
+            .map_err(parquet)
+    })
+    .map_err(|e| undecryptable(true, e))?;
+    SnapshotReader::open_columns(path, 8192, None, Some(cipher))?
+        .try_for_each(|batch| batch.map(drop))
+}
+
 /// An encrypted file's read failure, said as what it most likely is: the bytes do not
 /// authenticate under the file's key and place (AES-GCM reports no more than that).
 fn undecryptable(encrypted: bool, error: Error) -> Error {

@@ -126,7 +126,7 @@ impl Inventory {
                             manifest.check_owner(def)?;
                             def.check_encryption(&manifest)?;
                             if let (true, Some(master)) = (sealed, &master) {
-                                def.check_sealed_allowed(master)?;
+                                def.check_sealed_allowed(master, &bytes)?;
                             }
                             Ok(manifest)
                         }

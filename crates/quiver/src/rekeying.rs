@@ -47,16 +47,6 @@ pub fn rekey(repo: &Repository, name: &str, new_key_file: &str) -> Result<Rekeye
     let list = collection.backup_list()?;
     // The same key again finishes a re-keying that was interrupted after the definition
     // switched: the old wrappings still there go.
-    let unfinished = list
-        .committed
-        .iter()
-        .any(|m| m.sealing.as_ref().is_some_and(|s| s.has_previous()));
-    if new == old && !unfinished {
-        return Err(ExecError::refused(
-            format!("the key in {new_key_file} is already the key of backup collection `{name}`"),
-            None,
-        ));
-    }
     if let Some(unreadable) = list.unreadable.first() {
         return Err(ExecError::refused(
             format!(
@@ -74,6 +64,18 @@ pub fn rekey(repo: &Repository, name: &str, new_key_file: &str) -> Result<Rekeye
         Some(location) => remote_backups(location, &collection)?,
         None => Vec::new(),
     };
+    // At either place.
+    let unfinished = list
+        .committed
+        .iter()
+        .chain(&remote)
+        .any(|m| m.sealing.as_ref().is_some_and(|s| s.has_previous()));
+    if new == old && !unfinished {
+        return Err(ExecError::refused(
+            format!("the key in {new_key_file} is already the key of backup collection `{name}`"),
+            None,
+        ));
+    }
     let id = collection.def().id.clone().unwrap_or_default();
     // One re-wrapping per backup, so that the repository's and the location's copies of a
     // backup stay identical.
@@ -195,6 +197,11 @@ fn switch_definition(
     });
     if def.encryption.enabled() {
         def.seal_with(new);
+    }
+    // A collection that turned encryption off keeps the record of it, signed anew.
+    if let Some(off) = &def.encryption.turned_off {
+        let id = def.id.clone().unwrap_or_default();
+        def.encryption.turned_off = Some(quiver_catalog::crypto::TurnedOff::new(new, &id, &off.at));
     }
     if let Some(location) = location {
         let copy = quiver_storage::exported_definition(&def);

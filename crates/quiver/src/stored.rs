@@ -328,11 +328,10 @@ fn authenticate(
                 continue;
             }
             let path = collection.data_file_path(backup, &file.path);
-            let cipher = quiver_restore::file_cipher(backup, &file.path);
-            let read =
-                quiver_snapshot::SnapshotReader::open_columns(&path, 8192, None, cipher.as_ref())
-                    .and_then(|mut reader| reader.try_for_each(|batch| batch.map(drop)));
-            if let Err(e) = read {
+            let Some(cipher) = quiver_restore::file_cipher(backup, &file.path) else {
+                continue;
+            };
+            if let Err(e) = quiver_snapshot::authenticate_file(&path, &cipher) {
                 report.faults.push(quiver_storage::Fault {
                     kind: quiver_storage::FaultKind::Authentication,
                     backup: Some(backup.id.clone()),

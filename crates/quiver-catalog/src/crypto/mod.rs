@@ -180,14 +180,21 @@ impl Sealing {
             .map(decode)
             .transpose()?;
         let aad = binding(collection_id, object);
-        let key = unwrap_key(master, &aad, &wrapped).or_else(|unopened| match &previous {
-            Some(previous) => unwrap_key(master, &aad, previous),
-            None => Err(unopened),
-        })?;
+        if let Ok(key) = unwrap_key(master, &aad, &wrapped) {
+            return Ok(Sealing {
+                key,
+                wrapped,
+                previous,
+            });
+        }
+        // Opened by the wrapping an interrupted re-keying kept: that one is `master`'s, so
+        // it is the one a re-keying from `master` must keep.
+        let previous = previous.ok_or(Unopened)?;
+        let key = unwrap_key(master, &aad, &previous)?;
         Ok(Sealing {
             key,
-            wrapped,
-            previous,
+            wrapped: previous,
+            previous: Some(wrapped),
         })
     }
 
@@ -318,6 +325,14 @@ mod tests {
         assert!(Sealing::open(&master, "c1", "b1", &rewrapped).is_err());
         let opened = Sealing::open(&new_master, "c1", "b1", &rewrapped).unwrap();
         assert_eq!(opened.key(), sealing.key());
+        // Interrupted twice before the definition switched: the second run opens the
+        // envelope (new, old) with the old key and must keep the old key's wrapping.
+        let again = Sealing::open(&master, "c1", "b1", &envelope)
+            .unwrap()
+            .rewrapped(&new_master, "c1", "b1")
+            .envelope(|_| Vec::new(), b"");
+        assert!(Sealing::open(&master, "c1", "b1", &again).is_ok());
+        assert!(Sealing::open(&new_master, "c1", "b1", &again).is_ok());
         let sealed = opened.seal(b"aad", b"contents");
         assert_eq!(opened.open_contents(b"aad", &sealed).unwrap(), b"contents");
         assert!(opened.open_contents(b"other", &sealed).is_err());

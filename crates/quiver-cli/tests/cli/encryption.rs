@@ -613,6 +613,40 @@ fn missing_and_wrong_keys_are_refused_at_once_and_rekey_retires_the_old_key() {
             .filter(|(path, _)| path.ends_with("manifest.json"))
             .map(|(path, bytes)| (PathBuf::from(path), bytes))
             .collect();
+    // A re-keying killed before the definition switched, twice: the first run left a
+    // manifest wrapped by both keys (new first); the old key must still open it, and the
+    // next run must keep the old key's wrapping, not wrap the new key's twice.
+    {
+        let old_master =
+            quiver::catalog::crypto::SecretKey::from_bytes(old_key.as_slice().try_into().unwrap());
+        let new_master = quiver::catalog::crypto::SecretKey::from_bytes(
+            std::fs::read(&new_key_file)
+                .unwrap()
+                .as_slice()
+                .try_into()
+                .unwrap(),
+        );
+        let (path, bytes) = &manifests_before[1];
+        let id = path
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        let old = BackupManifest::decode(bytes, &id, Some(&old_master)).unwrap();
+        let collection_id = old.collection_id.clone().unwrap();
+        let half = BackupManifest {
+            sealing: Some(old.sealing.as_ref().unwrap().rewrapped(
+                &new_master,
+                &collection_id,
+                &id,
+            )),
+            ..old
+        };
+        std::fs::write(path, half.encode()).unwrap();
+    }
     let out = succeeded(e.run_with(&rekey, &[]));
     assert_mentions(
         &out,
@@ -953,6 +987,45 @@ fn a_plain_definition_forged_in_place_of_an_encrypted_one_opens_nothing_and_writ
         &format!("RESTORE everything AT '{}'", states[0].0),
     );
     assert_eq!(fingerprint(&restored), states[0].1);
+    // That genuine plain definition, put back after encryption was turned on again and an
+    // encrypted backup taken, is refused: its record is older than that backup.
+    let turned_off = std::fs::read(&path).unwrap();
+    e.ok(&format!(
+        "ALTER BACKUP COLLECTION everything SET ({})",
+        e.settings()
+    ));
+    e.ok("BACKUP everything");
+    let encrypted_again = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &turned_off).unwrap();
+    let before = e.s.repo_files();
+    assert_mentions(
+        &e.s.fails("BACKUP everything"),
+        &["forged or altered definition"],
+    );
+    assert_eq!(e.s.repo_files().len(), before.len(), "nothing was written");
+    std::fs::write(&path, &encrypted_again).unwrap();
+    // A collection turned off and re-keyed still opens its encrypted backups.
+    e.ok("ALTER BACKUP COLLECTION everything SET (ENCRYPTION = 'none')");
+    let new_key = e.s.dir.path().join("next.key");
+    generate_key(&new_key, false);
+    let db = e.s.db();
+    succeeded(e.run_with(
+        &[
+            "--db",
+            db.to_str().unwrap(),
+            "rekey",
+            "everything",
+            "--new-key-file",
+            new_key.to_str().unwrap(),
+        ],
+        &[],
+    ));
+    e.ok("BACKUP everything");
+    let restored = e.ok_elsewhere(
+        "after-rekey.db",
+        &format!("RESTORE everything AT '{}'", states[2].0),
+    );
+    assert_eq!(fingerprint(&restored), states[2].1);
 }
 
 #[test]
