@@ -651,10 +651,8 @@ fn markdown(results: &[SizeResult]) -> String {
         ));
     }
     out.push_str(
-        "
-| rows | full backup | encrypted | encrypted / plain (target <= 1.1) | restore | encrypted | encrypted / plain (target <= 1.1) | encrypted backup size |
-         |---:|---:|---:|---:|---:|---:|---:|---:|
-",
+        "\n| rows | full backup | encrypted | encrypted / plain (target <= 1.1) | restore | encrypted | encrypted / plain (target <= 1.1) | encrypted backup size |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in results {
         let e = &r.encryption;

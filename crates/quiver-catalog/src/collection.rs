@@ -231,7 +231,10 @@ impl CollectionDef {
     pub fn check_encryption(&self, manifest: &BackupManifest) -> Result<(), String> {
         if manifest.sealing.is_some()
             || !self.encryption.enabled()
-            || self.encryption.plain_backups.contains(&manifest.id)
+            || self
+                .encryption
+                .plain_backups
+                .contains(&crate::crypto::PlainBackup::of(manifest))
         {
             return Ok(());
         }

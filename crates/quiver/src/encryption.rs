@@ -103,7 +103,7 @@ fn turn_on(
             .committed
             .into_iter()
             .filter(|m| m.sealing.is_none())
-            .map(|m| m.id)
+            .map(|m| quiver_catalog::crypto::PlainBackup::of(&m))
             .collect(),
         None => Vec::new(),
     };

@@ -67,15 +67,37 @@ pub struct EncryptionSettings {
     /// encrypted, so a plain manifest dated later is a forgery.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<String>,
-    /// The plain backups the collection had when encryption was turned on: the only plain
-    /// manifests an encrypted collection accepts (any other is forged).
+    /// The plain backups the collection had when encryption was turned on, each pinned by
+    /// the digest of its manifest: the only plain manifests an encrypted collection accepts
+    /// (any other, or another manifest under one of these ids, is forged).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub plain_backups: Vec<String>,
+    pub plain_backups: Vec<PlainBackup>,
     /// In a plain definition that turned encryption off: when, signed with the master key,
     /// so that a forged plain definition cannot pass for one (its encrypted backups are
     /// refused to open under it, and nothing is written).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turned_off: Option<TurnedOff>,
+}
+
+/// A plain backup an encrypted collection accepts: its id and its manifest's digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlainBackup {
+    /// The backup id.
+    pub id: String,
+    /// SHA-256 of the manifest's canonical JSON, hex.
+    pub sha256: String,
+}
+
+impl PlainBackup {
+    /// The pin of `manifest` (a plain one).
+    pub fn of(manifest: &crate::BackupManifest) -> PlainBackup {
+        let json = serde_json::to_vec(manifest).expect("catalog values serialize");
+        let digest = ring::digest::digest(&ring::digest::SHA256, &json);
+        PlainBackup {
+            id: manifest.id.clone(),
+            sha256: digest.as_ref().iter().map(|b| format!("{b:02x}")).collect(),
+        }
+    }
 }
 
 /// When encryption was turned off, and a keyed hash of that by the master key.

@@ -616,37 +616,7 @@ fn missing_and_wrong_keys_are_refused_at_once_and_rekey_retires_the_old_key() {
     // A re-keying killed before the definition switched, twice: the first run left a
     // manifest wrapped by both keys (new first); the old key must still open it, and the
     // next run must keep the old key's wrapping, not wrap the new key's twice.
-    {
-        let old_master =
-            quiver::catalog::crypto::SecretKey::from_bytes(old_key.as_slice().try_into().unwrap());
-        let new_master = quiver::catalog::crypto::SecretKey::from_bytes(
-            std::fs::read(&new_key_file)
-                .unwrap()
-                .as_slice()
-                .try_into()
-                .unwrap(),
-        );
-        let (path, bytes) = &manifests_before[1];
-        let id = path
-            .parent()
-            .unwrap()
-            .file_name()
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_string();
-        let old = BackupManifest::decode(bytes, &id, Some(&old_master)).unwrap();
-        let collection_id = old.collection_id.clone().unwrap();
-        let half = BackupManifest {
-            sealing: Some(old.sealing.as_ref().unwrap().rewrapped(
-                &new_master,
-                &collection_id,
-                &id,
-            )),
-            ..old
-        };
-        std::fs::write(path, half.encode()).unwrap();
-    }
+    half_rekeyed(&manifests_before[1], &old_key, &new_key_file);
     let out = succeeded(e.run_with(&rekey, &[]));
     assert_mentions(
         &out,
@@ -657,36 +627,8 @@ fn missing_and_wrong_keys_are_refused_at_once_and_rekey_retires_the_old_key() {
     );
     // A re-keying killed after the definition switched leaves manifests that the old key
     // still opens (their data key wrapped by both): running it again finishes it.
-    let old_master =
-        quiver::catalog::crypto::SecretKey::from_bytes(old_key.as_slice().try_into().unwrap());
-    let new_master = quiver::catalog::crypto::SecretKey::from_bytes(
-        std::fs::read(&new_key_file)
-            .unwrap()
-            .as_slice()
-            .try_into()
-            .unwrap(),
-    );
-    let (path, bytes) = &manifests_before[0];
-    let id = path
-        .parent()
-        .unwrap()
-        .file_name()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
-    let old = BackupManifest::decode(bytes, &id, Some(&old_master)).unwrap();
-    let collection_id = old.collection_id.clone().unwrap();
-    let half = BackupManifest {
-        sealing: Some(
-            old.sealing
-                .as_ref()
-                .unwrap()
-                .rewrapped(&new_master, &collection_id, &id),
-        ),
-        ..old
-    };
-    std::fs::write(path, half.encode()).unwrap();
+    let (old_master, new_master, id) = half_rekeyed(&manifests_before[0], &old_key, &new_key_file);
+    let path = &manifests_before[0].0;
     assert!(BackupManifest::decode(&std::fs::read(path).unwrap(), &id, Some(&old_master)).is_ok());
     let out = succeeded(e.run_with(&rekey, &[]));
     assert_mentions(&out, &["rekey everything"]);
@@ -771,6 +713,18 @@ fn changing_the_encryption_setting_starts_a_new_chain() {
         "ALTER BACKUP COLLECTION everything SET ({})",
         e.settings()
     ));
+    // The plain backup it had then is pinned by its manifest's digest: another manifest
+    // under its id (other rows, another time) is refused.
+    let path = manifest_path(&e.s.repo(), "everything", &plain);
+    let original = std::fs::read(&path).unwrap();
+    let mut forged = BackupManifest::decode(&original, &plain, None).unwrap();
+    forged.created_at = "2099-01-01T00:00:00Z".into();
+    std::fs::write(&path, forged.encode()).unwrap();
+    assert_mentions(
+        &e.s.fails(&format!("RESTORE everything AT '{plain}'")),
+        &["not encrypted", "forged"],
+    );
+    std::fs::write(&path, &original).unwrap();
     assert_mentions(
         &e.s.fails("BACKUP everything INCREMENTAL"),
         &[
@@ -1065,4 +1019,41 @@ fn key_files_are_regular_files_named_absolutely() {
     e.ok("BACKUP c");
     let def = std::fs::read_to_string(e.s.repo().join("collections/c/collection.json")).unwrap();
     assert_mentions(&def, &[&e.key_file.display().to_string()]);
+}
+
+/// Puts the manifest `(path, bytes)` (as it was under `old_key`) in the state a re-keying to
+/// the key in `new_key_file` leaves it half-way: its data key wrapped by both keys, the new
+/// first. Returns both keys and the backup's id.
+fn half_rekeyed(
+    (path, bytes): &(PathBuf, Vec<u8>),
+    old_key: &[u8],
+    new_key_file: &Path,
+) -> (
+    quiver::catalog::crypto::SecretKey,
+    quiver::catalog::crypto::SecretKey,
+    String,
+) {
+    let key =
+        |bytes: &[u8]| quiver::catalog::crypto::SecretKey::from_bytes(bytes.try_into().unwrap());
+    let (old_master, new_master) = (key(old_key), key(&std::fs::read(new_key_file).unwrap()));
+    let id = path
+        .parent()
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let old = BackupManifest::decode(bytes, &id, Some(&old_master)).unwrap();
+    let collection_id = old.collection_id.clone().unwrap();
+    let sealing = old
+        .sealing
+        .as_ref()
+        .unwrap()
+        .rewrapped(&new_master, &collection_id, &id);
+    let half = BackupManifest {
+        sealing: Some(sealing),
+        ..old
+    };
+    std::fs::write(path, half.encode()).unwrap();
+    (old_master, new_master, id)
 }
