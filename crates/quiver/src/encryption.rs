@@ -87,26 +87,43 @@ pub(crate) fn set(
     Ok(())
 }
 
-/// Encryption on from now: the plain backups the collection has now are the only plain
-/// ones it will accept (recorded in the definition, which the key seals).
+/// Encryption on from now: the plain backups the collection has now, in the repository and
+/// at its external location, are the only plain ones it will accept (recorded in the
+/// definition, which the key seals). A location that cannot be read refuses the change: its
+/// plain backups would be refused as forged later.
 fn turn_on(
     def: &mut CollectionDef,
     current: Option<&Collection>,
     now: time::OffsetDateTime,
 ) -> Result<(), ExecError> {
+    let mut plain: Vec<quiver_catalog::BackupManifest> = Vec::new();
+    if let Some(collection) = current {
+        plain.extend(collection.backup_list()?.committed);
+        if let quiver_catalog::StorageKind::External(url) = &def.storage {
+            let location = quiver_storage::Location::parse(url)?;
+            let inventory = quiver_storage::Inventory::read(&location, collection).map_err(|e| {
+                ExecError::refused(
+                    format!(
+                        "encryption was not turned on: the plain backups at {} cannot be listed ({e}), and would be refused as forged once it is",
+                        quiver_storage::redacted(url)
+                    ),
+                    Some("turn it on when the location can be reached".to_string()),
+                )
+            })?;
+            plain.extend(inventory.committed().cloned());
+        }
+    }
+    let mut pins: Vec<quiver_catalog::crypto::PlainBackup> = plain
+        .iter()
+        .filter(|m| m.sealing.is_none())
+        .map(quiver_catalog::crypto::PlainBackup::of)
+        .collect();
+    pins.sort_by(|a, b| (&a.id, &a.sha256).cmp(&(&b.id, &b.sha256)));
+    pins.dedup();
     def.encryption.algorithm = Algorithm::Aes256Gcm;
     def.encryption.since = Some(rfc3339(now));
     def.encryption.turned_off = None;
-    def.encryption.plain_backups = match current {
-        Some(collection) => collection
-            .backup_list()?
-            .committed
-            .into_iter()
-            .filter(|m| m.sealing.is_none())
-            .map(|m| quiver_catalog::crypto::PlainBackup::of(&m))
-            .collect(),
-        None => Vec::new(),
-    };
+    def.encryption.plain_backups = pins;
     Ok(())
 }
 

@@ -1057,3 +1057,26 @@ fn half_rekeyed(
     std::fs::write(path, half.encode()).unwrap();
     (old_master, new_master, id)
 }
+
+#[test]
+fn plain_backups_kept_only_at_the_external_location_stay_accepted_once_encrypted() {
+    let e = Encrypted::new(KeyKind::File);
+    e.ok(TYPED_TABLES);
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}/offsite", dir.path().display());
+    e.ok(&format!(
+        "CREATE BACKUP COLLECTION everything ( TABLE typed, TABLE no_pk, TABLE kv, TABLE strict_t ) WITH ( STORAGE = '{url}' )"
+    ));
+    let plain = backup_id(&e.ok("BACKUP everything"));
+    let plain_state = e.s.fingerprint();
+    // The repository loses its copy (rebuilt, say); the location keeps it.
+    std::fs::remove_dir_all(e.s.repo().join("collections/everything").join(&plain)).unwrap();
+    e.ok(&format!(
+        "ALTER BACKUP COLLECTION everything SET ({})",
+        e.settings()
+    ));
+    e.ok("BACKUP everything");
+    let restored = e.ok_elsewhere("plain.db", &format!("RESTORE everything AT '{plain}'"));
+    assert_eq!(fingerprint(&restored), plain_state);
+    succeeded(e.run_with(&["verify", &url], &[]));
+}
