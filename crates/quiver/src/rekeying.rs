@@ -29,6 +29,9 @@ pub struct Rekeyed {
 /// Wraps every data key of collection `name` by the key in `new_key_file` and makes the
 /// definition take its key from there; the old key stops opening the collection.
 pub fn rekey(repo: &Repository, name: &str, new_key_file: &str) -> Result<Rekeyed, ExecError> {
+    // What a killed run (or backup) left, temporary manifests among it, goes first: a
+    // re-keying run again after a kill leaves nothing for VERIFY to report.
+    crate::stored::gc(repo, name, false)?;
     let mut collection = repo.collection(name)?;
     let lock = collection.lock()?;
     if collection.def().encryption.key.is_none() {

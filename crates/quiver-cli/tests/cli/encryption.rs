@@ -628,6 +628,11 @@ fn missing_and_wrong_keys_are_refused_at_once_and_rekey_retires_the_old_key() {
     // A re-keying killed after the definition switched leaves manifests that the old key
     // still opens (their data key wrapped by both): running it again finishes it.
     let (old_master, new_master, id) = half_rekeyed(&manifests_before[0], &old_key, &new_key_file);
+    // ... and, killed mid-write, a temporary manifest, which the next run clears away.
+    let leftover = manifests_before[0]
+        .0
+        .with_file_name(".manifest.json.999.tmp");
+    std::fs::write(&leftover, b"{").unwrap();
     let path = &manifests_before[0].0;
     assert!(BackupManifest::decode(&std::fs::read(path).unwrap(), &id, Some(&old_master)).is_ok());
     let out = succeeded(e.run_with(&rekey, &[]));
@@ -638,6 +643,10 @@ fn missing_and_wrong_keys_are_refused_at_once_and_rekey_retires_the_old_key() {
         "the old key opens nothing"
     );
     assert!(BackupManifest::decode(&finished, &id, Some(&new_master)).is_ok());
+    assert!(
+        !leftover.exists(),
+        "the killed run's temporary manifest is gone"
+    );
     let after: Vec<(String, u64, u32)> =
         e.s.repo_files()
             .into_iter()
