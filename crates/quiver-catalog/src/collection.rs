@@ -234,7 +234,8 @@ impl CollectionDef {
             || self
                 .encryption
                 .plain_backups
-                .contains(&crate::crypto::PlainBackup::of(manifest))
+                .iter()
+                .any(|pin| pin.pins(manifest))
         {
             return Ok(());
         }
@@ -247,6 +248,46 @@ impl CollectionDef {
                 .as_deref()
                 .unwrap_or("at its creation")
         ))
+    }
+
+    /// Checks data file `path` of `backup` against its pin, when `backup` is a plain one of
+    /// this encrypted collection ([`crate::crypto::PlainBackup`]): its crc32 anyone can make
+    /// match, its SHA-256 (given by `sha256`, called only then) no one can. `Ok` without
+    /// reading anything otherwise.
+    pub fn check_pinned_file(
+        &self,
+        backup: &BackupManifest,
+        path: &str,
+        sha256: impl FnOnce() -> std::io::Result<String>,
+    ) -> Result<(), String> {
+        if backup.sealing.is_some() || !self.encryption.enabled() {
+            return Ok(());
+        }
+        let pinned = self
+            .encryption
+            .plain_backups
+            .iter()
+            .find(|pin| pin.pins(backup))
+            .and_then(|pin| pin.file_sha256(path));
+        let Some(pinned) = pinned else {
+            return Err(format!(
+                "data file `{path}` of plain backup `{}` was not pinned when collection `{}` turned encryption on: a forged or altered backup",
+                backup.id, self.name
+            ));
+        };
+        let actual = sha256().map_err(|e| {
+            format!(
+                "data file `{path}` of backup `{}` cannot be read: {e}",
+                backup.id
+            )
+        })?;
+        if actual != pinned {
+            return Err(format!(
+                "data file `{path}` of plain backup `{}` has SHA-256 {actual}, pinned as {pinned} when collection `{}` turned encryption on: its bytes changed (a crc32 can be made to match, a SHA-256 cannot)",
+                backup.id, self.name
+            ));
+        }
+        Ok(())
     }
 
     /// Whether an encrypted backup may be opened under this definition: always under an

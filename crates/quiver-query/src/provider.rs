@@ -94,13 +94,21 @@ impl BackupTable {
                 for file in &table.files {
                     let path = self.collection.data_file_path(backup, &file.path);
                     let cipher = file_cipher(backup, &file.path);
-                    quiver_snapshot::verify_file(&path, file.bytes, file.crc32, cipher.as_ref()).map_err(|e| {
+                    let damaged = |e: &dyn std::fmt::Display| {
                         format!(
                             "backup `{}` of collection `{}` is damaged, nothing was read from it: {e}",
                             backup.id,
                             self.collection.def().name
                         )
-                    })?;
+                    };
+                    quiver_snapshot::verify_file(&path, file.bytes, file.crc32, cipher.as_ref())
+                        .map_err(|e| damaged(&e))?;
+                    self.collection
+                        .def()
+                        .check_pinned_file(backup, &file.path, || {
+                            quiver_catalog::crypto::sha256_of_file(&path)
+                        })
+                        .map_err(|e| damaged(&e))?;
                 }
             }
             Ok(())

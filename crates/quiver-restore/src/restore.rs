@@ -24,7 +24,8 @@ pub struct RestoreReport {
     pub warnings: Vec<String>,
 }
 
-/// Checks every data file of `chain` against its recorded size and crc32.
+/// Checks every data file of `chain` against its recorded size and crc32 (and a plain
+/// backup's of an encrypted collection against its pinned SHA-256).
 pub fn verify(
     collection: &Collection,
     chain: &Chain,
@@ -34,12 +35,22 @@ pub fn verify(
     for (done, (backup, file)) in files.iter().enumerate() {
         let path = collection.data_file_path(backup, &file.path);
         let cipher = crate::file_cipher(backup, &file.path);
-        verify_file(&path, file.bytes, file.crc32, cipher.as_ref()).map_err(|source| {
-            Error::Damaged {
-                backup: backup.id.clone(),
-                source,
-            }
-        })?;
+        let damaged = |source| Error::Damaged {
+            backup: backup.id.clone(),
+            source,
+        };
+        verify_file(&path, file.bytes, file.crc32, cipher.as_ref()).map_err(damaged)?;
+        collection
+            .def()
+            .check_pinned_file(backup, &file.path, || {
+                quiver_catalog::crypto::sha256_of_file(&path)
+            })
+            .map_err(|message| {
+                damaged(quiver_snapshot::Error::Malformed {
+                    path: path.clone(),
+                    message,
+                })
+            })?;
         progress(RestoreProgress::Verified {
             done: done + 1,
             total: files.len(),

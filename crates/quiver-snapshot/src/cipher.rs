@@ -55,6 +55,14 @@ impl FileCipher {
             .build()
     }
 
+    /// The reader's properties taking the AAD prefix stored in the file (as other engines
+    /// do): decrypts only if the stored prefix is the one this cipher supplies.
+    pub(crate) fn decryption_with_stored_prefix(
+        &self,
+    ) -> parquet::errors::Result<Arc<FileDecryptionProperties>> {
+        FileDecryptionProperties::builder(self.key.clone()).build()
+    }
+
     /// The key, for engines that take it as hex (DataFusion's options).
     pub fn key_hex(&self) -> String {
         self.key.iter().map(|b| format!("{b:02x}")).collect()

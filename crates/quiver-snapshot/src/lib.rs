@@ -35,6 +35,7 @@
 
 #![warn(missing_docs)]
 
+mod authenticate;
 mod cipher;
 mod crc;
 mod error;
@@ -43,10 +44,11 @@ mod reader;
 mod verify;
 mod writer;
 
+pub use authenticate::authenticate_file;
 pub use cipher::FileCipher;
 pub use error::{Error, Result};
 pub use pipeline::PipelinedWriter;
-pub use reader::{SnapshotReader, authenticate_file};
+pub use reader::SnapshotReader;
 pub use verify::{file_digest, verify_file};
 pub use writer::{FileDigest, SnapshotWriter, WriteOptions};
 

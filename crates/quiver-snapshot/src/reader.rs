@@ -128,36 +128,9 @@ impl Iterator for SnapshotReader {
     }
 }
 
-/// Reads every encrypted part of the file at `path` with `cipher`, which checks each one's
-/// AES-GCM tag: the footer, the page indexes (which only a filtered query reads), and every
-/// page of every column.
-pub fn authenticate_file(path: &Path, cipher: &crate::FileCipher) -> Result<()> {
-    let parquet = |source| Error::Parquet {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = File::open(path).map_err(|source| Error::Io {
-        action: "opening",
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let options = ArrowReaderOptions::new()
-        .with_skip_arrow_metadata(true)
-        .with_page_index_policy(parquet::file::metadata::PageIndexPolicy::Optional)
-        .with_file_decryption_properties(cipher.decryption().map_err(parquet)?);
-    guard(path, || {
-        ArrowReaderMetadata::load(&file, options)
-            .map(drop)
-            .map_err(parquet)
-    })
-    .map_err(|e| undecryptable(true, e))?;
-    SnapshotReader::open_columns(path, 8192, None, Some(cipher))?
-        .try_for_each(|batch| batch.map(drop))
-}
-
 /// An encrypted file's read failure, said as what it most likely is: the bytes do not
 /// authenticate under the file's key and place (AES-GCM reports no more than that).
-fn undecryptable(encrypted: bool, error: Error) -> Error {
+pub(crate) fn undecryptable(encrypted: bool, error: Error) -> Error {
     let path = match &error {
         Error::Parquet { path, .. } | Error::Arrow { path, .. } | Error::Malformed { path, .. } => {
             path.clone()
@@ -234,7 +207,7 @@ fn check_column_chunks(path: &Path, metadata: &ParquetMetaData, file_len: u64) -
 
 /// Runs `read`, turning a panic inside the Parquet decoder (it has some on malformed input,
 /// found by fuzzing) into an error: a damaged file must never take the process down.
-fn guard<T>(path: &Path, read: impl FnOnce() -> Result<T>) -> Result<T> {
+pub(crate) fn guard<T>(path: &Path, read: impl FnOnce() -> Result<T>) -> Result<T> {
     quiet_guarded_panics();
     GUARDED.with(|guarded| guarded.set(true));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));

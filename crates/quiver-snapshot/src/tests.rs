@@ -270,3 +270,53 @@ proptest! {
         }
     }
 }
+
+/// Every byte of an encrypted file is covered by an AES-GCM tag or checked against what its
+/// reader expects: flipping any one of them makes [`crate::authenticate_file`] fail.
+#[test]
+fn authenticate_file_notices_any_flipped_byte() {
+    for dictionary in [false, true] {
+        flipped_bytes_noticed(dictionary);
+    }
+}
+
+fn flipped_bytes_noticed(dictionary: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secret.parquet");
+    let cipher = crate::FileCipher::new(&[7; 32], b"collection/backup/data/t.0.parquet".to_vec());
+    let options = WriteOptions {
+        cipher: Some(cipher.clone()),
+        row_group_rows: 40,
+        dictionary,
+        ..WriteOptions::sorted_by(vec![0])
+    };
+    let rows: Vec<Row> = (0..100)
+        .map(|i| {
+            (
+                i,
+                (i % 3 != 0).then_some(i as f64 / 7.0),
+                (i % 5 != 0).then(|| format!("text {i}")),
+                (i % 2 == 0).then(|| vec![i as u8; 3]),
+            )
+        })
+        .collect();
+    let mut writer = SnapshotWriter::create(&path, schema(), &options).unwrap();
+    writer.write(&batch(&rows)).unwrap();
+    writer.finish().unwrap();
+    crate::authenticate_file(&path, &cipher).unwrap();
+    let original = std::fs::read(&path).unwrap();
+    let mut unnoticed = Vec::new();
+    for offset in 0..original.len() {
+        let mut altered = original.clone();
+        altered[offset] ^= 0x01;
+        std::fs::write(&path, &altered).unwrap();
+        if crate::authenticate_file(&path, &cipher).is_ok() {
+            unnoticed.push(offset);
+        }
+    }
+    assert!(
+        unnoticed.is_empty(),
+        "flipped bytes not noticed at {unnoticed:?} of {} bytes (dictionary: {dictionary})",
+        original.len()
+    );
+}

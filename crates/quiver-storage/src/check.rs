@@ -4,7 +4,7 @@
 use crate::{Digest, Fault, FaultKind, Location};
 
 /// A data file's fault at `rel` (`<backup id>/<path>`) in `location`.
-fn fault(location: &Location, rel: &str, kind: FaultKind, message: String) -> Fault {
+pub(crate) fn fault(location: &Location, rel: &str, kind: FaultKind, message: String) -> Fault {
     Fault {
         kind,
         backup: rel.split('/').next().map(str::to_string),

@@ -3,8 +3,8 @@
 use quiver_catalog::{BackupManifest, CollectionDef, DEFINITION_FILE, MANIFEST_FILE};
 use serde::Serialize;
 
-use crate::check::mismatch;
-use crate::{Error, Inventory, Location, Result};
+use crate::check::{fault, mismatch};
+use crate::{Error, FaultKind, Inventory, Location, Result};
 
 /// Progress of a copy between locations.
 #[derive(Debug, Clone)]
@@ -119,6 +119,12 @@ pub fn export(
                 .map(|f| (format!("{}/{}", m.id, f.path), f.bytes, f.crc32))
         })
         .collect();
+    // A plain backup of an encrypted collection is read back with its pinned SHA-256 too.
+    let pinned_file = |rel: &str| -> Option<&BackupManifest> {
+        let id = rel.split_once('/')?.0;
+        let manifest = pending.iter().find(|m| m.id == id)?;
+        (def.encryption.enabled() && manifest.sealing.is_none()).then_some(*manifest)
+    };
     let total = files
         .iter()
         .map(|(rel, bytes, _)| {
@@ -170,8 +176,22 @@ pub fn export(
             done,
             total,
         });
-        let written = target.digest(rel)?;
-        faults.extend(mismatch(target, rel, *bytes, *crc32, written));
+        let mut sha256 = quiver_catalog::crypto::Sha256Writer::default();
+        let pinned = pinned_file(rel);
+        let written = match pinned {
+            Some(_) => target.download(rel, &mut sha256)?,
+            None => target.digest(rel)?,
+        };
+        match (mismatch(target, rel, *bytes, *crc32, written), pinned) {
+            (Some(fault), _) => faults.push(fault),
+            (None, Some(manifest)) => {
+                let path = rel.split_once('/').map_or(rel.as_str(), |(_, path)| path);
+                if let Err(why) = def.check_pinned_file(manifest, path, || Ok(sha256.finish())) {
+                    faults.push(fault(target, rel, FaultKind::Checksum, why));
+                }
+            }
+            (None, None) => {}
+        }
         done += bytes;
     }
     if !faults.is_empty() {

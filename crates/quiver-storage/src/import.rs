@@ -8,7 +8,7 @@ use quiver_catalog::{
     StorageKind,
 };
 
-use crate::check::{listed, mismatch};
+use crate::check::{fault, listed, mismatch};
 use crate::{CopyProgress, CopyReport, Error, Fault, FaultKind, Inventory, Location, Result};
 
 /// Imports the collection stored at `source` into `repo` as collection `name`: every backup,
@@ -227,7 +227,20 @@ fn copy_in(
                 total,
             });
             let digest = download(source, &rel, backup, &file.path)?;
-            faults.extend(mismatch(source, &rel, file.bytes, file.crc32, digest));
+            match mismatch(source, &rel, file.bytes, file.crc32, digest) {
+                Some(fault) => faults.push(fault),
+                None => {
+                    let local = backup.file_path(&file.path);
+                    let pinned = collection
+                        .def()
+                        .check_pinned_file(manifest, &file.path, || {
+                            quiver_catalog::crypto::sha256_of_file(&local)
+                        });
+                    if let Err(why) = pinned {
+                        faults.push(fault(source, &rel, FaultKind::Checksum, why));
+                    }
+                }
+            }
             done += file.bytes;
             report.files += 1;
             report.bytes += file.bytes;

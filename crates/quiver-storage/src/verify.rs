@@ -221,21 +221,42 @@ pub fn verify(
                 file.bytes,
             ) {
                 Some(fault) => report.faults.push(fault),
-                None => to_read.push((rel, file.bytes, file.crc32)),
+                None => to_read.push((*manifest, file, rel)),
             }
         }
     }
-    let total = to_read.iter().map(|(_, bytes, _)| bytes).sum();
-    for (rel, bytes, crc32) in to_read {
-        match location.digest(&rel) {
-            Ok(digest) => report
-                .faults
-                .extend(mismatch(location, &rel, bytes, crc32, digest)),
+    let definition = inventory.definition.as_ref().and_then(|d| d.as_ref().ok());
+    let total = to_read.iter().map(|(_, file, _)| file.bytes).sum();
+    for (manifest, file, rel) in to_read {
+        // A plain backup of an encrypted collection is also checked against its pinned
+        // SHA-256, computed in the same read.
+        let mut sha256 = quiver_catalog::crypto::Sha256Writer::default();
+        let pinned = definition.filter(|d| d.encryption.enabled() && manifest.sealing.is_none());
+        let read = match pinned {
+            Some(_) => location.download(&rel, &mut sha256),
+            None => location.digest(&rel),
+        };
+        match read {
+            Ok(digest) => match mismatch(location, &rel, file.bytes, file.crc32, digest) {
+                Some(fault) => report.faults.push(fault),
+                None => {
+                    let pin = pinned
+                        .map(|d| d.check_pinned_file(manifest, &file.path, || Ok(sha256.finish())));
+                    if let Some(Err(why)) = pin {
+                        report.faults.push(fault(
+                            FaultKind::Checksum,
+                            Some(&manifest.id),
+                            &rel,
+                            why,
+                        ));
+                    }
+                }
+            },
             Err(crate::Error::NotFound { .. }) => report.faults.push(missing(location, &rel)),
             Err(e) => return Err(e),
         }
         report.files += 1;
-        report.bytes += bytes;
+        report.bytes += file.bytes;
         progress(VerifyProgress {
             done: report.bytes,
             total,

@@ -1,7 +1,9 @@
 //! The `ENCRYPTION` and `ENCRYPTION_KEY_FILE` settings: turning encryption on and off, and
 //! checking that a key source given gives the collection's key.
 
-use quiver_catalog::crypto::{Algorithm, KeyEnvironment, KeySource, SecretKey, TurnedOff};
+use quiver_catalog::crypto::{
+    Algorithm, KeyEnvironment, KeySource, PlainBackup, SecretKey, Sha256Writer, TurnedOff,
+};
 use quiver_catalog::{Collection, CollectionDef};
 use quiver_grammar::{EncryptionAlgorithm, SettingKey, Settings};
 
@@ -88,17 +90,20 @@ pub(crate) fn set(
 }
 
 /// Encryption on from now: the plain backups the collection has now, in the repository and
-/// at its external location, are the only plain ones it will accept (recorded in the
-/// definition, which the key seals). A location that cannot be read refuses the change: its
-/// plain backups would be refused as forged later.
+/// at its external location, are the only plain ones it will accept, each pinned by the
+/// SHA-256 of its manifest and of every data file (recorded in the definition, which the key
+/// seals). Every file is read, and checked against its manifest, to pin it: a damaged one,
+/// or a location that cannot be read, refuses the change (its plain backups would be
+/// refused as forged later).
 fn turn_on(
     def: &mut CollectionDef,
     current: Option<&Collection>,
     now: time::OffsetDateTime,
 ) -> Result<(), ExecError> {
-    let mut plain: Vec<quiver_catalog::BackupManifest> = Vec::new();
+    let mut pins: Vec<PlainBackup> = Vec::new();
     if let Some(collection) = current {
-        plain.extend(collection.backup_list()?.committed);
+        let repository = quiver_storage::Location::local_dir(collection.dir())?;
+        pin_plain(&repository, &collection.backup_list()?.committed, &mut pins)?;
         if let quiver_catalog::StorageKind::External(url) = &def.storage {
             let location = quiver_storage::Location::parse(url)?;
             let inventory = quiver_storage::Inventory::read(&location, collection).map_err(|e| {
@@ -110,20 +115,64 @@ fn turn_on(
                     Some("turn it on when the location can be reached".to_string()),
                 )
             })?;
-            plain.extend(inventory.committed().cloned());
+            let committed: Vec<_> = inventory.committed().cloned().collect();
+            pin_plain(&location, &committed, &mut pins)?;
         }
     }
-    let mut pins: Vec<quiver_catalog::crypto::PlainBackup> = plain
-        .iter()
-        .filter(|m| m.sealing.is_none())
-        .map(quiver_catalog::crypto::PlainBackup::of)
-        .collect();
     pins.sort_by(|a, b| (&a.id, &a.sha256).cmp(&(&b.id, &b.sha256)));
     pins.dedup();
     def.encryption.algorithm = Algorithm::Aes256Gcm;
     def.encryption.since = Some(rfc3339(now));
     def.encryption.turned_off = None;
     def.encryption.plain_backups = pins;
+    Ok(())
+}
+
+/// Pins the plain ones of `backups`, stored at `location`, reading each data file once.
+fn pin_plain(
+    location: &quiver_storage::Location,
+    backups: &[quiver_catalog::BackupManifest],
+    pins: &mut Vec<PlainBackup>,
+) -> Result<(), ExecError> {
+    for backup in backups.iter().filter(|m| m.sealing.is_none()) {
+        if pins.iter().any(|pin| pin.pins(backup)) {
+            continue;
+        }
+        let mut file_sha256 = |path: &str| -> Result<String, String> {
+            let rel = format!("{}/{path}", backup.id);
+            let file = backup
+                .tables
+                .iter()
+                .flat_map(|t| &t.files)
+                .find(|f| f.path == path)
+                .expect("the pin asks for the manifest's own files");
+            let mut sha256 = Sha256Writer::default();
+            let digest = location
+                .download(&rel, &mut sha256)
+                .map_err(|e| e.to_string())?;
+            if (digest.bytes, digest.crc32) != (file.bytes, file.crc32) {
+                return Err(format!(
+                    "{} does not match its manifest ({} bytes, crc32 {:08x}; the manifest says {} bytes, crc32 {:08x})",
+                    location.url_of(&rel),
+                    digest.bytes,
+                    digest.crc32,
+                    file.bytes,
+                    file.crc32
+                ));
+            }
+            Ok(sha256.finish())
+        };
+        let pin = PlainBackup::of(backup, &mut file_sha256).map_err(|why| {
+            ExecError::refused(
+                format!(
+                    "encryption was not turned on: plain backup `{}` must be read to be pinned, and {why}",
+                    backup.id
+                ),
+                Some("VERIFY the collection; remove or repair the damaged backup, then turn encryption on".to_string()),
+            )
+        })?;
+        pins.push(pin);
+    }
     Ok(())
 }
 

@@ -10,6 +10,7 @@
 
 mod aead;
 mod key_source;
+mod pin;
 mod secret;
 
 use base64::Engine as _;
@@ -20,6 +21,7 @@ pub use key_source::{
     Argon2Params, KEY_ENV, KEY_FILE_SETTING, KeyEnvironment, KeyError, KeySource, MasterKeys,
     PASSPHRASE_ENV, read_key_file,
 };
+pub use pin::{PinnedFile, PlainBackup, Sha256Writer, sha256_of_file};
 pub use secret::{KEY_BYTES, SecretKey};
 
 /// A collection's `ENCRYPTION` setting.
@@ -68,8 +70,9 @@ pub struct EncryptionSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<String>,
     /// The plain backups the collection had when encryption was turned on, each pinned by
-    /// the digest of its manifest: the only plain manifests an encrypted collection accepts
-    /// (any other, or another manifest under one of these ids, is forged).
+    /// the SHA-256 of its manifest and of each data file: the only plain backups an
+    /// encrypted collection accepts (any other manifest, another manifest under one of these
+    /// ids, or another data file, is forged).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub plain_backups: Vec<PlainBackup>,
     /// In a plain definition that turned encryption off: when, signed with the master key,
@@ -77,27 +80,6 @@ pub struct EncryptionSettings {
     /// refused to open under it, and nothing is written).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turned_off: Option<TurnedOff>,
-}
-
-/// A plain backup an encrypted collection accepts: its id and its manifest's digest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlainBackup {
-    /// The backup id.
-    pub id: String,
-    /// SHA-256 of the manifest's canonical JSON, hex.
-    pub sha256: String,
-}
-
-impl PlainBackup {
-    /// The pin of `manifest` (a plain one).
-    pub fn of(manifest: &crate::BackupManifest) -> PlainBackup {
-        let json = serde_json::to_vec(manifest).expect("catalog values serialize");
-        let digest = ring::digest::digest(&ring::digest::SHA256, &json);
-        PlainBackup {
-            id: manifest.id.clone(),
-            sha256: digest.as_ref().iter().map(|b| format!("{b:02x}")).collect(),
-        }
-    }
 }
 
 /// When encryption was turned off, and a keyed hash of that by the master key.

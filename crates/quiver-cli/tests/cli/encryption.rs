@@ -1067,8 +1067,9 @@ fn half_rekeyed(
     (old_master, new_master, id)
 }
 
-#[test]
-fn plain_backups_kept_only_at_the_external_location_stay_accepted_once_encrypted() {
+/// Collection `everything` stored at a `file://` location (in the directory returned), not
+/// encrypted, with one backup: its id and the state it holds.
+fn plain_backup_offsite() -> (Encrypted, tempfile::TempDir, String, String, Vec<String>) {
     let e = Encrypted::new(KeyKind::File);
     e.ok(TYPED_TABLES);
     let dir = tempfile::tempdir().unwrap();
@@ -1078,6 +1079,12 @@ fn plain_backups_kept_only_at_the_external_location_stay_accepted_once_encrypted
     ));
     let plain = backup_id(&e.ok("BACKUP everything"));
     let plain_state = e.s.fingerprint();
+    (e, dir, url, plain, plain_state)
+}
+
+#[test]
+fn plain_backups_kept_only_at_the_external_location_stay_accepted_once_encrypted() {
+    let (e, _dir, url, plain, plain_state) = plain_backup_offsite();
     // The repository loses its copy (rebuilt, say); the location keeps it.
     std::fs::remove_dir_all(e.s.repo().join("collections/everything").join(&plain)).unwrap();
     e.ok(&format!(
@@ -1085,6 +1092,91 @@ fn plain_backups_kept_only_at_the_external_location_stay_accepted_once_encrypted
         e.settings()
     ));
     e.ok("BACKUP everything");
+    let restored = e.ok_elsewhere("plain.db", &format!("RESTORE everything AT '{plain}'"));
+    assert_eq!(fingerprint(&restored), plain_state);
+    succeeded(e.run_with(&["verify", &url], &[]));
+}
+
+/// Alters bytes of the first page of the data file at `path` (not its footer, which every
+/// reader checks), its size and crc32 kept.
+fn alter_keeping_crc32(path: &Path) {
+    let original = std::fs::read(path).unwrap();
+    let mut altered = original.clone();
+    altered[8] ^= 0x20;
+    forge_crc32(&mut altered, 9, crc32(&original));
+    std::fs::write(path, &altered).unwrap();
+}
+
+/// A plain backup taken before encryption was turned on is pinned file by file: a data
+/// file altered since, its crc32 made to match, is refused by RESTORE, QUERY, VERIFY,
+/// export and import, in the repository and at the external location; a damaged plain
+/// backup refuses turning encryption on.
+#[test]
+fn plain_backups_are_pinned_by_every_data_files_sha256_when_encryption_is_turned_on() {
+    let (e, dir, url, plain, plain_state) = plain_backup_offsite();
+    // Damaged before: encryption is not turned on (its pin would pin the damage).
+    let (_, data) = backup_files(&e, &plain);
+    let original = std::fs::read(&data[0]).unwrap();
+    std::fs::write(&data[0], b"not what was backed up").unwrap();
+    assert_mentions(
+        &e.s.fails(&format!(
+            "ALTER BACKUP COLLECTION everything SET ({})",
+            e.settings()
+        )),
+        &[
+            "encryption was not turned on",
+            "does not match its manifest",
+        ],
+    );
+    std::fs::write(&data[0], &original).unwrap();
+    e.ok(&format!(
+        "ALTER BACKUP COLLECTION everything SET ({})",
+        e.settings()
+    ));
+    // The next backup (encrypted) also puts the sealed definition, with its pins, at the
+    // location.
+    e.ok("BACKUP everything");
+    let db = e.s.db();
+    let db = db.to_str().unwrap();
+    let why = ["SHA-256", "pinned"];
+    // In the repository.
+    refused_after(&e, &plain, &why, || {
+        alter_keeping_crc32(&data[0]);
+        assert_mentions(&e.s.fails("VERIFY everything"), &why);
+        let name = data[0].file_name().unwrap().to_str().unwrap();
+        let table = name.split('.').next().unwrap();
+        assert_mentions(
+            &e.s.fails(&format!(
+                "QUERY AT '{plain}' SELECT * FROM everything.{table}"
+            )),
+            &why,
+        );
+        let export = format!("file://{}/export", dir.path().display());
+        assert_mentions(
+            &failed(e.run_with(&["--db", db, "export", "everything", "--to", &export], &[])),
+            &why,
+        );
+    });
+    // At the external location, the repository's copy gone: RESTORE fetches it from there.
+    let local = e.s.repo().join("collections/everything").join(&plain);
+    let saved = files_under(&local);
+    std::fs::remove_dir_all(&local).unwrap();
+    let offsite = dir.path().join("offsite").join(&plain).join("data");
+    let offsite_file = std::fs::read_dir(&offsite)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let offsite_original = std::fs::read(&offsite_file).unwrap();
+    alter_keeping_crc32(&offsite_file);
+    refused_restore(&e, &plain, &why);
+    assert_mentions(&failed(e.run_with(&["verify", &url], &[])), &why);
+    std::fs::write(&offsite_file, &offsite_original).unwrap();
+    for (path, bytes) in saved {
+        std::fs::create_dir_all(Path::new(&path).parent().unwrap()).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+    }
     let restored = e.ok_elsewhere("plain.db", &format!("RESTORE everything AT '{plain}'"));
     assert_eq!(fingerprint(&restored), plain_state);
     succeeded(e.run_with(&["verify", &url], &[]));
