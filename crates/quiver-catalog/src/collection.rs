@@ -147,6 +147,18 @@ impl CollectionDef {
         }
     }
 
+    /// The name and id in the public part of a sealed definition, read without the key
+    /// (not authenticated: for checks that can be made without it, such as that a
+    /// manifest's public part names the same collection). `None` for a plain or unreadable
+    /// one.
+    pub fn public_identity(bytes: &[u8]) -> Option<(String, String)> {
+        if !BackupManifest::is_sealed(bytes) {
+            return None;
+        }
+        let sealed: SealedDefinition = unseal(bytes, |_| true).ok()?;
+        Some((sealed.name, sealed.id))
+    }
+
     /// Reads a definition from its JSON (`collection.json`), checking its checksum (which
     /// only definitions from before collection ids may lack). An encrypted one opens only
     /// with its master key, taken from `keys` as its settings say; the key comes back

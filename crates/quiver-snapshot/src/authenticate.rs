@@ -23,10 +23,16 @@ use crate::{Error, FileCipher, Result, SnapshotReader};
 /// The magic an encrypted-footer Parquet file begins and ends with.
 const ENCRYPTED_MAGIC: &[u8; 4] = b"PARE";
 
-/// Reads and checks every byte of the encrypted file at `path` with `cipher`: every module
-/// decrypts and authenticates, and every byte outside the modules is what the authenticated
-/// metadata says it must be.
-pub fn authenticate_file(path: &Path, cipher: &FileCipher) -> Result<()> {
+/// Reads and checks the encrypted file at `path` with `cipher`: the footer, page indexes
+/// and the pages of the columns at `columns` (all when `None`) decrypt and authenticate,
+/// and every byte outside the modules is what the authenticated metadata says it must be.
+/// With `None`, every byte of the file is checked; a reader that decodes the other columns
+/// itself (every page of them: RESTORE) authenticates them as it reads.
+pub fn authenticate_file(
+    path: &Path,
+    cipher: &FileCipher,
+    columns: Option<&[usize]>,
+) -> Result<()> {
     let malformed = |message: String| {
         undecryptable(
             true,
@@ -66,7 +72,7 @@ pub fn authenticate_file(path: &Path, cipher: &FileCipher) -> Result<()> {
     .map_err(|e| malformed(format!("its stored AAD prefix is not its own ({e})")))?;
     check_module_lengths(&metadata, &read_u32).map_err(malformed)?;
     check_crypto_metadata(&file, cipher.aad_prefix(), &read_u32).map_err(malformed)?;
-    SnapshotReader::open_columns(path, 8192, None, Some(cipher))?
+    SnapshotReader::open_columns(path, 8192, columns, Some(cipher))?
         .try_for_each(|batch| batch.map(drop))
 }
 

@@ -303,14 +303,14 @@ fn flipped_bytes_noticed(dictionary: bool) {
     let mut writer = SnapshotWriter::create(&path, schema(), &options).unwrap();
     writer.write(&batch(&rows)).unwrap();
     writer.finish().unwrap();
-    crate::authenticate_file(&path, &cipher).unwrap();
+    crate::authenticate_file(&path, &cipher, None).unwrap();
     let original = std::fs::read(&path).unwrap();
     let mut unnoticed = Vec::new();
     for offset in 0..original.len() {
         let mut altered = original.clone();
         altered[offset] ^= 0x01;
         std::fs::write(&path, &altered).unwrap();
-        if crate::authenticate_file(&path, &cipher).is_ok() {
+        if crate::authenticate_file(&path, &cipher, None).is_ok() {
             unnoticed.push(offset);
         }
     }

@@ -81,10 +81,10 @@ impl Inventory {
             .collect();
         let mut locked = None;
         let mut master: Option<SecretKey> = None;
-        let definition =
-            read_catalog_file(location, DEFINITION_FILE)?.map(|bytes| match CollectionDef::decode(
-                &bytes?, keys,
-            ) {
+        let mut public_identity = None;
+        let definition = read_catalog_file(location, DEFINITION_FILE)?.map(|bytes| {
+            let bytes = bytes?;
+            match CollectionDef::decode(&bytes, keys) {
                 Ok((def, key)) => {
                     master = key.or_else(|| {
                         let source = def.encryption.key.as_ref()?;
@@ -94,10 +94,12 @@ impl Inventory {
                 }
                 Err(e @ (DefinitionError::Key(_) | DefinitionError::WrongKey { .. })) => {
                     locked = Some(e.to_string());
+                    public_identity = CollectionDef::public_identity(&bytes);
                     Err(e.to_string())
                 }
                 Err(e) => Err(e.to_string()),
-            });
+            }
+        });
         let ids: BTreeSet<&str> = objects
             .keys()
             .filter_map(|path| path.split_once('/').map(|(first, _)| first))
@@ -117,7 +119,19 @@ impl Inventory {
                         locked.get_or_insert_with(|| {
                             "the collection's key is not at hand".to_string()
                         });
-                        return BackupManifest::decode_public(&bytes, id);
+                        // Without the key, the public parts still must name one collection.
+                        let manifest = BackupManifest::decode_public(&bytes, id)?;
+                        if let Some((name, collection_id)) = &public_identity
+                            && (manifest.collection != *name
+                                || manifest.collection_id.as_deref() != Some(collection_id.as_str()))
+                        {
+                            return Err(format!(
+                                "its public part names collection `{}` (id {}), the definition `{name}` (id {collection_id}): a manifest of another collection, or altered",
+                                manifest.collection,
+                                manifest.collection_id.as_deref().unwrap_or("none")
+                            ));
+                        }
+                        return Ok(manifest);
                     }
                     let sealed = BackupManifest::is_sealed(&bytes);
                     let manifest = BackupManifest::decode(&bytes, id, master.as_ref())?;

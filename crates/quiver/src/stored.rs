@@ -331,7 +331,7 @@ fn authenticate(
             let Some(cipher) = quiver_restore::file_cipher(backup, &file.path) else {
                 continue;
             };
-            if let Err(e) = quiver_snapshot::authenticate_file(&path, &cipher) {
+            if let Err(e) = quiver_snapshot::authenticate_file(&path, &cipher, None) {
                 report.faults.push(quiver_storage::Fault {
                     kind: quiver_storage::FaultKind::Authentication,
                     backup: Some(backup.id.clone()),

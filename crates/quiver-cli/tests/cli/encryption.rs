@@ -1181,3 +1181,61 @@ fn plain_backups_are_pinned_by_every_data_files_sha256_when_encryption_is_turned
     assert_eq!(fingerprint(&restored), plain_state);
     succeeded(e.run_with(&["verify", &url], &[]));
 }
+
+/// Every byte of an encrypted data file is authenticated before RESTORE commits anything:
+/// the file altered at any place, its crc32 kept, is refused, even in the row hashes that
+/// a restore does not read (they were accepted), and the target gets no table.
+#[test]
+fn an_encrypted_data_file_altered_anywhere_with_its_crc32_kept_is_refused_by_restore() {
+    let e = Encrypted::new(KeyKind::File);
+    e.ok("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+          INSERT INTO t VALUES (1, 'one'), (2, 'two'), (3, NULL)");
+    e.ok(&format!(
+        "CREATE BACKUP COLLECTION everything ( TABLE t ) WITH ( {} )",
+        e.settings()
+    ));
+    let id = backup_id(&e.ok("BACKUP everything"));
+    let (_, data) = backup_files(&e, &id);
+    let original = std::fs::read(&data[0]).unwrap();
+    let end = original.len() - 8;
+    let mut accepted = Vec::new();
+    for at in (0..end).step_by(7) {
+        let mut altered = original.clone();
+        altered[at] ^= 0x01;
+        let fix = if at + 5 <= end { at + 1 } else { at - 4 };
+        forge_crc32(&mut altered, fix, crc32(&original));
+        std::fs::write(&data[0], &altered).unwrap();
+        let name = format!("altered{at}.db");
+        let out = e.run_with(&e.s.elsewhere(&name, "RESTORE everything"), &[]);
+        let conn = Connection::open(e.s.dir.path().join(&name)).unwrap();
+        let tables: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+            .unwrap();
+        if out.status.success() || tables != 0 {
+            accepted.push(at);
+        }
+    }
+    std::fs::write(&data[0], &original).unwrap();
+    assert!(
+        accepted.is_empty(),
+        "RESTORE accepted the file altered at {accepted:?} of {} bytes",
+        original.len()
+    );
+    e.ok_elsewhere("unaltered.db", "RESTORE everything");
+}
+
+/// Without the key, VERIFY still checks that each manifest's public part names the
+/// collection its definition does (a manifest of another collection, or one altered so).
+#[test]
+fn verify_without_the_key_refuses_a_manifest_whose_public_part_names_another_collection() {
+    let e = Encrypted::new(KeyKind::File);
+    let states = encrypted_chain(&e);
+    let (manifest, _) = backup_files(&e, &states[0].0);
+    let mut sealed = SealedManifest::decode(&std::fs::read(&manifest).unwrap()).unwrap();
+    sealed.collection_id = "11111111-2222-3333-4444-555555555555".into();
+    std::fs::write(&manifest, sealed.encode()).unwrap();
+    std::fs::rename(&e.key_file, e.key_file.with_extension("away")).unwrap();
+    let db = e.s.db();
+    let out = failed(e.run_with(&["--db", db.to_str().unwrap(), "VERIFY everything"], &[]));
+    assert_mentions(&out, &["names collection", "another collection"]);
+}
