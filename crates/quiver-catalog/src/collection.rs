@@ -431,13 +431,49 @@ impl Collection {
                 message: e.to_string(),
             },
         })?;
-        Ok(Collection {
+        let collection = Collection {
             dir,
             def,
             clock,
             keys,
             master,
-        })
+        };
+        if collection.master.is_none() {
+            collection.check_plain_definition()?;
+        }
+        Ok(collection)
+    }
+
+    /// A plain definition beside encrypted backups must have turned encryption off with the
+    /// key, after the last of them ([`CollectionDef::check_sealed_allowed`]); else it was put
+    /// there by someone without the key (forged, or an old one put back), and nothing is
+    /// read or written under it: not even the plain backups, whose pins it would drop.
+    fn check_plain_definition(&self) -> Result<()> {
+        for (_, dir) in self.backup_dirs()? {
+            let path = dir.join(MANIFEST_FILE);
+            if !path.exists() {
+                continue;
+            }
+            let bytes = match read_bounded(&path, MAX_MANIFEST_BYTES) {
+                Ok(bytes) => bytes,
+                // An unreadable manifest is that backup's fault, reported where it is read.
+                Err(_) => continue,
+            };
+            if BackupManifest::is_sealed(&bytes) {
+                // Not a key problem but a forged definition: refused as corrupt, so that no
+                // caller falls back to reading what it can without the key.
+                let forged = |message: String| Error::Corrupt {
+                    what: "collection definition",
+                    path: self.dir.join(DEFINITION_FILE),
+                    message,
+                };
+                let master = self.master_key().map_err(|e| forged(e.to_string()))?;
+                self.def
+                    .check_sealed_allowed(&master, &bytes)
+                    .map_err(forged)?;
+            }
+        }
+        Ok(())
     }
 
     /// The collection's master key: the one that opened its definition, else the one its

@@ -27,8 +27,11 @@ pub struct Inventory {
     pub objects: BTreeMap<String, u64>,
     /// When each object was last written.
     pub modified: BTreeMap<String, std::time::SystemTime>,
-    /// `collection.json`: `None` if absent, `Some(Err(why))` if unreadable.
+    /// `collection.json`: `None` if absent, `Some(Err(why))` if unreadable or refused.
     pub definition: Option<Result<CollectionDef, String>>,
+    /// The definition read, but was refused: a plain one beside encrypted backups that did
+    /// not turn encryption off with the key after them (a fault even without the key).
+    pub definition_refused: bool,
     /// Every backup directory, in id (= time) order.
     pub backups: Vec<BackupEntry>,
     /// Why the contents of encrypted backups could not be read (no key, or a wrong one):
@@ -109,6 +112,10 @@ impl Inventory {
             Some(Ok(def)) => Some(def.clone()),
             _ => None,
         };
+        // A plain definition beside encrypted backups must have turned encryption off with
+        // the key after them; else it is forged (or an old one put back) and not used.
+        let mut refused_definition: Option<String> = None;
+        let plain_owner = owner.as_ref().filter(|def| !def.encryption.enabled());
         let mut backups = Vec::new();
         for id in ids {
             let path = format!("{id}/{MANIFEST_FILE}");
@@ -119,6 +126,11 @@ impl Inventory {
                         locked.get_or_insert_with(|| {
                             "the collection's key is not at hand".to_string()
                         });
+                        if plain_owner.is_some() {
+                            refused_definition.get_or_insert_with(|| {
+                                "the definition says the collection is not encrypted, yet it has encrypted backups, and without the key it cannot be checked that it turned encryption off after them: a forged or altered definition".to_string()
+                            });
+                        }
                         // Without the key, the public parts still must name one collection.
                         let manifest = BackupManifest::decode_public(&bytes, id)?;
                         if let Some((name, collection_id)) = &public_identity
@@ -139,8 +151,11 @@ impl Inventory {
                         Some(def) => {
                             manifest.check_owner(def)?;
                             def.check_encryption(&manifest)?;
-                            if let (true, Some(master)) = (sealed, &master) {
-                                def.check_sealed_allowed(master, &bytes)?;
+                            if let (true, Some(master)) = (sealed, &master)
+                                && let Err(why) = def.check_sealed_allowed(master, &bytes)
+                            {
+                                refused_definition.get_or_insert_with(|| why.clone());
+                                return Err(why);
                             }
                             Ok(manifest)
                         }
@@ -156,10 +171,16 @@ impl Inventory {
             });
         }
         backups.sort_by_key(|b| b.id.parse::<BackupId>().ok());
+        let definition_refused = refused_definition.is_some();
+        let definition = match refused_definition {
+            Some(why) => Some(Err(why)),
+            None => definition,
+        };
         Ok(Inventory {
             objects,
             modified,
             definition,
+            definition_refused,
             backups,
             locked,
         })

@@ -128,7 +128,7 @@ pub fn verify(
             "the collection's definition is missing".into(),
         )),
         // Without the key, an encrypted definition cannot be read, which is not a fault.
-        Some(Err(_)) if inventory.locked.is_some() => {}
+        Some(Err(_)) if inventory.locked.is_some() && !inventory.definition_refused => {}
         Some(Err(why)) => report.faults.push(fault(
             FaultKind::Definition,
             None,

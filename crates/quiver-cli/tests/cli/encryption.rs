@@ -1157,6 +1157,35 @@ fn plain_backups_are_pinned_by_every_data_files_sha256_when_encryption_is_turned
             &why,
         );
     });
+    // A plain definition forged in place of the encrypted one (everything in it is
+    // public), which would drop the pins: nothing opens under it, pinned backups neither.
+    let definition = e.s.repo().join("collections/everything/collection.json");
+    let genuine = std::fs::read(&definition).unwrap();
+    let (def, _) = quiver::catalog::CollectionDef::decode(
+        &genuine,
+        &quiver::catalog::crypto::KeyEnvironment::default(),
+    )
+    .unwrap();
+    let mut forged = def.clone();
+    forged.encryption.algorithm = quiver::catalog::crypto::Algorithm::None;
+    forged.encryption.plain_backups.clear();
+    forged.encryption.since = None;
+    forged.sealing = None;
+    let mut keyless = forged.clone();
+    keyless.encryption.key = None;
+    for (forged, why) in [
+        (forged, "forged or altered definition"),
+        (keyless, "has encrypted backups but names no key"),
+    ] {
+        refused_after(&e, &plain, &[why], || {
+            alter_keeping_crc32(&data[0]);
+            std::fs::write(&definition, forged.encode().unwrap()).unwrap();
+            assert_mentions(
+                &e.s.fails(&format!("VERIFY everything AT '{plain}'")),
+                &[why],
+            );
+        });
+    }
     // At the external location, the repository's copy gone: RESTORE fetches it from there.
     let local = e.s.repo().join("collections/everything").join(&plain);
     let saved = files_under(&local);
