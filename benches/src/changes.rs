@@ -6,14 +6,15 @@ use serde::Serialize;
 
 use crate::generate::Rng;
 
-/// How one table of the generated schema is changed.
-struct TableChange {
-    table: &'static str,
+/// How one table is changed.
+pub struct TableChange {
+    /// The table.
+    pub table: &'static str,
     /// The `SET` clause of an update; it changes every row it touches.
-    update: &'static str,
+    pub update: &'static str,
     /// The `SELECT` list that turns an existing row into a new row with a key above every
     /// existing key.
-    copy_as_new: &'static str,
+    pub copy_as_new: &'static str,
 }
 
 /// The generated tables' changes, in [`crate::generate::TABLES`] order.
@@ -101,13 +102,23 @@ pub fn statements(
     seed: u64,
     row_number: impl Fn(&str) -> String,
 ) -> Vec<ChangeStatement> {
+    statements_for(&TABLE_CHANGES, fraction, seed, row_number)
+}
+
+/// [`statements`] for the tables of `tables`.
+pub fn statements_for(
+    tables: &[TableChange],
+    fraction: f64,
+    seed: u64,
+    row_number: impl Fn(&str) -> String,
+) -> Vec<ChangeStatement> {
     let changed = (fraction * BUCKETS as f64).round() as u64;
     let updates = changed * 7 / 10;
     let deletes = changed / 10;
     // Inserts take the rest of the changed buckets: updates + deletes..changed.
     let mut rng = Rng::new(seed);
     let mut out = Vec::new();
-    for change in &TABLE_CHANGES {
+    for change in tables {
         let offset = rng.below(BUCKETS);
         let number = row_number(change.table);
         // 435761 is coprime with BUCKETS: consecutive row numbers land in distinct buckets,
@@ -147,9 +158,19 @@ pub fn statements(
 /// Applies [`statements`] to the SQLite database `conn` (rows numbered by their rowid), in
 /// one transaction.
 pub fn apply(conn: &mut Connection, fraction: f64, seed: u64) -> rusqlite::Result<ChangedRows> {
+    apply_to(conn, &TABLE_CHANGES, fraction, seed)
+}
+
+/// [`apply`] for the tables of `tables`.
+pub fn apply_to(
+    conn: &mut Connection,
+    tables: &[TableChange],
+    fraction: f64,
+    seed: u64,
+) -> rusqlite::Result<ChangedRows> {
     let tx = conn.transaction()?;
     let mut rows = ChangedRows::default();
-    for statement in statements(fraction, seed, |_| "rowid".to_string()) {
+    for statement in statements_for(tables, fraction, seed, |_| "rowid".to_string()) {
         rows.add(statement.counts, tx.execute(&statement.sql, [])? as u64);
     }
     tx.commit()?;

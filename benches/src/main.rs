@@ -1,8 +1,10 @@
 //! quiver's benchmarks, each against its physical-limit baseline measured in the same run
 //! on the same data. Run with `cargo xtask bench [--rows N,N,...] [--runs R]`.
 //!
-//! Figures: full backup vs a bare scan of the same tables; restore vs a bare bulk insert of
-//! the same rows; peak RSS of a backup at each size (it must stay flat); incremental
+//! Figures: full backup vs a bare scan of the same tables, on one thread (for continuity)
+//! and on as many threads as BACKUP uses (the stricter limit); restore vs a bare bulk insert
+//! of the same rows (for continuity) and vs SQLite's own `INSERT … SELECT … WHERE 1` of them
+//! (the stricter limit; its raw-transfer copy reported beside it); peak RSS of a backup at each size (it must stay flat); incremental
 //! backups after 0.1%, 1% and 10% of the rows changed, vs the bare scan and the full backup;
 //! a point query on a backup (`QUERY … WHERE key = k`) vs a full scan of the same table;
 //! restore of a chain of 30 incrementals (1% changed each) before and after `COMPACT`, and
@@ -10,13 +12,17 @@
 //! restore (AES-256-GCM) vs the same collection's unencrypted ones.
 //! Results go to `target/bench/results.json` and `target/bench/results.md`; `--keep` keeps
 //! the generated databases and repositories (for profiling). `--postgres` runs the
-//! PostgreSQL benchmarks instead ([`postgres`]), into `results-postgres.{json,md}`.
+//! PostgreSQL benchmarks instead ([`postgres`]), into `results-postgres.{json,md}`;
+//! `--peers` quiver beside the tools users would pick instead ([`peers`]), into
+//! `results-peers.{json,md}`.
 
 mod baseline;
 mod changes;
 mod generate;
 mod measure;
+mod peers;
 mod postgres;
+mod services;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -44,6 +50,17 @@ struct SizeResult {
     backup_peak_rss_bytes: Option<u64>,
     full_backup_vs_scan: f64,
     restore_vs_insert: f64,
+    /// The bare scan on as many threads as BACKUP uses ([`baseline::parallel_scan`]).
+    parallel_scan_s: f64,
+    /// Full backup over the parallel scan (target <= 1.3).
+    full_backup_vs_parallel_scan: f64,
+    /// SQLite's `INSERT INTO t SELECT * FROM src.t WHERE 1` of the same rows into the same
+    /// DDL ([`baseline::sqlite_copy`]).
+    sqlite_insert_s: f64,
+    /// The same without `WHERE 1`: SQLite's raw record transfer, what a page-level copy costs.
+    sqlite_transfer_s: f64,
+    /// Restore over SQLite's own insert (target <= 1.2).
+    restore_vs_sqlite_insert: f64,
     /// `QUERY SELECT * FROM bench.order_items WHERE order_id = <middle>` over the full
     /// backup: the key's statistics and page index skip all but a page or two.
     point_query_s: f64,
@@ -124,6 +141,12 @@ fn main() {
         child_backup(Path::new(&args[1]), Path::new(&args[2]));
         return;
     }
+    if args.first().map(String::as_str) == Some("child-exec") {
+        let mut engine =
+            Engine::open_with(Path::new(&args[1]), options(Path::new(&args[2]))).unwrap();
+        engine.execute(&args[3]).unwrap();
+        return;
+    }
     if args.first().map(String::as_str) == Some("child-pg-backup") {
         postgres::child_backup(&args[1], Path::new(&args[2]));
         return;
@@ -133,6 +156,7 @@ fn main() {
     let mut out = PathBuf::from("target/bench");
     let mut keep = false;
     let mut on_postgres = false;
+    let mut on_peers = false;
     let mut i = 0;
     while i < args.len() {
         let value = args.get(i + 1).cloned().unwrap_or_default();
@@ -155,14 +179,30 @@ fn main() {
                 i += 1;
                 continue;
             }
+            "--peers" => {
+                on_peers = true;
+                i += 1;
+                continue;
+            }
             other => panic!(
-                "unknown argument {other}; usage: quiver-bench [--postgres] [--rows N,N] [--runs R] [--out DIR] [--keep]"
+                "unknown argument {other}; usage: quiver-bench [--postgres | --peers] [--rows N,N] [--runs R] [--out DIR] [--keep]"
             ),
         }
         i += 2;
     }
     std::fs::create_dir_all(&out).expect("creating the output directory");
     let work = tempdir(&out);
+    if on_peers {
+        let (results, table) = peers::run(&sizes, &work);
+        let json = serde_json::to_string_pretty(&results).expect("results serialize");
+        std::fs::write(out.join("results-peers.json"), json).expect("writing results-peers.json");
+        std::fs::write(out.join("results-peers.md"), &table).expect("writing results-peers.md");
+        println!("{table}");
+        if !keep {
+            let _ = std::fs::remove_dir_all(&work);
+        }
+        return;
+    }
     if on_postgres {
         let (results, table) = postgres::run(&sizes, runs, &work);
         let json = serde_json::to_string_pretty(&results).expect("results serialize");
@@ -223,6 +263,20 @@ fn bench_size(work: &Path, rows: u64, runs: usize) -> SizeResult {
         baseline::bare_scan(&mut conn, &generate::TABLES, &generate::KEYS).unwrap()
     });
 
+    drop(conn);
+    let table_rows = table_rows(&source);
+    let (parallel_scan, _) = best_of(runs, || {
+        baseline::parallel_scan(&source, &table_rows).unwrap()
+    });
+    let copy = |kind| {
+        best_of(runs, || {
+            baseline::sqlite_copy(&source, &dir.join("copied.db"), &generate::TABLES, kind).unwrap()
+        })
+        .0
+    };
+    let sqlite_insert = copy(baseline::CopyKind::Insert);
+    let sqlite_transfer = copy(baseline::CopyKind::Transfer);
+
     let repo = dir.join("repo");
     let mut engine = Engine::open_with(&source, options(&repo)).unwrap();
     engine
@@ -279,6 +333,11 @@ fn bench_size(work: &Path, rows: u64, runs: usize) -> SizeResult {
         backup_peak_rss_bytes: child_peak_rss(&source, &repo),
         full_backup_vs_scan: secs(full_backup) / secs(bare_scan),
         restore_vs_insert: secs(restore) / secs(bare_insert),
+        parallel_scan_s: secs(parallel_scan),
+        full_backup_vs_parallel_scan: secs(full_backup) / secs(parallel_scan),
+        sqlite_insert_s: secs(sqlite_insert),
+        sqlite_transfer_s: secs(sqlite_transfer),
+        restore_vs_sqlite_insert: secs(restore) / secs(sqlite_insert),
         point_query_s: secs(point_query),
         scan_query_s: secs(scan_query),
         point_vs_scan: secs(point_query) / secs(scan_query),
@@ -427,6 +486,21 @@ fn bench_point_query(engine: &mut Engine, runs: usize) -> (Duration, Duration) {
     assert!(found >= 1, "the point query finds order {middle}'s items");
     assert!(scanned > 0, "the scan counts the rows");
     (point_time, scan_time)
+}
+
+/// Each generated table with its key order and row count (counted, untimed).
+fn table_rows(source: &Path) -> Vec<(&'static str, &'static str, u64)> {
+    let conn = Connection::open(source).unwrap();
+    generate::TABLES
+        .iter()
+        .zip(generate::KEYS)
+        .map(|(&table, key)| {
+            let rows = conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap();
+            (table, key, rows)
+        })
+        .collect()
 }
 
 /// The collection's table list, for `CREATE BACKUP COLLECTION bench (...)`.
@@ -599,6 +673,23 @@ fn markdown(results: &[SizeResult]) -> String {
             human_bytes(r.database_bytes),
             human_bytes(r.backup_bytes),
             r.backup_peak_rss_bytes.map_or("n/a".into(), human_bytes),
+        ));
+    }
+    out.push_str(
+        "\n| rows | parallel bare scan | full backup | backup / parallel scan (target <= 1.3) | SQLite INSERT ... SELECT WHERE 1 | SQLite transfer (raw copy) | restore | restore / SQLite insert (target <= 1.2) |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for r in results {
+        out.push_str(&format!(
+            "| {} | {:.3} s | {:.3} s | {:.2}x | {:.3} s | {:.3} s | {:.3} s | {:.2}x |\n",
+            r.rows,
+            r.parallel_scan_s,
+            r.full_backup_s,
+            r.full_backup_vs_parallel_scan,
+            r.sqlite_insert_s,
+            r.sqlite_transfer_s,
+            r.restore_s,
+            r.restore_vs_sqlite_insert,
         ));
     }
     out.push_str(
