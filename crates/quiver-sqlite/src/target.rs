@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::ddl::{check_table_ddl, run_one};
 use crate::error::sqlite;
-use crate::load::{insert_batch, insert_sql};
+use crate::load::insert_batch;
 use crate::tokens::same_name;
 use crate::{Error, Result};
 
@@ -104,11 +104,7 @@ impl TargetTransaction for SqliteLoad<'_> {
     }
 
     fn insert(&mut self, table: &TableSchema, batch: &RecordBatch) -> Result<(), AdapterError> {
-        let sql = insert_sql(table)?;
-        let mut stmt = self.tx.prepare_cached(&sql).map_err(sqlite(|| {
-            format!("preparing the insert into `{}`", table.name)
-        }))?;
-        insert_batch(&mut stmt, table, batch)?;
+        insert_batch(&self.tx, table, batch)?;
         Ok(())
     }
 
