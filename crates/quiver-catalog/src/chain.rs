@@ -1,7 +1,7 @@
 //! A backup with the backups it builds on: what a restore loads, what the next incremental
 //! diffs against, and what VERIFY and export walk.
 
-use crate::{BackupManifest, Collection, DataFile, Result, TableSchema};
+use crate::{BackupManifest, Collection, DataFile, Result, TableBackup, TableSchema};
 
 /// A backup and the backups it builds on: its full backup first, then every incremental up
 /// to it, each link checked ([`Collection::chain`]). Never empty.
@@ -28,12 +28,12 @@ impl Chain {
         &self.backups
     }
 
-    /// Every data file of the chain with its backup.
-    pub fn files(&self) -> impl Iterator<Item = (&BackupManifest, &DataFile)> {
+    /// Every data file of the chain with its backup and table.
+    pub fn files(&self) -> impl Iterator<Item = (&BackupManifest, &TableBackup, &DataFile)> {
         self.backups.iter().flat_map(|b| {
             b.tables
                 .iter()
-                .flat_map(move |t| t.files.iter().map(move |f| (b, f)))
+                .flat_map(move |t| t.files.iter().map(move |f| (b, t, f)))
         })
     }
 

@@ -262,6 +262,13 @@ impl CollectionDef {
         ))
     }
 
+    /// Whether `backup`'s data files are checked against pins: it is a plain backup of this
+    /// encrypted collection. A caller reading a file anyway can compute its SHA-256 in the
+    /// same read only then ([`CollectionDef::check_pinned_file`]).
+    pub fn pins_files_of(&self, backup: &BackupManifest) -> bool {
+        backup.sealing.is_none() && self.encryption.enabled()
+    }
+
     /// Checks data file `path` of `backup` against its pin, when `backup` is a plain one of
     /// this encrypted collection ([`crate::crypto::PlainBackup`]): its crc32 anyone can make
     /// match, its SHA-256 (given by `sha256`, called only then) no one can. `Ok` without
@@ -272,7 +279,7 @@ impl CollectionDef {
         path: &str,
         sha256: impl FnOnce() -> std::io::Result<String>,
     ) -> Result<(), String> {
-        if backup.sealing.is_some() || !self.encryption.enabled() {
+        if !self.pins_files_of(backup) {
             return Ok(());
         }
         let pinned = self

@@ -31,15 +31,7 @@ pub fn verify(
     chain: &Chain,
     progress: &mut dyn FnMut(RestoreProgress),
 ) -> Result<()> {
-    let files: Vec<_> = chain
-        .backups()
-        .iter()
-        .flat_map(|b| {
-            b.tables
-                .iter()
-                .flat_map(move |t| t.files.iter().map(move |f| (b, t, f)))
-        })
-        .collect();
+    let files: Vec<_> = chain.files().collect();
     for (done, (backup, table, file)) in files.iter().enumerate() {
         let path = collection.data_file_path(backup, &file.path);
         let cipher = crate::file_cipher(backup, &file.path);

@@ -84,7 +84,7 @@ fn load(
         std::sync::Arc<parquet::encryption::decrypt::FileDecryptionProperties>,
     >,
     policy: PageIndexPolicy,
-) -> Result<ParquetMetaData> {
+) -> Result<std::sync::Arc<ParquetMetaData>> {
     let parquet = |source| Error::Parquet {
         path: path.to_path_buf(),
         source,
@@ -95,7 +95,7 @@ fn load(
         .with_file_decryption_properties(decryption.map_err(parquet)?);
     guard(path, || {
         ArrowReaderMetadata::load(file, options)
-            .map(|m| m.metadata().as_ref().clone())
+            .map(|m| m.metadata().clone())
             .map_err(parquet)
     })
     .map_err(|e| undecryptable(true, e))

@@ -123,7 +123,7 @@ pub fn export(
     let pinned_file = |rel: &str| -> Option<&BackupManifest> {
         let id = rel.split_once('/')?.0;
         let manifest = pending.iter().find(|m| m.id == id)?;
-        (def.encryption.enabled() && manifest.sealing.is_none()).then_some(*manifest)
+        def.pins_files_of(manifest).then_some(*manifest)
     };
     let total = files
         .iter()

@@ -231,7 +231,7 @@ pub fn verify(
         // A plain backup of an encrypted collection is also checked against its pinned
         // SHA-256, computed in the same read.
         let mut sha256 = quiver_catalog::crypto::Sha256Writer::default();
-        let pinned = definition.filter(|d| d.encryption.enabled() && manifest.sealing.is_none());
+        let pinned = definition.filter(|d| d.pins_files_of(manifest));
         let read = match pinned {
             Some(_) => location.download(&rel, &mut sha256),
             None => location.digest(&rel),

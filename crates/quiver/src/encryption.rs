@@ -138,14 +138,8 @@ fn pin_plain(
         if pins.iter().any(|pin| pin.pins(backup)) {
             continue;
         }
-        let mut file_sha256 = |path: &str| -> Result<String, String> {
-            let rel = format!("{}/{path}", backup.id);
-            let file = backup
-                .tables
-                .iter()
-                .flat_map(|t| &t.files)
-                .find(|f| f.path == path)
-                .expect("the pin asks for the manifest's own files");
+        let mut file_sha256 = |file: &quiver_catalog::DataFile| -> Result<String, String> {
+            let rel = format!("{}/{}", backup.id, file.path);
             let mut sha256 = Sha256Writer::default();
             let digest = location
                 .download(&rel, &mut sha256)

@@ -31,10 +31,10 @@ pub struct PinnedFile {
 
 impl PlainBackup {
     /// The pin of `manifest` (a plain one), each data file's digest given by `file_sha256`
-    /// (from its path in the backup; `Err` names why it could not be read).
+    /// (`Err` names why it could not be read).
     pub fn of(
         manifest: &crate::BackupManifest,
-        file_sha256: &mut dyn FnMut(&str) -> Result<String, String>,
+        file_sha256: &mut dyn FnMut(&crate::DataFile) -> Result<String, String>,
     ) -> Result<PlainBackup, String> {
         let files = manifest
             .tables
@@ -43,7 +43,7 @@ impl PlainBackup {
             .map(|f| {
                 Ok(PinnedFile {
                     path: f.path.clone(),
-                    sha256: file_sha256(&f.path)?,
+                    sha256: file_sha256(f)?,
                 })
             })
             .collect::<Result<_, String>>()?;
