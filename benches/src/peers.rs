@@ -264,23 +264,22 @@ impl Peer for Quiver {
         self.repo = dir.join("repo.quiver");
         Ok(())
     }
-    fn backup(&mut self, db: &Path, n: usize) -> (Cost, u64) {
-        let before = dir_bytes(&self.repo);
-        let sql = if n == 0 {
-            let tables: Vec<String> = SERVICE_TABLES
-                .iter()
-                .map(|t| format!("TABLE {}", t.0))
-                .collect();
-            format!(
+    fn before(&mut self, db: &Path) {
+        let tables: Vec<String> = SERVICE_TABLES
+            .iter()
+            .map(|t| format!("TABLE {}", t.0))
+            .collect();
+        quiver_child(
+            db,
+            &self.repo,
+            &format!(
                 "CREATE BACKUP COLLECTION {SERVICE} ({}) WITH (INCREMENTAL_BACKUP_ENABLED = 'true')",
                 tables.join(", ")
-            )
-        } else {
-            String::new()
-        };
-        if !sql.is_empty() {
-            quiver_child(db, &self.repo, &sql);
-        }
+            ),
+        );
+    }
+    fn backup(&mut self, db: &Path, n: usize) -> (Cost, u64) {
+        let before = dir_bytes(&self.repo);
         let statement = if n == 0 {
             format!("BACKUP {SERVICE}")
         } else {
