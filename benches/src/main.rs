@@ -157,6 +157,7 @@ fn main() {
     let mut keep = false;
     let mut on_postgres = false;
     let mut on_peers = false;
+    let mut on_limits = false;
     let mut i = 0;
     while i < args.len() {
         let value = args.get(i + 1).cloned().unwrap_or_default();
@@ -184,8 +185,13 @@ fn main() {
                 i += 1;
                 continue;
             }
+            "--limits" => {
+                on_limits = true;
+                i += 1;
+                continue;
+            }
             other => panic!(
-                "unknown argument {other}; usage: quiver-bench [--postgres | --peers] [--rows N,N] [--runs R] [--out DIR] [--keep]"
+                "unknown argument {other}; usage: quiver-bench [--postgres | --peers | --limits] [--rows N,N] [--runs R] [--out DIR] [--keep]"
             ),
         }
         i += 2;
@@ -198,6 +204,15 @@ fn main() {
         std::fs::write(out.join("results-peers.json"), json).expect("writing results-peers.json");
         std::fs::write(out.join("results-peers.md"), &table).expect("writing results-peers.md");
         println!("{table}");
+        if !keep {
+            let _ = std::fs::remove_dir_all(&work);
+        }
+        return;
+    }
+    if on_limits {
+        for rows in sizes {
+            limits(&work, rows, runs);
+        }
         if !keep {
             let _ = std::fs::remove_dir_all(&work);
         }
@@ -278,13 +293,7 @@ fn bench_size(work: &Path, rows: u64, runs: usize) -> SizeResult {
     let sqlite_transfer = copy(baseline::CopyKind::Transfer);
 
     let repo = dir.join("repo");
-    let mut engine = Engine::open_with(&source, options(&repo)).unwrap();
-    engine
-        .execute(&format!(
-            "CREATE BACKUP COLLECTION bench ({})",
-            collection_tables()
-        ))
-        .unwrap();
+    let mut engine = bench_collection(&source, &repo);
     let (full_backup, backup_bytes) =
         best_of(runs, || match &engine.execute("BACKUP bench").unwrap()[0] {
             quiver::Outcome::BackupTaken { manifest, .. } => manifest.bytes(),
@@ -345,6 +354,63 @@ fn bench_size(work: &Path, rows: u64, runs: usize) -> SizeResult {
         compaction,
         encryption,
     }
+}
+
+/// The two stricter ratios alone, each operation and its limit run alternately (`runs`
+/// rounds of limit, operation), so that the machine's drift falls on both alike: for
+/// iterating on them. Prints the best of each.
+fn limits(work: &Path, rows: u64, runs: usize) {
+    let dir = work.join(rows.to_string());
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("source.db");
+    generate::fill(&mut Connection::open(&source).unwrap(), rows, 42).unwrap();
+    let table_rows = table_rows(&source);
+    let repo = dir.join("repo");
+    let mut engine = bench_collection(&source, &repo);
+    let target = dir.join("restored.db");
+    let mut best = [Duration::MAX; 4];
+    for _ in 0..runs.max(1) {
+        let timed = |f: &mut dyn FnMut()| {
+            let start = std::time::Instant::now();
+            f();
+            start.elapsed()
+        };
+        let round = [
+            timed(&mut || {
+                baseline::parallel_scan(&source, &table_rows).unwrap();
+            }),
+            timed(&mut || {
+                engine.execute("BACKUP bench").unwrap();
+            }),
+            timed(&mut || {
+                baseline::sqlite_copy(
+                    &source,
+                    &dir.join("copied.db"),
+                    &generate::TABLES,
+                    baseline::CopyKind::Insert,
+                )
+                .unwrap();
+            }),
+            timed(&mut || {
+                let _ = std::fs::remove_file(&target);
+                Engine::open_with(&target, options(&repo))
+                    .unwrap()
+                    .execute("RESTORE bench")
+                    .unwrap();
+            }),
+        ];
+        for (best, time) in best.iter_mut().zip(round) {
+            *best = (*best).min(time);
+        }
+    }
+    assert_same_rows(&source, &target, "restore");
+    let [scan, backup, insert, restore] = best.map(secs);
+    println!(
+        "{rows} rows: parallel scan {scan:.3} s, full backup {backup:.3} s ({:.2}x); SQLite insert {insert:.3} s, restore {restore:.3} s ({:.2}x)",
+        backup / scan,
+        restore / insert
+    );
 }
 
 /// The collection of [`bench_size`] encrypted (a key file of its own): its full backup and
@@ -501,6 +567,19 @@ fn table_rows(source: &Path) -> Vec<(&'static str, &'static str, u64)> {
             (table, key, rows)
         })
         .collect()
+}
+
+/// An engine on `source` whose repository `repo` has the collection `bench` of the
+/// generated tables, just created.
+fn bench_collection(source: &Path, repo: &Path) -> Engine {
+    let mut engine = Engine::open_with(source, options(repo)).unwrap();
+    engine
+        .execute(&format!(
+            "CREATE BACKUP COLLECTION bench ({})",
+            collection_tables()
+        ))
+        .unwrap();
+    engine
 }
 
 /// The collection's table list, for `CREATE BACKUP COLLECTION bench (...)`.

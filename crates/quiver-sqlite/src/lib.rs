@@ -42,6 +42,7 @@ mod database;
 mod ddl;
 mod describe;
 mod error;
+mod feed;
 mod load;
 mod plain_sql;
 mod raw;

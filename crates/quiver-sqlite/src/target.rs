@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::ddl::{check_table_ddl, run_one};
 use crate::error::sqlite;
-use crate::load::insert_batch;
+use crate::load::Loader;
 use crate::tokens::same_name;
 use crate::{Error, Result};
 
@@ -18,6 +18,8 @@ pub struct SqliteTarget {
     path: PathBuf,
     /// Opened when the restore begins: a restore refused while planning leaves no file.
     conn: Option<Connection>,
+    /// Inserts through `conn`; made with it.
+    loader: Option<Loader>,
 }
 
 impl SqliteTarget {
@@ -32,6 +34,7 @@ impl SqliteTarget {
         Ok(SqliteTarget {
             path: path.to_path_buf(),
             conn: None,
+            loader: None,
         })
     }
 
@@ -51,6 +54,7 @@ impl SqliteTarget {
 /// One `BEGIN IMMEDIATE` transaction: the restore is all or nothing.
 struct SqliteLoad<'a> {
     tx: Transaction<'a>,
+    loader: &'a mut Loader,
 }
 
 impl RestoreTarget for SqliteTarget {
@@ -67,16 +71,18 @@ impl RestoreTarget for SqliteTarget {
     }
 
     fn begin(&mut self) -> Result<Box<dyn TargetTransaction + '_>, AdapterError> {
-        if self.conn.is_none() {
-            self.conn = Some(SqliteTarget::connect(&self.path)?);
-        }
-        let tx = self
-            .conn
-            .as_mut()
-            .expect("connected above")
+        let (conn, loader) = match (&mut self.conn, &mut self.loader) {
+            (Some(conn), Some(loader)) => (conn, loader),
+            (conn, loader) => {
+                let connected = SqliteTarget::connect(&self.path)?;
+                let made = Loader::new(&connected)?;
+                (conn.insert(connected), loader.insert(made))
+            }
+        };
+        let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sqlite(|| "starting the restore transaction"))?;
-        Ok(Box::new(SqliteLoad { tx }))
+        Ok(Box::new(SqliteLoad { tx, loader }))
     }
 }
 
@@ -104,7 +110,7 @@ impl TargetTransaction for SqliteLoad<'_> {
     }
 
     fn insert(&mut self, table: &TableSchema, batch: &RecordBatch) -> Result<(), AdapterError> {
-        insert_batch(&self.tx, table, batch)?;
+        self.loader.insert(&self.tx, table, batch)?;
         Ok(())
     }
 

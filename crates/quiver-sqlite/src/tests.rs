@@ -142,6 +142,64 @@ proptest! {
     }
 }
 
+/// Rowids for [`stored_rowids_come_back_exactly`]: runs of consecutive rowids from places
+/// where SQLite's own choice (the largest plus one, 1 in an empty table) would and would not
+/// give the same, up to the largest rowid there is.
+fn rowid_runs() -> impl Strategy<Value = Vec<i64>> {
+    let start = prop_oneof![
+        3 => Just(1i64),
+        2 => Just(0i64),
+        1 => Just(2i64),
+        1 => -5i64..5,
+        1 => any::<i64>(),
+        1 => (0i64..4).prop_map(|k| i64::MAX - k),
+        1 => Just(i64::MIN),
+    ];
+    proptest::collection::vec((start, 1usize..12), 1..6).prop_map(|runs| {
+        let mut rowids: Vec<i64> = runs
+            .into_iter()
+            .flat_map(|(start, len)| (0..len as i64).map_while(move |i| start.checked_add(i)))
+            .collect();
+        rowids.sort_unstable();
+        rowids.dedup();
+        rowids
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// A table whose rowid is not a column gets every rowid back, whether the rows arrive
+    /// in rowid order (no primary key) or in another (a text primary key), in batches that
+    /// do and do not continue from the largest rowid loaded so far.
+    #[test]
+    fn stored_rowids_come_back_exactly(
+        rowids in rowid_runs(),
+        with_text_key in any::<bool>(),
+        batch_rows in 1usize..9,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src.db");
+        let conn = Connection::open(&src).unwrap();
+        let key = if with_text_key { "k TEXT PRIMARY KEY, " } else { "k TEXT, " };
+        conn.execute_batch(&format!("CREATE TABLE t({key}v INTEGER)")).unwrap();
+        for (i, rowid) in rowids.iter().enumerate() {
+            // Keys in another order than the rowids.
+            let k = format!("{:08}", (i * 7919) % 100_003);
+            conn.execute("INSERT INTO t(rowid, k, v) VALUES (?1, ?2, ?3)", rusqlite::params![rowid, k, i as i64]).unwrap();
+        }
+        let (out, schemas) = round_trip(&src, &["t"], batch_rows);
+        prop_assert!(schemas[0].stores_rowid);
+        let restored = Connection::open(out.path().join("dst.db")).unwrap();
+        let rows = |c: &Connection| -> Vec<(i64, String, i64)> {
+            c.prepare("SELECT rowid, k, v FROM t ORDER BY rowid").unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap()
+                .collect::<Result<_, _>>().unwrap()
+        };
+        prop_assert_eq!(rows(&conn), rows(&restored));
+    }
+}
+
 /// A table too wide for the usual rows per INSERT statement (SQLite's parameter limit)
 /// round-trips, its rows in statements of fewer rows.
 #[test]
@@ -401,4 +459,67 @@ fn row_estimates_come_from_rowid_spans_and_are_absent_without_rowids() {
     assert_eq!(source.estimated_rows("empty"), Some(0));
     assert_eq!(source.estimated_rows("keyed"), None);
     assert_eq!(source.estimated_rows("missing"), None);
+}
+
+/// A batch that is not the table's (other columns, or a raw value that does not decode) is
+/// refused with the table and column named, and inserts nothing.
+#[test]
+fn batches_that_are_not_the_tables_are_refused() {
+    use arrow::array::{BinaryArray, Int64Array};
+    use arrow::record_batch::RecordBatch;
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src.db");
+    Connection::open(&src)
+        .unwrap()
+        .execute_batch("CREATE TABLE t(a INTEGER)")
+        .unwrap();
+    let schema = SqliteSource::open(&src).unwrap().describe("t").unwrap();
+    assert!(schema.stores_rowid && schema.columns[0].has_raw);
+    let batch = |raw: Option<&[u8]>| {
+        RecordBatch::try_new(
+            schema.arrow_schema(),
+            vec![
+                Arc::new(Int64Array::from(vec![1, 2])),
+                Arc::new(Int64Array::from(vec![Some(5), None])),
+                Arc::new(BinaryArray::from(vec![None, raw])),
+            ],
+        )
+        .unwrap()
+    };
+    let mut target = SqliteTarget::open(&dir.path().join("dst.db")).unwrap();
+    let mut tx = target.begin().unwrap();
+    tx.create_table(&schema).unwrap();
+    // 0xEE is no storage class's tag.
+    let err = tx
+        .insert(&schema, &batch(Some(&[0xEE, 1])))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("undecodable raw value in column `a`"), "{err}");
+    assert!(err.contains("`t`"), "{err}");
+    let other = RecordBatch::try_new(
+        Arc::new(arrow::datatypes::Schema::new(vec![
+            arrow::datatypes::Field::new("a", arrow::datatypes::DataType::Int64, true),
+        ])),
+        vec![Arc::new(Int64Array::from(vec![1]))],
+    )
+    .unwrap();
+    let err = tx.insert(&schema, &other).unwrap_err().to_string();
+    assert!(err.contains("expected columns"), "{err}");
+    // A raw value that decodes (text) goes in with its class.
+    let mut text = vec![];
+    quiver_catalog::encode_raw(quiver_catalog::SqlValue::Text(b"x"), &mut text);
+    tx.insert(&schema, &batch(Some(&text))).unwrap();
+    tx.finish_table(&schema).unwrap();
+    tx.commit().unwrap();
+    let dst = Connection::open(dir.path().join("dst.db")).unwrap();
+    let rows: Vec<(i64, String)> = dst
+        .prepare("SELECT rowid, quote(a) FROM t ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rows, vec![(1, "5".to_string()), (2, "'x'".to_string())]);
 }
