@@ -14,11 +14,13 @@
 //! the generated databases and repositories (for profiling). `--postgres` runs the
 //! PostgreSQL benchmarks instead ([`postgres`]), into `results-postgres.{json,md}`;
 //! `--peers` quiver beside the tools users would pick instead ([`peers`]), into
-//! `results-peers.{json,md}`.
+//! `results-peers.{json,md}`; `--limits` only the two stricter ratios (each operation and
+//! its limit run alternately) and the backup's cost ladder ([`ladder`]), printed.
 
 mod baseline;
 mod changes;
 mod generate;
+mod ladder;
 mod measure;
 mod peers;
 mod postgres;
@@ -61,6 +63,8 @@ struct SizeResult {
     sqlite_transfer_s: f64,
     /// Restore over SQLite's own insert (target <= 1.2).
     restore_vs_sqlite_insert: f64,
+    /// Where the full backup's time goes over the parallel scan ([`ladder::climb`]).
+    backup_ladder: Vec<ladder::Rung>,
     /// `QUERY SELECT * FROM bench.order_items WHERE order_id = <middle>` over the full
     /// backup: the key's statistics and page index skip all but a page or two.
     point_query_s: f64,
@@ -300,6 +304,7 @@ fn bench_size(work: &Path, rows: u64, runs: usize) -> SizeResult {
             other => panic!("unexpected outcome {other}"),
         });
 
+    let backup_ladder = backup_ladder(&source, &table_rows, &dir, runs, &mut engine);
     let (point_query, scan_query) = bench_point_query(&mut engine, runs);
 
     let (restore, _) = best_of(runs, || {
@@ -347,6 +352,7 @@ fn bench_size(work: &Path, rows: u64, runs: usize) -> SizeResult {
         sqlite_insert_s: secs(sqlite_insert),
         sqlite_transfer_s: secs(sqlite_transfer),
         restore_vs_sqlite_insert: secs(restore) / secs(sqlite_insert),
+        backup_ladder,
         point_query_s: secs(point_query),
         scan_query_s: secs(scan_query),
         point_vs_scan: secs(point_query) / secs(scan_query),
@@ -411,6 +417,8 @@ fn limits(work: &Path, rows: u64, runs: usize) {
         backup / scan,
         restore / insert
     );
+    let rungs = backup_ladder(&source, &table_rows, &dir, runs, &mut engine);
+    print!("{}", ladder_table(rows, &rungs));
 }
 
 /// The collection of [`bench_size`] encrypted (a key file of its own): its full backup and
@@ -567,6 +575,50 @@ fn table_rows(source: &Path) -> Vec<(&'static str, &'static str, u64)> {
             (table, key, rows)
         })
         .collect()
+}
+
+/// [`ladder::climb`] from the parallel bare scan of `source`'s tables to `engine`'s full
+/// backup of them.
+fn backup_ladder(
+    source: &Path,
+    table_rows: &[(&str, &str, u64)],
+    dir: &Path,
+    runs: usize,
+    engine: &mut Engine,
+) -> Vec<ladder::Rung> {
+    ladder::climb(
+        source,
+        table_rows,
+        dir,
+        runs,
+        &mut || {
+            baseline::parallel_scan(source, table_rows).unwrap();
+        },
+        &mut || {
+            engine.execute("BACKUP bench").unwrap();
+        },
+    )
+}
+
+/// The cost ladder of a full backup at `rows` rows as a markdown table.
+fn ladder_table(rows: u64, rungs: &[ladder::Rung]) -> String {
+    let base = rungs.first().map_or(1.0, |r| r.wall_s);
+    let mut out = format!(
+        "| {rows} rows: step | wall | / parallel scan | CPU (all threads) | CPU added |\n|---|---:|---:|---:|---:|\n"
+    );
+    let mut previous = None;
+    for rung in rungs {
+        let added = previous.map_or(String::new(), |p: f64| format!("{:+.3} s", rung.cpu_s - p));
+        out.push_str(&format!(
+            "| {} | {:.3} s | {:.2}x | {:.3} s | {added} |\n",
+            rung.step,
+            rung.wall_s,
+            rung.wall_s / base,
+            rung.cpu_s
+        ));
+        previous = Some(rung.cpu_s);
+    }
+    out
 }
 
 /// An engine on `source` whose repository `repo` has the collection `bench` of the
@@ -770,6 +822,10 @@ fn markdown(results: &[SizeResult]) -> String {
             r.restore_s,
             r.restore_vs_sqlite_insert,
         ));
+    }
+    for r in results {
+        out.push('\n');
+        out.push_str(&ladder_table(r.rows, &r.backup_ladder));
     }
     out.push_str(
         "\n| rows | point query on order_items (`WHERE order_id = k`) | full scan of the table (every column) | point / scan |\n\

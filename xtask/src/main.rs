@@ -4,10 +4,11 @@
 //! Tasks:
 //! - `ci`: format check, dependency rules, clippy with warnings denied, the test suite.
 //! - `deps`: the dependency rules ([`deps`]) over `cargo metadata`; also a test of xtask's.
-//! - `bench [--rows N,N,...] [--runs R] [--postgres | --peers]`: the benchmarks in `benches/`,
+//! - `bench [--rows N,N,...] [--runs R] [--postgres | --peers | --limits]`: the benchmarks in `benches/`,
 //!   release build; results in `target/bench/results.{json,md}` (`--postgres`: on a
 //!   PostgreSQL server, in `results-postgres.{json,md}`; `--peers`: beside sqlite3 .backup,
-//!   VACUUM INTO, restic and Litestream, in `results-peers.{json,md}`).
+//!   VACUUM INTO, restic and Litestream, in `results-peers.{json,md}`; `--limits`: only the
+//!   two stricter ratios and the backup's cost ladder, printed).
 //! - `fuzz <target>|all [--seconds N] [--seed S] [--quiet]`: build the libFuzzer targets of
 //!   `fuzz/` (stable toolchain, no cargo-fuzz needed), replay their committed regressions,
 //!   and fuzz for N seconds each (default 60); `--quiet` shows libFuzzer's output only on a
@@ -27,7 +28,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("deps") => check_deps(),
         _ => Err(format!(
-            "usage: cargo xtask <task>\n\ntasks:\n  ci                          fmt check, clippy -D warnings, dependency rules, tests\n  deps                        the dependency rules (docs/architecture.md) over cargo metadata\n  bench [--rows N,N] [--runs R] [--postgres | --peers]\n                              benchmarks vs their baselines (release build);\n                              --postgres: on a PostgreSQL server, vs COPY, pg_dump, pg_restore\n                              --peers: beside sqlite3 .backup, VACUUM INTO, restic, Litestream\n  fuzz <target>|all [--seconds N] [--seed S] [--quiet]\n                              fuzz a target, or each (targets: {})",
+            "usage: cargo xtask <task>\n\ntasks:\n  ci                          fmt check, clippy -D warnings, dependency rules, tests\n  deps                        the dependency rules (docs/architecture.md) over cargo metadata\n  bench [--rows N,N] [--runs R] [--postgres | --peers | --limits]\n                              benchmarks vs their baselines (release build);\n                              --postgres: on a PostgreSQL server, vs COPY, pg_dump, pg_restore\n                              --peers: beside sqlite3 .backup, VACUUM INTO, restic, Litestream\n                              --limits: only the stricter ratios and the backup cost ladder\n  fuzz <target>|all [--seconds N] [--seed S] [--quiet]\n                              fuzz a target, or each (targets: {})",
             fuzz::TARGETS.join(", ")
         )),
     };

@@ -14,4 +14,6 @@ mod take;
 
 pub use compact::{CompactOptions, Compacted, compact};
 pub use error::{Error, Result};
-pub use take::{BackupOptions, BackupProgress, TakenBackup, check_incremental_allowed, take};
+pub use take::{
+    BackupOptions, BackupProgress, TakenBackup, check_incremental_allowed, data_file_options, take,
+};

@@ -433,11 +433,7 @@ impl<'a> FileWriter<'a> {
                 .pending
                 .file_key(&relative)
                 .map(|key| quiver_snapshot::FileCipher::new(key.key.bytes(), key.aad_prefix));
-            let options = WriteOptions {
-                random_columns: vec![HASH_COLUMN.to_string()],
-                cipher,
-                ..WriteOptions::sorted_by(self.schema.key_indices())
-            };
+            let options = data_file_options(self.schema, cipher);
             let file_schema = self.schema.file_schema(self.kind);
             // Encoding runs on a thread of its own while this one hashes or diffs.
             let writer =
@@ -462,6 +458,19 @@ impl<'a> FileWriter<'a> {
             bytes: digest.bytes,
             crc32: digest.crc32,
         }])
+    }
+}
+
+/// How a backup writes `schema`'s data files: sorted by its row key, the row hashes stored
+/// as they are, encrypted with `cipher` if there is one.
+pub fn data_file_options(
+    schema: &TableSchema,
+    cipher: Option<quiver_snapshot::FileCipher>,
+) -> WriteOptions {
+    WriteOptions {
+        random_columns: vec![HASH_COLUMN.to_string()],
+        cipher,
+        ..WriteOptions::sorted_by(schema.key_indices())
     }
 }
 

@@ -25,9 +25,10 @@ pub struct WriteOptions {
     /// Bytes per row group, whichever limit comes first: the writer buffers a whole row
     /// group, so wide rows (large blobs) need this bound too.
     pub row_group_bytes: usize,
-    /// zstd level. 1 by default: level 3 made files ~3% smaller for ~15% more CPU, and a
-    /// backup is CPU-bound.
-    pub zstd_level: i32,
+    /// zstd level, or `None` for no compression (what the benchmark's cost ladder measures
+    /// encoding alone with). 1 by default: level 3 made files ~3% smaller for ~15% more CPU,
+    /// and a backup is CPU-bound.
+    pub zstd_level: Option<i32>,
     /// Dictionary-encode columns. Off by default: zstd already removes the repetition a
     /// dictionary would, and hashing every value costs more than the rest of the encoding.
     pub dictionary: bool,
@@ -45,7 +46,7 @@ impl WriteOptions {
             sort_key,
             row_group_rows: 64 * 1024,
             row_group_bytes: 128 << 20,
-            zstd_level: 1,
+            zstd_level: Some(1),
             dictionary: false,
             random_columns: Vec::new(),
             cipher: None,
@@ -92,7 +93,11 @@ impl SnapshotWriter {
                 nulls_first: true,
             })
             .collect::<Vec<_>>();
-        let level = ZstdLevel::try_new(options.zstd_level).unwrap_or_default();
+        let compression = options
+            .zstd_level
+            .map_or(Compression::UNCOMPRESSED, |level| {
+                Compression::ZSTD(ZstdLevel::try_new(level).unwrap_or_default())
+            });
         let mut properties = WriterProperties::builder();
         for field in schema.fields() {
             if field.data_type() == &DataType::Int64
@@ -118,7 +123,7 @@ impl SnapshotWriter {
             properties = properties.with_file_encryption_properties(encryption);
         }
         let properties = properties
-            .set_compression(Compression::ZSTD(level))
+            .set_compression(compression)
             .set_dictionary_enabled(options.dictionary)
             .set_statistics_enabled(EnabledStatistics::Page)
             .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
