@@ -14,7 +14,8 @@
 //! the generated databases and repositories (for profiling). `--postgres` runs the
 //! PostgreSQL benchmarks instead ([`postgres`]), into `results-postgres.{json,md}`;
 //! `--peers` quiver beside the tools users would pick instead ([`peers`]), into
-//! `results-peers.{json,md}`; `--limits` only the two stricter ratios (each operation and
+//! `results-peers.{json,md}` (with `--postgres`: beside pg_dump and pg_restore on the
+//! PostgreSQL demo's services, [`pg_peers`], into `results-peers-postgres.{json,md}`); `--limits` only the two stricter ratios (each operation and
 //! its limit run alternately) and the backup's cost ladder ([`ladder`]), printed.
 
 mod baseline;
@@ -23,6 +24,7 @@ mod generate;
 mod ladder;
 mod measure;
 mod peers;
+mod pg_peers;
 mod postgres;
 mod services;
 
@@ -151,6 +153,11 @@ fn main() {
         engine.execute(&args[3]).unwrap();
         return;
     }
+    if args.first().map(String::as_str) == Some("child-pg-exec") {
+        let mut engine = Engine::connect(&args[1], options(Path::new(&args[2]))).unwrap();
+        engine.execute(&args[3]).unwrap();
+        return;
+    }
     if args.first().map(String::as_str) == Some("child-pg-backup") {
         postgres::child_backup(&args[1], Path::new(&args[2]));
         return;
@@ -203,10 +210,19 @@ fn main() {
     std::fs::create_dir_all(&out).expect("creating the output directory");
     let work = tempdir(&out);
     if on_peers {
-        let (results, table) = peers::run(&sizes, &work);
+        let (results, table) = if on_postgres {
+            pg_peers::run(&sizes, &work)
+        } else {
+            peers::run(&sizes, &work)
+        };
         let json = serde_json::to_string_pretty(&results).expect("results serialize");
-        std::fs::write(out.join("results-peers.json"), json).expect("writing results-peers.json");
-        std::fs::write(out.join("results-peers.md"), &table).expect("writing results-peers.md");
+        let name = if on_postgres {
+            "results-peers-postgres"
+        } else {
+            "results-peers"
+        };
+        std::fs::write(out.join(format!("{name}.json")), json).expect("writing the peers' json");
+        std::fs::write(out.join(format!("{name}.md")), &table).expect("writing the peers' table");
         println!("{table}");
         if !keep {
             let _ = std::fs::remove_dir_all(&work);

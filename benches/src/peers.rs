@@ -22,7 +22,7 @@ use serde::Serialize;
 use crate::services::{self, OTHER_TABLES, SERVICE, SERVICE_TABLES};
 
 /// The fractions of rows changed before each incremental, applied one after the other.
-const FRACTIONS: [f64; 3] = [0.001, 0.01, 0.1];
+pub(crate) const FRACTIONS: [f64; 3] = [0.001, 0.01, 0.1];
 
 /// One process's cost.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -34,7 +34,7 @@ pub struct Cost {
 }
 
 impl Cost {
-    fn add(self, other: Cost) -> Cost {
+    pub(crate) fn add(self, other: Cost) -> Cost {
         Cost {
             seconds: self.seconds + other.seconds,
             peak_rss_bytes: self.peak_rss_bytes.max(other.peak_rss_bytes),
@@ -561,7 +561,7 @@ fn copy_back(db: &Path, copy: &Path) -> Cost {
     clippy::zombie_processes,
     reason = "the child is reaped by wait4, for its rusage"
 )]
-fn run_process(command: &mut Command) -> Cost {
+pub(crate) fn run_process(command: &mut Command) -> Cost {
     let start = Instant::now();
     let child = command
         .stdin(Stdio::null())
@@ -628,7 +628,7 @@ fn install(program: &str, package: &str) -> Result<(), String> {
 }
 
 /// Total bytes of the files under `dir` (0 if it does not exist).
-fn dir_bytes(dir: &Path) -> u64 {
+pub(crate) fn dir_bytes(dir: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
@@ -700,7 +700,7 @@ fn same_rows(expected: &Path, actual: &Path, tables: &[(&str, &str)], tool: &str
     }
 }
 
-fn markdown(results: &[PeerSize]) -> String {
+pub(crate) fn markdown(results: &[PeerSize]) -> String {
     let mut out = String::new();
     for size in results {
         out.push_str(&format!(
