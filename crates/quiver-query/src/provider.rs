@@ -101,7 +101,15 @@ impl BackupTable {
                             self.collection.def().name
                         )
                     };
-                    quiver_snapshot::verify_file(&path, file.bytes, file.crc32, cipher.as_ref())
+                    quiver_snapshot::verify_file(
+                        &path,
+                        &quiver_snapshot::FileDigest {
+                            rows: file.rows,
+                            bytes: file.bytes,
+                            crc32: file.crc32,
+                        },
+                        cipher.as_ref(),
+                    )
                         .map_err(|e| damaged(&e))?;
                     self.collection
                         .def()

@@ -39,7 +39,7 @@ pub fn verify(
             backup: backup.id.clone(),
             source,
         };
-        verify_file(&path, file.bytes, file.crc32, cipher.as_ref()).map_err(damaged)?;
+        verify_file(&path, &recorded(file), cipher.as_ref()).map_err(damaged)?;
         if let Some(cipher) = &cipher {
             // Every byte of an encrypted file is authenticated before anything is restored:
             // here the structure and the row hashes, the one column a restore does not
@@ -319,4 +319,13 @@ fn read_ahead<'scope, 'env>(
         }
     });
     receiver
+}
+
+/// What the manifest records of `file`, as [`verify_file`] checks it.
+fn recorded(file: &quiver_catalog::DataFile) -> quiver_snapshot::FileDigest {
+    quiver_snapshot::FileDigest {
+        rows: file.rows,
+        bytes: file.bytes,
+        crc32: file.crc32,
+    }
 }

@@ -64,6 +64,16 @@ pub enum Error {
         /// Size found.
         actual: u64,
     },
+    /// The file's row groups hold another number of rows than the manifest records.
+    #[error("{path} is damaged: it holds {actual} rows, the manifest says {expected}")]
+    RowCountMismatch {
+        /// The file.
+        path: PathBuf,
+        /// Rows recorded at backup time.
+        expected: u64,
+        /// Rows its row groups say they hold.
+        actual: u64,
+    },
     /// The file's checksum is not the one recorded.
     #[error("{path} is damaged: its crc32 is {actual:08x}, the manifest says {expected:08x}")]
     ChecksumMismatch {

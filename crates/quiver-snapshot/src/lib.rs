@@ -28,7 +28,7 @@
 //! let digest = writer.finish().unwrap();
 //! assert_eq!(digest.rows, 2);
 //!
-//! verify_file(&path, digest.bytes, digest.crc32, None).unwrap();
+//! verify_file(&path, &digest, None).unwrap();
 //! let batches: Vec<_> = SnapshotReader::open(&path, 1024).unwrap().collect::<Result<_, _>>().unwrap();
 //! assert_eq!(batches, vec![batch]);
 //! ```

@@ -22,6 +22,8 @@ pub struct SnapshotReader {
     schema: SchemaRef,
     inner: ParquetRecordBatchReader,
     encrypted: bool,
+    /// The rows the file's row groups say they hold: what the reader yields in all.
+    rows: u64,
 }
 
 impl SnapshotReader {
@@ -91,24 +93,38 @@ impl SnapshotReader {
                 let mask = ProjectionMask::roots(builder.parquet_schema(), columns.iter().copied());
                 builder = builder.with_projection(mask);
             }
+            let rows = builder
+                .metadata()
+                .row_groups()
+                .iter()
+                .map(|g| u64::try_from(g.num_rows()).unwrap_or(u64::MAX))
+                .fold(0u64, u64::saturating_add);
             let inner = builder.build().map_err(parquet)?;
             Ok((
                 arrow::record_batch::RecordBatchReader::schema(&inner),
                 inner,
+                rows,
             ))
         });
-        let (schema, inner) = opened.map_err(|e| undecryptable(cipher.is_some(), e))?;
+        let (schema, inner, rows) = opened.map_err(|e| undecryptable(cipher.is_some(), e))?;
         Ok(SnapshotReader {
             path: path.to_path_buf(),
             schema,
             inner,
             encrypted: cipher.is_some(),
+            rows,
         })
     }
 
     /// The file's Arrow schema.
     pub fn schema(&self) -> SchemaRef {
         self.schema.clone()
+    }
+
+    /// The rows the file's row groups say they hold, which is what the reader yields (or
+    /// it fails).
+    pub fn rows(&self) -> u64 {
+        self.rows
     }
 }
 

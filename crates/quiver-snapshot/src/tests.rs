@@ -81,21 +81,29 @@ fn flipped_byte_and_truncation_are_detected() {
         .map(|i| (i, Some(i as f64), Some(format!("r{i}")), None))
         .collect();
     let digest = write(&path, &[batch(&rows)], 1000);
-    verify_file(&path, digest.bytes, digest.crc32, None).unwrap();
+    verify_file(&path, &digest, None).unwrap();
+    // A manifest that records other rows than the file holds (both crc32s forged).
+    for rows in [digest.rows - 1, digest.rows + 1] {
+        let miscounted = crate::FileDigest { rows, ..digest };
+        assert!(matches!(
+            verify_file(&path, &miscounted, None),
+            Err(Error::RowCountMismatch { actual: 100, .. })
+        ));
+    }
 
     let mut bytes = std::fs::read(&path).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x01;
     std::fs::write(&path, &bytes).unwrap();
     assert!(matches!(
-        verify_file(&path, digest.bytes, digest.crc32, None),
+        verify_file(&path, &digest, None),
         Err(Error::ChecksumMismatch { .. })
     ));
 
     bytes.truncate(bytes.len() - 10);
     std::fs::write(&path, &bytes).unwrap();
     assert!(matches!(
-        verify_file(&path, digest.bytes, digest.crc32, None),
+        verify_file(&path, &digest, None),
         Err(Error::SizeMismatch { .. })
     ));
     // A damaged file read without verification errors, it does not panic.
@@ -253,7 +261,7 @@ proptest! {
         let input = batch(&rows);
         writer.write(&input).unwrap();
         let digest = writer.finish().unwrap();
-        verify_file(&path, digest.bytes, digest.crc32, Some(&cipher)).unwrap();
+        verify_file(&path, &digest, Some(&cipher)).unwrap();
         let read: Vec<RecordBatch> = SnapshotReader::open_columns(&path, 64, None, Some(&cipher))
             .unwrap()
             .collect::<Result<_, _>>()
@@ -266,7 +274,7 @@ proptest! {
         let moved = crate::FileCipher::new(&[9; 32], b"collection/backup/data/u.0.parquet".to_vec());
         let other_key = crate::FileCipher::new(&[8; 32], b"collection/backup/data/t.0.parquet".to_vec());
         for wrong in [Some(&moved), Some(&other_key), None] {
-            prop_assert!(verify_file(&path, digest.bytes, digest.crc32, wrong).is_err());
+            prop_assert!(verify_file(&path, &digest, wrong).is_err());
         }
     }
 }

@@ -28,14 +28,15 @@ pub fn file_digest(path: &Path) -> Result<(u64, u32)> {
     Ok((bytes, hasher.finalize()))
 }
 
-/// Fails unless the file at `path` has exactly `bytes` bytes and crc32 `crc32`, and a
-/// Parquet footer that reads (an encrypted file's decrypts and authenticates with `cipher`).
+/// Fails unless the file at `path` has exactly `expected`'s bytes and crc32, and a Parquet
+/// footer that reads (an encrypted file's decrypts and authenticates with `cipher`) and
+/// holds `expected`'s rows.
 pub fn verify_file(
     path: &Path,
-    bytes: u64,
-    crc32: u32,
+    expected: &crate::FileDigest,
     cipher: Option<&crate::FileCipher>,
 ) -> Result<()> {
+    let (bytes, crc32) = (expected.bytes, expected.crc32);
     let (actual_bytes, actual_crc) = file_digest(path)?;
     if actual_bytes != bytes {
         return Err(Error::SizeMismatch {
@@ -54,5 +55,15 @@ pub fn verify_file(
     // A forged file can carry a matching crc32: its footer is read here, by the reader
     // that turns the Parquet decoder's panics into errors, before any other reader (QUERY's
     // DataFusion) trusts it.
-    crate::SnapshotReader::open_columns(path, 1, Some(&[]), cipher).map(drop)
+    let reader = crate::SnapshotReader::open_columns(path, 1, Some(&[]), cipher)?;
+    // A manifest and a file whose crc32s were both forged may still disagree on the rows:
+    // a restore would bring back other rows than the backup lists.
+    if reader.rows() != expected.rows {
+        return Err(Error::RowCountMismatch {
+            path: path.to_path_buf(),
+            expected: expected.rows,
+            actual: reader.rows(),
+        });
+    }
+    Ok(())
 }

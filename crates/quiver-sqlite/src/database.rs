@@ -161,3 +161,22 @@ fn names_a_server(database: &str) -> bool {
             .any(|k| word.starts_with(k))
         })
 }
+
+/// Refuses the database `conn` has open at `path` unless it stores text in UTF-8 (as every
+/// new database does): in a UTF-16 one, SQLite converts each text value between encodings,
+/// and text not valid in both would come back changed.
+pub(crate) fn check_utf8(conn: &Connection, path: &Path) -> Result<()> {
+    let encoding: String = conn
+        .query_row("PRAGMA encoding", [], |r| r.get(0))
+        .map_err(sqlite(|| {
+            format!("reading the text encoding of {}", path.display())
+        }))?;
+    if encoding.eq_ignore_ascii_case("UTF-8") {
+        Ok(())
+    } else {
+        Err(Error::NotUtf8 {
+            path: path.display().to_string(),
+            encoding,
+        })
+    }
+}

@@ -45,6 +45,17 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// The database stores text in UTF-16: SQLite converts text between it and UTF-8 on the
+    /// way in and out, and changes text that is not valid in the other encoding.
+    #[error(
+        "{path} stores text as {encoding}: quiver keeps text byte for byte in UTF-8 databases only (SQLite converts text to and from {encoding}, which changes text that is not valid in both); copy it into a UTF-8 database first, e.g. sqlite3 {path} .dump | sqlite3 copy.db"
+    )]
+    NotUtf8 {
+        /// The database file.
+        path: String,
+        /// Its `PRAGMA encoding`.
+        encoding: String,
+    },
     /// A backup's DDL is not what a restore may run (see [`crate::check_table_ddl`]).
     #[error("{0}")]
     RefusedDdl(String),
@@ -89,9 +100,10 @@ impl Error {
             Error::Sqlite { source, .. } => sqlite_kind(source),
             Error::NoSuchTable(_) | Error::NotAFile => ErrorKind::NotFound,
             Error::Statement(_) => ErrorKind::Other,
-            Error::Unsupported { .. } | Error::RefusedDdl(_) | Error::OtherKind(_) => {
-                ErrorKind::Unsupported
-            }
+            Error::Unsupported { .. }
+            | Error::RefusedDdl(_)
+            | Error::OtherKind(_)
+            | Error::NotUtf8 { .. } => ErrorKind::Unsupported,
             Error::ForeignKeyViolation { .. } => ErrorKind::Constraint,
             Error::BatchMismatch { .. } | Error::Arrow { .. } => ErrorKind::Other,
         }

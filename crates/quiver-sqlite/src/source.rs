@@ -26,10 +26,13 @@ pub struct SqliteSource {
 
 impl SqliteSource {
     /// Opens the database at `path` (which must exist).
+    /// Refused for a database that stores text in UTF-16 ([`crate::Error::NotUtf8`]).
     pub fn open(path: &Path) -> Result<SqliteSource> {
+        let conn = open_connection(path)?;
+        crate::database::check_utf8(&conn, path)?;
         Ok(SqliteSource {
             path: path.to_path_buf(),
-            readers: vec![open_connection(path)?],
+            readers: vec![conn],
             gate: None,
         })
     }

@@ -47,6 +47,7 @@ impl SqliteTarget {
             .map_err(sqlite(
                 || "turning foreign key enforcement off for the load",
             ))?;
+        crate::database::check_utf8(&conn, path)?;
         Ok(conn)
     }
 }

@@ -523,3 +523,49 @@ fn batches_that_are_not_the_tables_are_refused() {
         .unwrap();
     assert_eq!(rows, vec![(1, "5".to_string()), (2, "'x'".to_string())]);
 }
+
+/// A database that stores text in UTF-16 is refused as a source and as a target, with
+/// nothing restored: SQLite would convert text on the way (a lone surrogate, or bytes that
+/// are not UTF-8, would come back changed).
+#[test]
+fn utf16_databases_are_refused_as_source_and_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let (utf8, utf16) = (dir.path().join("utf8.db"), dir.path().join("utf16.db"));
+    Connection::open(&utf8)
+        .unwrap()
+        .execute_batch("CREATE TABLE t(a); INSERT INTO t VALUES (CAST(x'ff00fe' AS TEXT))")
+        .unwrap();
+    Connection::open(&utf16)
+        .unwrap()
+        .execute_batch("PRAGMA encoding = 'UTF-16le'; CREATE TABLE u(a); INSERT INTO u VALUES (CAST(x'00d8' AS TEXT))")
+        .unwrap();
+    let err = SqliteSource::open(&utf16)
+        .err()
+        .expect("a UTF-16 source is refused")
+        .to_string();
+    assert!(
+        err.contains("UTF-16le") && err.contains("UTF-8 databases only"),
+        "{err}"
+    );
+
+    let mut source = SqliteSource::open(&utf8).unwrap();
+    let mut snapshot = source.snapshot().unwrap();
+    let schema = snapshot.describe("t").unwrap();
+    drop(snapshot);
+    let mut target = SqliteTarget::open(&utf16).unwrap();
+    let err = target
+        .begin()
+        .err()
+        .expect("a UTF-16 target is refused")
+        .to_string();
+    assert!(err.contains("UTF-16le"), "{err}");
+    let tables: i64 = Connection::open(&utf16)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name = 't'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tables, 0, "nothing of {schema:?} was restored");
+}
