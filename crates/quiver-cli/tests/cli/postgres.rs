@@ -58,6 +58,9 @@ impl Pg {
     fn schema(&self, tables: &[&str]) -> String {
         let bin = quiver_postgres::test_server::bin_dir().expect("PostgreSQL binaries");
         let mut command = Command::new(bin.join("pg_dump"));
+        // Whatever timeout the database sets (a test sets 1 ms, which pg_dump's own
+        // queries overran on a loaded machine).
+        command.env("PGOPTIONS", "-c statement_timeout=0");
         command.args(["--schema-only", "--no-owner", "-d", &self.url]);
         for table in tables {
             command.args(["-t", table]);
