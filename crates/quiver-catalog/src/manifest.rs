@@ -83,7 +83,11 @@ pub struct ChangeCounts {
 impl TableBackup {
     /// Rows over all files.
     pub fn rows(&self) -> u64 {
-        self.files.iter().map(|f| f.rows).sum()
+        // Saturating: a forged manifest's counts must not overflow (restore refuses it).
+        self.files
+            .iter()
+            .map(|f| f.rows)
+            .fold(0, u64::saturating_add)
     }
 
     /// Bytes over all files.
@@ -305,7 +309,10 @@ impl SealedManifest {
 impl BackupManifest {
     /// Rows over all tables.
     pub fn rows(&self) -> u64 {
-        self.tables.iter().map(TableBackup::rows).sum()
+        self.tables
+            .iter()
+            .map(TableBackup::rows)
+            .fold(0, u64::saturating_add)
     }
 
     /// Changes over all tables (zero for a full backup).

@@ -24,6 +24,8 @@ pub struct SnapshotReader {
     encrypted: bool,
     /// The rows the file's row groups say they hold: what the reader yields in all.
     rows: u64,
+    /// Rows yielded so far: at the end they must be `rows` (a forged footer can say other).
+    yielded: u64,
 }
 
 impl SnapshotReader {
@@ -93,12 +95,16 @@ impl SnapshotReader {
                 let mask = ProjectionMask::roots(builder.parquet_schema(), columns.iter().copied());
                 builder = builder.with_projection(mask);
             }
-            let rows = builder
-                .metadata()
-                .row_groups()
-                .iter()
-                .map(|g| u64::try_from(g.num_rows()).unwrap_or(u64::MAX))
-                .fold(0u64, u64::saturating_add);
+            let mut rows = 0u64;
+            for group in builder.metadata().row_groups() {
+                rows = u64::try_from(group.num_rows())
+                    .ok()
+                    .and_then(|n| rows.checked_add(n))
+                    .ok_or_else(|| Error::Malformed {
+                        path: path.to_path_buf(),
+                        message: format!("a row group says it has {} rows", group.num_rows()),
+                    })?;
+            }
             let inner = builder.build().map_err(parquet)?;
             Ok((
                 arrow::record_batch::RecordBatchReader::schema(&inner),
@@ -113,6 +119,7 @@ impl SnapshotReader {
             inner,
             encrypted: cipher.is_some(),
             rows,
+            yielded: 0,
         })
     }
 
@@ -136,9 +143,27 @@ impl Iterator for SnapshotReader {
         let inner = &mut self.inner;
         let encrypted = self.encrypted;
         match guard(&path, || Ok(inner.next())) {
-            Ok(next) => next.map(|batch| {
-                batch.map_err(|source| undecryptable(encrypted, Error::Arrow { path, source }))
-            }),
+            Ok(Some(Ok(batch))) => {
+                self.yielded = self.yielded.saturating_add(batch.num_rows() as u64);
+                Some(Ok(batch))
+            }
+            Ok(Some(Err(source))) => {
+                Some(Err(undecryptable(encrypted, Error::Arrow { path, source })))
+            }
+            // The pages held other rows than the row groups say (and the manifest, which
+            // verify_file compared with them): the file is not what was backed up.
+            Ok(None) if self.yielded != self.rows => {
+                let actual = self.yielded;
+                self.yielded = self.rows;
+                Some(Err(Error::Malformed {
+                    path,
+                    message: format!(
+                        "its pages hold {actual} rows, its row groups say {}",
+                        self.rows
+                    ),
+                }))
+            }
+            Ok(None) => None,
             Err(e) => Some(Err(undecryptable(encrypted, e))),
         }
     }

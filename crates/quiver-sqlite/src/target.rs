@@ -47,7 +47,6 @@ impl SqliteTarget {
             .map_err(sqlite(
                 || "turning foreign key enforcement off for the load",
             ))?;
-        crate::database::check_utf8(&conn, path)?;
         Ok(conn)
     }
 }
@@ -83,6 +82,9 @@ impl RestoreTarget for SqliteTarget {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sqlite(|| "starting the restore transaction"))?;
+        // Under the write lock: no other connection can give the file another encoding
+        // between this check and the restore's first write.
+        crate::database::check_utf8(&tx, &self.path)?;
         Ok(Box::new(SqliteLoad { tx, loader }))
     }
 }

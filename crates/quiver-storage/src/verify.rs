@@ -36,6 +36,9 @@ pub enum FaultKind {
     /// An encrypted data file that does not decrypt and authenticate with its backup's key
     /// (its crc32 may match: anyone can make it match).
     Authentication,
+    /// A data file whose Parquet footer does not read, or holds another number of rows than
+    /// its manifest records (its crc32 may match).
+    Contents,
 }
 
 /// One fault found, with where it is.

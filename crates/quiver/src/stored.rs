@@ -308,6 +308,43 @@ pub fn verify(
     Ok(report)
 }
 
+/// Every data file that passed its crc32 is opened as RESTORE opens it: its footer must
+/// read and hold the rows its manifest records (a crc32 anyone can make match).
+fn check_footers(
+    collection: &Collection,
+    backups: &[quiver_catalog::BackupManifest],
+    location: &Location,
+    report: &mut VerifyReport,
+) {
+    for backup in backups {
+        for file in backup.tables.iter().flat_map(|t| &t.files) {
+            let url = location.url_of(&format!("{}/{}", backup.id, file.path));
+            if report.faults.iter().any(|f| f.url == url) {
+                continue;
+            }
+            let path = collection.data_file_path(backup, &file.path);
+            let cipher = quiver_restore::file_cipher(backup, &file.path);
+            let opened =
+                quiver_snapshot::SnapshotReader::open_columns(&path, 1, Some(&[]), cipher.as_ref());
+            let message = match opened {
+                Ok(reader) if reader.rows() == file.rows => continue,
+                Ok(reader) => format!(
+                    "it holds {} rows, its manifest says {}",
+                    reader.rows(),
+                    file.rows
+                ),
+                Err(e) => format!("its Parquet footer does not read: {e}"),
+            };
+            report.faults.push(quiver_storage::Fault {
+                kind: quiver_storage::FaultKind::Contents,
+                backup: Some(backup.id.clone()),
+                url,
+                message,
+            });
+        }
+    }
+}
+
 /// With the key, every page of every encrypted data file that passed its crc32 is
 /// decrypted, which checks its AES-GCM tag: a crc32 anyone can make match, a tag no one
 /// without the key can.
@@ -321,6 +358,7 @@ fn authenticate(
         None => collection.backup_list()?.committed,
     };
     let location = location_of(collection)?;
+    check_footers(collection, &backups, &location, report);
     for backup in backups.iter().filter(|b| b.sealing.is_some()) {
         for file in backup.tables.iter().flat_map(|t| &t.files) {
             let url = location.url_of(&format!("{}/{}", backup.id, file.path));

@@ -640,3 +640,42 @@ fn a_forged_parquet_footer_with_a_matching_checksum_is_an_error_not_a_panic() {
         assert_mentions(&err, &[manifest.id.as_str(), "too small"]);
     }
 }
+
+/// A manifest forged (with a valid checksum) to list other rows than its file holds is a
+/// fault for VERIFY and refused by RESTORE, and counts that add up past 2^64 are shown, not
+/// a panic.
+#[test]
+fn a_manifest_that_miscounts_its_rows_is_a_fault_and_never_a_panic() {
+    let s = Scratch::new();
+    s.ok(
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c');
+          CREATE BACKUP COLLECTION c ( TABLE t ); BACKUP c",
+    );
+    let (path, original) = only_manifest(&s.repo(), "c");
+    let mut manifest = original.clone();
+    manifest.tables[0].files[0].rows = 1000;
+    forge(&path, &manifest);
+    let out = s.quiver(&["verify", "c"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_mentions(
+        &String::from_utf8_lossy(&out.stdout),
+        &["it holds 3 rows, its manifest says 1000"],
+    );
+    assert_mentions(
+        &s.fails("VERIFY c"),
+        &["it holds 3 rows, its manifest says 1000"],
+    );
+    s.ok("DROP TABLE t");
+    assert_mentions(
+        &s.fails("RESTORE c"),
+        &["it holds 3 rows, the manifest says 1000"],
+    );
+    // Two files whose counts overflow when added.
+    let mut file = manifest.tables[0].files[0].clone();
+    file.rows = u64::MAX;
+    manifest.tables[0].files.push(file);
+    forge(&path, &manifest);
+    let shown = s.ok("SHOW BACKUPS IN c");
+    assert_mentions(&shown, &[&u64::MAX.to_string()]);
+    s.fails("RESTORE c");
+}
