@@ -49,7 +49,7 @@ pub use cipher::FileCipher;
 pub use error::{Error, Result};
 pub use pipeline::PipelinedWriter;
 pub use reader::SnapshotReader;
-pub use verify::{file_digest, verify_file};
+pub use verify::{check_footer, file_digest, verify_file};
 pub use writer::{FileDigest, SnapshotWriter, WriteOptions};
 
 #[cfg(test)]

@@ -324,15 +324,11 @@ fn check_footers(
             }
             let path = collection.data_file_path(backup, &file.path);
             let cipher = quiver_restore::file_cipher(backup, &file.path);
-            let opened =
-                quiver_snapshot::SnapshotReader::open_columns(&path, 1, Some(&[]), cipher.as_ref());
-            let message = match opened {
-                Ok(reader) if reader.rows() == file.rows => continue,
-                Ok(reader) => format!(
-                    "it holds {} rows, its manifest says {}",
-                    reader.rows(),
-                    file.rows
-                ),
+            let message = match quiver_snapshot::check_footer(&path, file.rows, cipher.as_ref()) {
+                Ok(()) => continue,
+                Err(quiver_snapshot::Error::RowCountMismatch {
+                    expected, actual, ..
+                }) => format!("it holds {actual} rows, its manifest says {expected}"),
                 Err(e) => format!("its Parquet footer does not read: {e}"),
             };
             report.faults.push(quiver_storage::Fault {
